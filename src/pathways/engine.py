@@ -1,0 +1,530 @@
+"""The runtime: cases move through pathways on `transitions` state machines.
+
+One :class:`transitions.Machine` per pathway version is shared by every case (a host
+holds tens of thousands of cases; a machine per case costs memory and time, see
+``benchmarks/``). The engine checks who may do what, records every change as an
+:class:`~pathways.case.Event` and applies it with :func:`pathways.case.apply`, so a
+case's history always replays to its state. This is the only module that imports
+`transitions`; its errors never reach users.
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+from transitions import Machine
+
+from . import approvals
+from ._validate import did_you_mean
+from .capacity import Ledger, MemoryLedger
+from .case import (
+    Actor,
+    Approval,
+    Case,
+    Event,
+    EventKind,
+    Link,
+    apply,
+    case_from_json,
+    case_to_json,
+    holds_after,
+    new_case,
+)
+from .clock import Clock, SystemClock
+from .errors import (
+    ActionRefused,
+    CapacityError,
+    CaseClosed,
+    DuplicateApproval,
+    GuardFailed,
+    NoCapacity,
+    NoPendingApproval,
+    NotAnApprover,
+    NotPermitted,
+    SelfApproval,
+    UnknownCase,
+    UnknownTrigger,
+    WrongState,
+)
+from .model import Handover, Pathway, Transition
+from .registry import Registry
+
+__all__ = ["Engine", "Option", "Reason"]
+
+_REFUSAL_BY_CODE: dict[str, type[ActionRefused]] = {
+    "closed": CaseClosed,
+    "role": NotPermitted,
+    "sector": NotPermitted,
+    "guard": GuardFailed,
+    "capacity": NoCapacity,
+    "pending": ActionRefused,
+    "self_approval": SelfApproval,
+    "duplicate_approval": DuplicateApproval,
+    "not_an_approver": NotAnApprover,
+}
+
+
+@attrs.frozen
+class Reason:
+    """Why an action is not possible: a code (``role``, ``guard``, ``capacity``…) and words."""
+
+    code: str
+    message: str
+
+
+@attrs.frozen
+class Option:
+    """An action an actor could take now; ``reasons`` say why not when ``allowed`` is false."""
+
+    trigger: str
+    kind: str
+    """``fire`` a transition, or ``approve`` the pending request."""
+    dest: str
+    reasons: tuple[Reason, ...] = ()
+    needs_approval: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return not self.reasons
+
+
+class _Cursor:
+    """What `transitions` moves: a state name and the context its conditions read."""
+
+    __slots__ = ("context", "state")
+
+    def __init__(self, state: str, context: Mapping[str, bool]) -> None:
+        self.state = state
+        self.context = context
+
+
+def _build_machine(pathway: Pathway) -> Machine:
+    def guard_fn(transition: Transition) -> Callable[[Any], bool]:
+        guards = transition.guards
+        return lambda event: all(g.holds(event.model.context) for g in guards)
+
+    spec = [
+        {
+            "trigger": t.trigger,
+            "source": list(pathway.sources_of(t)),
+            "dest": t.dest,
+            "conditions": [guard_fn(t)] if t.guards else [],
+        }
+        for t in pathway.transitions
+    ]
+    return Machine(
+        model=None,
+        states=[s.id for s in pathway.states],
+        transitions=spec,
+        initial=pathway.initial,
+        auto_transitions=False,
+        send_event=True,
+    )
+
+
+class Engine:
+    """Runs cases of the pathways in a :class:`~pathways.registry.Registry`.
+
+    Args:
+        registry: the loaded pathways.
+        clock: where "now" comes from; defaults to the system clock.
+        cases: where cases are kept, by id (an in-memory dict by default).
+        new_id: makes case ids; defaults to random UUIDs.
+        ledger: counts shared places; by default in memory, from ``cases``.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        clock: Clock | None = None,
+        cases: MutableMapping[str, Case] | None = None,
+        new_id: Callable[[], str] | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self.registry = registry
+        self.clock: Clock = clock or SystemClock()
+        self.cases: MutableMapping[str, Case] = cases if cases is not None else {}
+        self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self._machines: dict[tuple[str, int], Machine] = {}
+        self.ledger: Ledger = ledger or MemoryLedger()
+        if ledger is None:
+            for case in self.cases.values():
+                self._count(case.holds, +1)
+
+    # -- reading -----------------------------------------------------------------
+
+    def case(self, case_id: str) -> Case:
+        try:
+            return self.cases[case_id]
+        except KeyError:
+            raise UnknownCase(f"no case {case_id!r} is known to this engine") from None
+
+    def pathway_of(self, case: Case) -> Pathway:
+        """The pathway version the case runs on (it never changes without migration)."""
+        return self.registry.get_version(case.pathway_id, case.version)
+
+    def in_use(self, resource: str) -> int:
+        """How many places of a shared resource are taken right now."""
+        return self.ledger.in_use(resource)
+
+    def capacity(self, resource: str) -> int:
+        return self.registry.resources()[resource].capacity
+
+    def options(self, case: Case, actor: Actor) -> list[Option]:
+        """Every action in the case's current state, and for each why ``actor`` can't take it."""
+        pathway = self.pathway_of(case)
+        out = [
+            Option(
+                t.trigger,
+                "fire",
+                t.dest,
+                tuple(self._refusals(case, pathway, t, actor)),
+                approvals.describe(t.approval) if t.approval else None,
+            )
+            for t in pathway.transitions_from.get(case.state, ())
+        ]
+        if case.pending is not None:
+            t = self._transition(case, pathway, case.pending.trigger)
+            assert t.approval is not None
+            reasons = list(self._actor_refusals(pathway, actor))
+            if not reasons:
+                reason = approvals.objection(
+                    t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor
+                )
+                reasons = [Reason(*reason)] if reason else []
+            out.append(Option(t.trigger, "approve", t.dest, tuple(reasons), approvals.describe(t.approval)))
+        return out
+
+    def why_not(self, case: Case, trigger: str, actor: Actor) -> list[Reason]:
+        """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
+        pathway = self.pathway_of(case)
+        try:
+            t = self._transition(case, pathway, trigger)
+        except ActionRefused as exc:
+            return [Reason(exc.reason, str(exc))]
+        return list(self._refusals(case, pathway, t, actor))
+
+    # -- acting ------------------------------------------------------------------
+
+    def start(
+        self,
+        pathway_id: str,
+        citizen: str,
+        *,
+        facts: Mapping[str, bool] | None = None,
+        actor: Actor | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Start a case for a citizen (a pseudonymous id) at the pathway's initial state."""
+        pathway = self.registry[pathway_id]
+        return self._start(pathway, citizen, pathway.initial, facts or {}, actor, case_id, None)
+
+    def fire(self, case: Case, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Fire ``trigger`` as ``actor``; with an approval rule this only requests it.
+
+        Returns the events recorded (one, or more when a hand-over touches two cases).
+
+        Raises:
+            ActionRefused: a subclass saying exactly why; the case is unchanged.
+        """
+        pathway = self.pathway_of(case)
+        t = self._transition(case, pathway, trigger)
+        self._raise_first(case, pathway, t, self._refusals(case, pathway, t, actor), actor)
+        if t.approval is not None:
+            return [self._commit(case, pathway, EventKind.REQUESTED, case.state, actor=actor, trigger=trigger, reason=reason)]
+        return self._perform(case, pathway, t, EventKind.FIRED, actor, (), reason, self.clock.now())
+
+    def approve(self, case: Case, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Approve the pending request; when the rule is met the transition fires.
+
+        Raises:
+            NoPendingApproval, SelfApproval, DuplicateApproval, NotAnApprover: the
+                approval does not count; GuardFailed or NoCapacity: the rule would be
+                met but the transition cannot happen now (nothing is recorded).
+        """
+        pathway, t = self._pending_transition(case, actor)
+        pending = case.pending
+        assert pending is not None and t.approval is not None
+        now = self.clock.now()
+        given = (*pending.approvals, Approval(actor, now))
+        if not approvals.is_met(t.approval, given):
+            return [self._commit(case, pathway, EventKind.APPROVED, case.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason)]
+        blocking = [r for r in self._refusals(case, pathway, t, pending.requested_by) if r.code != "pending"]
+        self._raise_first(case, pathway, t, blocking, pending.requested_by)
+        events = [self._commit(case, pathway, EventKind.APPROVED, case.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason)]
+        events += self._perform(case, pathway, t, EventKind.FIRED, pending.requested_by, given, reason, now)
+        return events
+
+    def refuse(self, case: Case, actor: Actor, *, reason: str) -> list[Event]:
+        """Refuse the pending request; the case takes the rule's refusal path."""
+        pathway, t = self._pending_transition(case, actor)
+        assert t.approval is not None and case.pending is not None
+        return [
+            self._commit(
+                case, pathway, EventKind.REFUSED, t.approval.on_refusal,
+                actor=actor, trigger=t.trigger, approvals=case.pending.approvals, reason=reason,
+            )
+        ]
+
+    def set_fact(self, case: Case, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Record a change in the case's context, e.g. the citizen withdraws consent."""
+        pathway = self.pathway_of(case)
+        if fact not in pathway.facts:
+            raise ActionRefused(f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
+        problems = list(self._actor_refusals(pathway, actor))
+        if pathway.state(case.state).terminal:
+            problems.append(Reason("closed", f"case {case.id!r} is closed"))
+        if problems:
+            raise _REFUSAL_BY_CODE[problems[0].code](f"{actor} may not set {fact!r} on case {case.id!r}: " + "; ".join(r.message for r in problems))
+        return [self._commit(case, pathway, EventKind.FACT_SET, case.state, actor=actor, facts={fact: value}, reason=reason)]
+
+    def fire_due(self, now: datetime | None = None, cases: Iterable[Case] | None = None) -> list[Event]:
+        """Fire every deadline and approval timeout due by ``now``, in due order.
+
+        Idempotent: a second call with the same ``now`` finds nothing due.
+        """
+        now = now or self.clock.now()
+        heap: list[tuple[datetime, str]] = []
+        for case in self.cases.values() if cases is None else cases:
+            due = case.due_at(self.pathway_of(case))
+            if due is not None and due <= now:
+                heap.append((due, case.id))
+        heapq.heapify(heap)
+        events: list[Event] = []
+        while heap:
+            _, case_id = heapq.heappop(heap)
+            case = self.cases[case_id]
+            step = self._fire_one_due(case, now)
+            events += step
+            due = case.due_at(self.pathway_of(case))
+            if step and due is not None and due <= now:
+                heapq.heappush(heap, (due, case.id))
+        return events
+
+    # -- snapshots ----------------------------------------------------------------
+
+    def snapshot(self, case: Case) -> dict[str, Any]:
+        """The case as plain JSON, naming its pathway id and version."""
+        return case_to_json(case)
+
+    def restore(self, data: Mapping[str, Any]) -> Case:
+        """Restore a snapshot into this engine; its pathway version must be loaded."""
+        pathway = self.registry.get_version(str(data.get("pathway_id")), int(data.get("version", -1)))
+        case = case_from_json(data, pathway)
+        old = self.cases.get(case.id)
+        if old is not None:
+            self._count(old.holds, -1)
+        self.cases[case.id] = case
+        self._count(case.holds, +1)
+        return case
+
+    # -- internals ----------------------------------------------------------------
+
+    def _machine(self, pathway: Pathway) -> Machine:
+        machine = self._machines.get(pathway.key)
+        if machine is None:
+            machine = self._machines[pathway.key] = _build_machine(pathway)
+        return machine
+
+    def _count(self, holds: Mapping[str, int], sign: int) -> None:
+        resources = self.registry.resources()
+        for res, n in holds.items():
+            self.ledger.adjust(res, sign * n, resources[res].capacity)
+
+    def _start(
+        self,
+        pathway: Pathway,
+        citizen: str,
+        state: str,
+        facts: Mapping[str, bool],
+        actor: Actor | None,
+        case_id: str | None,
+        link: Link | None,
+    ) -> Case:
+        unknown = [f for f in facts if f not in pathway.facts]
+        if unknown:
+            raise ActionRefused(f"pathway {pathway.id!r} has no fact {unknown[0]!r} ({did_you_mean(unknown[0], pathway.facts, 'fact')})")
+        case_id = case_id or self._new_id()
+        if case_id in self.cases:
+            raise ActionRefused(f"a case with id {case_id!r} already exists")
+        context = {f: fact.default for f, fact in pathway.facts.items()} | dict(facts)
+        event = Event(case_id, 0, self.clock.now(), EventKind.STARTED, state, state, actor=actor, facts=context, link=link)
+        case = new_case(event, citizen, pathway)
+        apply(case, event, pathway)
+        self.cases[case_id] = case
+        return case
+
+    def _transition(self, case: Case, pathway: Pathway, trigger: str) -> Transition:
+        t = pathway.find(case.state, trigger)
+        if t is not None:
+            return t
+        where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
+        if pathway.state(case.state).terminal:
+            raise CaseClosed(f"{where} is closed; {trigger!r} cannot fire")
+        if trigger in pathway.triggers:
+            here = [t.trigger for t in pathway.transitions_from.get(case.state, ())]
+            raise WrongState(f"{trigger!r} cannot fire in {where}; possible here: {', '.join(here) or 'nothing'}")
+        raise UnknownTrigger(f"{where}: pathway has no trigger {trigger!r} ({did_you_mean(trigger, pathway.triggers, 'trigger')})")
+
+    def _actor_refusals(self, pathway: Pathway, actor: Actor) -> Iterable[Reason]:
+        role = pathway.roles.get(actor.role)
+        if role is None:
+            yield Reason("role", f"role {actor.role!r} is not part of pathway {pathway.id!r}")
+        elif role.sector != actor.sector:
+            yield Reason("sector", f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")
+
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
+        if pathway.state(case.state).terminal:
+            yield Reason("closed", f"the case is closed (state {case.state!r})")
+            return
+        yield from self._actor_refusals(pathway, actor)
+        if actor.role not in t.roles:
+            yield Reason("role", f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})")
+        for g in t.guards:
+            if not g.holds(case.context):
+                yield Reason("guard", f"guard '{g}' does not hold")
+        if t.takes and self.in_use(t.takes) >= self.capacity(t.takes):
+            yield Reason("capacity", f"all {self.capacity(t.takes)} places of {t.takes!r} are taken")
+        if case.pending is not None and case.pending.trigger == t.trigger:
+            yield Reason("pending", f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)")
+
+    def _raise_first(self, case: Case, pathway: Pathway, t: Transition, reasons: Iterable[Reason], actor: Actor) -> None:
+        reasons = list(reasons)
+        if reasons:
+            where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
+            text = "; ".join(r.message for r in reasons)
+            raise _REFUSAL_BY_CODE[reasons[0].code](f"{actor} cannot fire {t.trigger!r} in {where}: {text}")
+        if t.releases and case.holds.get(t.releases, 0) < 1:
+            raise CapacityError(
+                f"{t.trigger!r} releases a place of {t.releases!r}, but case {case.id!r} holds none; "
+                "a pathway must release only what it took"
+            )
+
+    def _pending_transition(self, case: Case, actor: Actor) -> tuple[Pathway, Transition]:
+        pathway = self.pathway_of(case)
+        if case.pending is None:
+            raise NoPendingApproval(f"case {case.id!r} ({pathway.id}, state {case.state!r}) has no request awaiting approval")
+        t = self._transition(case, pathway, case.pending.trigger)
+        assert t.approval is not None
+        for r in self._actor_refusals(pathway, actor):
+            raise NotPermitted(f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {r.message}")
+        objection = approvals.objection(t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor)
+        if objection is not None:
+            code, words = objection
+            raise _REFUSAL_BY_CODE[code](f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {words}")
+        return pathway, t
+
+    def _perform(
+        self,
+        case: Case,
+        pathway: Pathway,
+        t: Transition,
+        kind: EventKind,
+        actor: Actor | None,
+        given: tuple[Approval, ...],
+        reason: str | None,
+        at: datetime,
+    ) -> list[Event]:
+        """Carry out a permitted transition on the shared machine and record it."""
+        cursor = _Cursor(case.state, case.context)
+        moved = self._machine(pathway).events[t.trigger].trigger(cursor)
+        assert moved, f"transitions refused {t.trigger!r} although every check passed"
+        link: Link | None = None
+        receiver: Pathway | None = None
+        if t.handover is not None:
+            receiver = self.registry[t.handover.to]
+            link = Link(self._new_id(), t.trigger)
+        events = [self._commit(case, pathway, kind, cursor.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason, at=at, link=link)]
+        if receiver is not None and link is not None:
+            assert receiver.intake is not None
+            started = self._start(receiver, case.citizen, receiver.intake.state, {}, actor, link.case_id, Link(case.id, t.trigger))
+            events.append(started.history[0])
+        events += self._answer_referral(case, pathway, t, at)
+        return events
+
+    def _answer_referral(self, case: Case, pathway: Pathway, t: Transition, at: datetime) -> list[Event]:
+        """When a receiving case accepts or declines, move the waiting sender."""
+        if case.referred_by is None or pathway.intake is None:
+            return []
+        accepted = t.trigger == pathway.intake.accept
+        if not (accepted or t.trigger == pathway.intake.decline or pathway.state(case.state).terminal):
+            return []
+        sender = self.cases.get(case.referred_by.case_id)
+        if sender is None or sender.referral is None or sender.referral.case_id != case.id:
+            return []
+        sender_pathway = self.pathway_of(sender)
+        handover = self._transition_by_trigger(sender_pathway, sender.referral.trigger)
+        kind = EventKind.HANDOVER_ACCEPTED if accepted else EventKind.HANDOVER_DECLINED
+        dest = handover.accepted if accepted else handover.declined
+        return [self._commit(sender, sender_pathway, kind, dest, trigger=t.trigger, at=at, link=Link(case.id, t.trigger))]
+
+    @staticmethod
+    def _transition_by_trigger(pathway: Pathway, trigger: str) -> Handover:
+        for t in pathway.transitions:
+            if t.trigger == trigger and t.handover is not None:
+                return t.handover
+        raise AssertionError(f"no hand-over transition {trigger!r} in {pathway.id!r}")
+
+    def _fire_one_due(self, case: Case, now: datetime) -> list[Event]:
+        pathway = self.pathway_of(case)
+        due = case.due_at(pathway)
+        if due is None or due > now:
+            return []
+        if case.pending is not None and (case.deadline_at is None or due < case.deadline_at):
+            t = self._transition(case, pathway, case.pending.trigger)
+            assert t.approval is not None
+            return [
+                self._commit(
+                    case, pathway, EventKind.REFUSED, t.approval.on_refusal, trigger=t.trigger,
+                    approvals=case.pending.approvals, reason="approval timed out", at=due,
+                )
+            ]
+        deadline = pathway.state(case.state).deadline
+        assert deadline is not None
+        t = self._transition(case, pathway, deadline.trigger)
+        return self._perform(case, pathway, t, EventKind.ESCALATED, None, (), "deadline passed", due)
+
+    def _reserve(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
+        """Tell the ledger about places taken or freed, releases first; all or nothing."""
+        deltas = sorted(
+            ((after.get(r, 0) - before.get(r, 0), r) for r in before.keys() | after.keys()),
+        )
+        done: list[tuple[int, str]] = []
+        try:
+            for delta, res in deltas:
+                if delta:
+                    self.ledger.adjust(res, delta, self.capacity(res))
+                    done.append((delta, res))
+        except Exception:
+            for delta, res in reversed(done):
+                self.ledger.adjust(res, -delta, self.capacity(res))
+            raise
+
+    def _commit(
+        self,
+        case: Case,
+        pathway: Pathway,
+        kind: EventKind,
+        to_state: str,
+        *,
+        actor: Actor | None = None,
+        trigger: str | None = None,
+        approvals: tuple[Approval, ...] = (),
+        reason: str | None = None,
+        facts: Mapping[str, bool] | None = None,
+        at: datetime | None = None,
+        link: Link | None = None,
+    ) -> Event:
+        event = Event(
+            case.id, case.seq, at or self.clock.now(), kind, case.state, to_state,
+            actor=actor, trigger=trigger, approvals=approvals, reason=reason, facts=dict(facts or {}), link=link,
+        )
+        self._reserve(case.holds, holds_after(case.holds, event, pathway))
+        apply(case, event, pathway)
+        return event

@@ -1,0 +1,260 @@
+"""The declarative model of a pathway: frozen `attrs` classes, no I/O.
+
+A :class:`Pathway` is what a designer writes in a definition file, after loading and
+checking. It never changes at run time; a case's runtime state lives in
+:mod:`pathways.case`. Ids are plain strings; lookups by id are on :class:`Pathway`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import timedelta
+from functools import cached_property
+
+import attrs
+
+__all__ = [
+    "ANY_STATE",
+    "ApprovalRule",
+    "Deadline",
+    "Fact",
+    "Guard",
+    "Handover",
+    "Intake",
+    "Label",
+    "Outcome",
+    "Pathway",
+    "Resource",
+    "Role",
+    "RuleKind",
+    "Sector",
+    "State",
+    "StateKind",
+    "Transition",
+]
+
+ANY_STATE = "*"
+"""A transition ``source`` that means every non-terminal state (e.g. the citizen leaves)."""
+
+
+@attrs.frozen
+class Label:
+    """A text in Danish and English; Danish is the houses' working language."""
+
+    da: str
+    en: str
+
+
+class StateKind(enum.Enum):
+    """What a citizen is doing in a state: being helped, waiting, or done."""
+
+    ACTIVE = "active"
+    WAITING = "waiting"
+    TERMINAL = "terminal"
+
+
+class Outcome(enum.Enum):
+    """How a terminal state ends the pathway; all of them are proper ends."""
+
+    COMPLETED = "completed"
+    HANDED_OVER = "handed_over"
+    LEFT_BY_CHOICE = "left_by_choice"
+
+
+class RuleKind(enum.Enum):
+    """The shapes of a shared-leadership approval rule."""
+
+    ALL_OF = "all_of"
+    """One approval from each listed role."""
+    N_OF = "n_of"
+    """Approvals from ``n`` distinct people, each in one of the listed roles."""
+    ONE_PER_SECTOR = "one_per_sector"
+    """One approval from each listed sector (from ``roles`` if given)."""
+
+
+@attrs.frozen
+class Sector:
+    """An organisation whose staff work in the house (region, municipality, …)."""
+
+    label: Label
+
+
+@attrs.frozen
+class Role:
+    """A kind of actor; every role belongs to exactly one sector."""
+
+    sector: str
+    label: Label
+
+
+@attrs.frozen
+class Fact:
+    """A named yes/no fact in a case's context, e.g. ``consent_given``."""
+
+    label: Label
+    default: bool = False
+
+
+@attrs.frozen
+class Resource:
+    """A shared, limited resource such as the 16 overnight places.
+
+    Pathways that name the same resource id share one pool of places.
+    """
+
+    capacity: int
+    label: Label
+
+
+@attrs.frozen
+class Guard:
+    """A condition on one fact: ``consent_given`` or ``not consent_given``."""
+
+    fact: str
+    negated: bool = False
+
+    def holds(self, context: Mapping[str, bool]) -> bool:
+        return bool(context.get(self.fact, False)) != self.negated
+
+    def __str__(self) -> str:
+        return f"not {self.fact}" if self.negated else self.fact
+
+
+@attrs.frozen
+class Deadline:
+    """How long a citizen may stay in a state before ``trigger`` fires by itself."""
+
+    after: timedelta
+    trigger: str
+
+
+@attrs.frozen
+class State:
+    """A place in the pathway where a citizen can be."""
+
+    id: str
+    kind: StateKind
+    label: Label
+    responsible: tuple[str, ...] = ()
+    deadline: Deadline | None = None
+    outcome: Outcome | None = None
+    follow_up: Label | None = None
+    """For terminal states: the follow-up offer the citizen leaves with."""
+
+    @property
+    def terminal(self) -> bool:
+        return self.kind is StateKind.TERMINAL
+
+
+@attrs.frozen
+class ApprovalRule:
+    """Shared-leadership approval that a transition needs before it fires.
+
+    Approvals come from distinct people; the requester never approves their own
+    request. On refusal (or when ``timeout`` passes) the case goes to ``on_refusal``.
+    """
+
+    rule: RuleKind
+    on_refusal: str
+    roles: tuple[str, ...] = ()
+    n: int | None = None
+    sectors: tuple[str, ...] = ()
+    timeout: timedelta | None = None
+
+
+@attrs.frozen
+class Handover:
+    """A referral to another pathway that its intake must accept.
+
+    Until the receiving side accepts, the sending case waits in the transition's
+    destination and its roles stay responsible; then it moves to ``accepted`` or
+    ``declined``.
+    """
+
+    to: str
+    accepted: str
+    declined: str
+
+
+@attrs.frozen
+class Intake:
+    """How a pathway receives hand-overs: where they arrive and which triggers answer."""
+
+    state: str
+    accept: str
+    decline: str
+    accepts_from: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Transition:
+    """A move from one of ``source`` to ``dest``, fired by ``trigger`` by one of ``roles``."""
+
+    trigger: str
+    source: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...] = ()
+    guards: tuple[Guard, ...] = ()
+    approval: ApprovalRule | None = None
+    takes: str | None = None
+    releases: str | None = None
+    sets: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+    handover: Handover | None = None
+    label: Label | None = None
+
+
+@attrs.frozen(hash=False)
+class Pathway:
+    """One care pathway, as designed; immutable and shared by all its cases."""
+
+    id: str
+    version: int
+    title: Label
+    description: Label
+    initial: str
+    sectors: Mapping[str, Sector]
+    roles: Mapping[str, Role]
+    states: tuple[State, ...]
+    transitions: tuple[Transition, ...]
+    facts: Mapping[str, Fact] = attrs.field(factory=dict)
+    resources: Mapping[str, Resource] = attrs.field(factory=dict)
+    intake: Intake | None = None
+
+    @cached_property
+    def state_by_id(self) -> Mapping[str, State]:
+        return {s.id: s for s in self.states}
+
+    def state(self, state_id: str) -> State:
+        return self.state_by_id[state_id]
+
+    def sources_of(self, transition: Transition) -> tuple[str, ...]:
+        """The concrete source states of a transition (``*`` expanded)."""
+        if ANY_STATE in transition.source:
+            return tuple(s.id for s in self.states if not s.terminal)
+        return transition.source
+
+    @cached_property
+    def transitions_from(self) -> Mapping[str, tuple[Transition, ...]]:
+        """Outgoing transitions per state id, in definition order."""
+        out: dict[str, list[Transition]] = {s.id: [] for s in self.states}
+        for t in self.transitions:
+            for src in self.sources_of(t):
+                out.setdefault(src, []).append(t)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def find(self, state_id: str, trigger: str) -> Transition | None:
+        """The transition fired by ``trigger`` from ``state_id``, if any."""
+        for t in self.transitions_from.get(state_id, ()):
+            if t.trigger == trigger:
+                return t
+        return None
+
+    @cached_property
+    def triggers(self) -> frozenset[str]:
+        return frozenset(t.trigger for t in self.transitions)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(id, version)``: what a case is bound to."""
+        return (self.id, self.version)

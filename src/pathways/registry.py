@@ -1,0 +1,64 @@
+"""A set of loaded pathways that refer to each other by hand-overs and shared places."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+
+from .errors import UnknownPathway
+from .model import Pathway, Resource
+
+__all__ = ["Registry"]
+
+
+class Registry(Mapping[str, Pathway]):
+    """Pathways by id (newest version), with every loaded version still reachable.
+
+    A case stays on the version it started on, so older versions are kept:
+    ``registry.get_version(id, version)``.
+    """
+
+    def __init__(self, pathways: Iterable[Pathway] = ()) -> None:
+        self._versions: dict[tuple[str, int], Pathway] = {}
+        self._latest: dict[str, Pathway] = {}
+        for p in pathways:
+            self.add(p)
+
+    def add(self, pathway: Pathway) -> None:
+        self._versions[pathway.key] = pathway
+        current = self._latest.get(pathway.id)
+        if current is None or pathway.version >= current.version:
+            self._latest[pathway.id] = pathway
+
+    def __getitem__(self, pathway_id: str) -> Pathway:
+        try:
+            return self._latest[pathway_id]
+        except KeyError:
+            known = ", ".join(sorted(self._latest)) or "none"
+            raise UnknownPathway(f"no pathway {pathway_id!r} is loaded (loaded: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._latest)
+
+    def __len__(self) -> int:
+        return len(self._latest)
+
+    def get_version(self, pathway_id: str, version: int) -> Pathway:
+        try:
+            return self._versions[(pathway_id, version)]
+        except KeyError:
+            have = sorted(v for (pid, v) in self._versions if pid == pathway_id)
+            raise UnknownPathway(
+                f"pathway {pathway_id!r} version {version} is not loaded"
+                f" (loaded versions: {have or 'none'}); load that version's definition file"
+            ) from None
+
+    def versions(self) -> tuple[Pathway, ...]:
+        """Every loaded pathway version."""
+        return tuple(self._versions.values())
+
+    def resources(self) -> Mapping[str, Resource]:
+        """Shared resources across all pathways; same id means the same pool."""
+        out: dict[str, Resource] = {}
+        for p in self._latest.values():
+            out.update(p.resources)
+        return out
