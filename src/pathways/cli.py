@@ -1,0 +1,101 @@
+"""The ``pathways`` command: parse arguments, call the library, print, exit.
+
+Exit codes: 0 success, 1 findings or errors in the input, 2 wrong usage.
+Each sub-command is one ``_cmd_*`` function registered in :func:`_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._converter import format_duration
+from .errors import PathwaysError
+from .loader import load_registry
+from .model import Pathway
+
+__all__ = ["main"]
+
+
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    registry = load_registry(args.paths)
+    for pathway in registry.versions():
+        print(f"OK  {pathway.id} v{pathway.version}: {len(pathway.states)} states, "
+              f"{len(pathway.transitions)} transitions, {len(pathway.roles)} roles")
+    return 0
+
+
+def _show(p: Pathway, lang: str) -> str:
+    label = lambda lbl: getattr(lbl, lang)  # noqa: E731
+    out = [f"{p.id} v{p.version} — {label(p.title)}", label(p.description), ""]
+    out.append(_table([[r, role.sector, label(role.label)] for r, role in p.roles.items()], ["role", "sector", "label"]))
+    out.append("")
+    out.append(_table(
+        [[s.id, s.kind.value, ", ".join(s.responsible) or "-",
+          f"{format_duration(s.deadline.after)} → {s.deadline.trigger}" if s.deadline else (s.outcome.value if s.outcome else "-"),
+          label(s.label)] for s in p.states],
+        ["state", "kind", "responsible", "deadline/outcome", "label"],
+    ))
+    out.append("")
+    rows = []
+    for t in p.transitions:
+        extra = []
+        if t.guards:
+            extra.append("if " + " and ".join(map(str, t.guards)))
+        if t.approval:
+            from .approvals import describe
+
+            extra.append(f"approval {describe(t.approval)}; refused → {t.approval.on_refusal}")
+        if t.takes:
+            extra.append(f"takes {t.takes}")
+        if t.releases:
+            extra.append(f"releases {t.releases}")
+        if t.handover:
+            extra.append(f"hand-over to {t.handover.to}")
+        rows.append([t.trigger, ", ".join(t.source), t.dest, ", ".join(t.roles), "; ".join(extra) or "-"])
+    out.append(_table(rows, ["trigger", "from", "to", "roles", "conditions"]))
+    return "\n".join(out)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    registry = load_registry(args.definitions)
+    print(_show(registry[args.pathway], args.lang))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="load definition files and report every mistake")
+    p.add_argument("paths", nargs="+", help="definition files or folders of *.yaml")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("show", help="print a pathway's roles, states and transitions as tables")
+    p.add_argument("pathway", help="pathway id")
+    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p.add_argument("--lang", choices=["da", "en"], default="en")
+    p.set_defaults(func=_cmd_show)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except PathwaysError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
