@@ -13,14 +13,17 @@ from collections.abc import Sequence
 from ._converter import format_duration
 from .errors import PathwaysError
 from .loader import load_registry
-from .model import Pathway
+from .model import Label, Pathway
 
 __all__ = ["main"]
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=False)]
-    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()  # noqa: E731
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=False)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
@@ -33,7 +36,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _show(p: Pathway, lang: str) -> str:
-    label = lambda lbl: getattr(lbl, lang)  # noqa: E731
+    def label(text: Label) -> str:
+        return str(getattr(text, lang))
+
     out = [f"{p.id} v{p.version} — {label(p.title)}", label(p.description), ""]
     out.append(_table([[r, role.sector, label(role.label)] for r, role in p.roles.items()], ["role", "sector", "label"]))
     out.append("")
