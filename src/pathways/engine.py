@@ -431,7 +431,11 @@ class Engine:
         reason: str | None,
         at: datetime,
     ) -> list[Event]:
-        """Carry out a permitted transition on the shared machine and record it."""
+        """Carry out a permitted transition on the shared machine and record it.
+
+        A hand-over also starts the receiving case at its intake, carrying over the facts
+        both pathways know (consent travels with the citizen).
+        """
         cursor = _Cursor(case.state, case.context)
         moved = self._machine(pathway).events[t.trigger].trigger(cursor)
         assert moved, f"transitions refused {t.trigger!r} although every check passed"
@@ -443,7 +447,8 @@ class Engine:
         events = [self._commit(case, pathway, kind, cursor.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason, at=at, link=link)]
         if receiver is not None and link is not None:
             assert receiver.intake is not None
-            started = self._start(receiver, case.citizen, receiver.intake.state, {}, actor, link.case_id, Link(case.id, t.trigger))
+            shared = {f: v for f, v in case.context.items() if f in receiver.facts}
+            started = self._start(receiver, case.citizen, receiver.intake.state, shared, actor, link.case_id, Link(case.id, t.trigger))
             events.append(started.history[0])
         events += self._answer_referral(case, pathway, t, at)
         return events
