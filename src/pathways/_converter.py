@@ -7,10 +7,14 @@ ISO-8601 strings; guards are written ``fact`` or ``not fact``.
 from __future__ import annotations
 
 import re
+import typing
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import attrs
 import cattrs
+from cattrs.errors import IterableValidationError, IterableValidationNote
 
 from .model import Guard
 
@@ -89,9 +93,86 @@ def _datetime(value: Any, _: Any) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _shown(value: Any) -> str:
+    """A found value for a message, cut short: a whole mis-indented section is noise."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _mapping_first(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Wrap cattrs' attrs-class hooks so a non-mapping is a clear error, not AttributeError."""
+
+    def factory(cl: Any) -> Callable[[Any, Any], Any]:
+        inner = conv.gen_structure_attrs_fromdict(cl)
+        fields = ", ".join(a.name for a in attrs.fields(cl))
+
+        def hook(value: Any, t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a mapping with fields {fields}, got {_shown(value)}")
+            return inner(value, t)
+
+        return hook
+
+    return factory
+
+
+def _is_mapping_type(t: Any) -> bool:
+    return typing.get_origin(t) in (Mapping, dict)
+
+
+def _checked_mapping(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """A list or a name where a mapping belongs (``sets: [x]``) is an error that says so."""
+
+    def factory(t: Any) -> Callable[[Any, Any], Any]:
+        inner = conv.gen_structure_mapping(t)
+
+        def hook(value: Any, t: Any) -> Any:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"expected a mapping of names to values, got {_shown(value)}")
+            return inner(value, t)
+
+        return hook
+
+    return factory
+
+
+def _is_list_type(t: Any) -> bool:
+    args = typing.get_args(t)
+    return typing.get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] is not str
+
+
+def _checked_list(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """Structure ``tuple[X, ...]`` from a list only: a string must not become its letters."""
+
+    def factory(t: Any) -> Callable[[Any, Any], Any]:
+        item_type = typing.get_args(t)[0]
+        item = conv.get_structure_hook(item_type)
+
+        def hook(value: Any, _: Any) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise ValueError(f"expected a list, got {_shown(value)}")
+            out, errors = [], []
+            for i, v in enumerate(value):
+                try:
+                    out.append(item(v, item_type))
+                except Exception as exc:
+                    exc.add_note(IterableValidationNote(f"Structuring {t!r} @ index {i}", i, item_type))
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {t!r}", errors, t)
+            return tuple(out)
+
+        return hook
+
+    return factory
+
+
 def make_converter() -> cattrs.Converter:
     """Build the converter; :data:`converter` is the shared instance."""
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook_factory(attrs.has, _mapping_first(conv))
+    conv.register_structure_hook_factory(_is_mapping_type, _checked_mapping(conv))
+    conv.register_structure_hook_factory(_is_list_type, _checked_list(conv))
     conv.register_structure_hook(str, _strict_str)
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(bool, _strict_bool)

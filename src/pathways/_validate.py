@@ -67,7 +67,7 @@ def _states(p: Pathway) -> Iterator[Found]:
                 yield (("states", i, "deadline"), f"terminal state {s.id!r} cannot have a deadline", "remove the deadline; nothing happens after a terminal state")
         elif s.outcome is not None:
             yield (("states", i, "outcome"), f"only terminal states have an outcome; {s.id!r} is {s.kind.value}", "remove 'outcome' or make the state 'kind: terminal'")
-        if s.deadline is not None:
+        if s.deadline is not None and not s.terminal:
             yield from _deadline(p, i)
     if p.initial not in seen:
         yield _unknown(("initial",), p.initial, seen, "state")
@@ -81,8 +81,7 @@ def _deadline(p: Pathway, i: int) -> Iterator[Found]:
         yield (("states", i, "deadline", "after"), "a deadline must be longer than zero", "write e.g. 'PT8H'")
     t = p.find(s.id, s.deadline.trigger)
     if t is None:
-        known = [t.trigger for t in p.transitions_from.get(s.id, ())]
-        yield (path, f"deadline trigger {s.deadline.trigger!r} is not a transition from state {s.id!r}", did_you_mean(s.deadline.trigger, known, "trigger from this state"))
+        yield (path, f"deadline trigger {s.deadline.trigger!r} is not a transition from state {s.id!r}", _trigger_hint(p, s.id, s.deadline.trigger))
     elif t.guards or t.approval or t.takes:
         yield (path, f"the escalation {t.trigger!r} has guards, an approval or takes a place, so it could be blocked when the deadline passes", "make the escalation an unconditional transition")
 
@@ -99,7 +98,7 @@ def _transitions(p: Pathway) -> Iterator[Found]:
                 yield _unknown((*here, "source", j), src, states, "state")
             elif src in states and states[src].terminal:
                 yield ((*here, "source", j), f"transition {t.trigger!r} leaves terminal state {src!r}", "terminal states end the pathway; use an active or waiting state")
-        for src in p.sources_of(t):
+        for src in dict.fromkeys(p.sources_of(t)):
             if (t.trigger, src) in pairs:
                 yield ((*here, "trigger"), f"trigger {t.trigger!r} from state {src!r} is defined twice (also transitions[{pairs[(t.trigger, src)]}])", "use a different trigger name for one of them")
             pairs.setdefault((t.trigger, src), i)
@@ -175,5 +174,12 @@ def _intake(p: Pathway) -> Iterator[Found]:
     for key in ("accept", "decline"):
         trig = getattr(p.intake, key)
         if p.find(p.intake.state, trig) is None:
-            known = [t.trigger for t in p.transitions_from.get(p.intake.state, ())]
-            yield ((*here, key), f"{key} trigger {trig!r} is not a transition from intake state {p.intake.state!r}", did_you_mean(trig, known, "trigger from this state"))
+            yield ((*here, key), f"{key} trigger {trig!r} is not a transition from intake state {p.intake.state!r}", _trigger_hint(p, p.intake.state, trig))
+
+
+def _trigger_hint(p: Pathway, state: str, trigger: str) -> str:
+    """Did-you-mean among the triggers that leave ``state``, or how to add one."""
+    known = [t.trigger for t in p.transitions_from.get(state, ())]
+    if not known:
+        return f"no transition leaves {state!r}; add one with 'trigger: {trigger}'"
+    return did_you_mean(trigger, known, "trigger")

@@ -110,6 +110,8 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
         line, col = doc.position(path)
         return Problem(file, format_path(path), message, hint, line, col)
 
+    if doc.data is None:
+        return doc, None, [Problem(file, "", "the file is empty", "start with 'id: my_pathway'", 1, 1)]
     if not isinstance(doc.data, dict):
         return doc, None, [at((), f"a definition must be a mapping of fields, got {type(doc.data).__name__}", "start with 'id: my_pathway'")]
     problems = [at(d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
@@ -119,7 +121,13 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
         problems.extend(at(path, msg, hint) for path, msg, hint in _explain(exc, (), Pathway))
         return doc, None, problems
     problems.extend(at(path, msg, hint) for path, msg, hint in _validate.problems(pathway))
+    problems.sort(key=_by_position)
     return doc, (None if problems else pathway), problems
+
+
+def _by_position(problem: Problem) -> tuple[int, int]:
+    """Sort a file's problems top to bottom, as a designer reads the file."""
+    return (problem.line or 0, problem.column or 0)
 
 
 def _explain(exc: BaseException, path: _DocPath, cls: Any) -> Iterator[_validate.Found]:
@@ -143,7 +151,8 @@ def _explain(exc: BaseException, path: _DocPath, cls: Any) -> Iterator[_validate
     elif isinstance(exc, KeyError):
         name = path[-1] if path else "?"
         yield (path, f"required field {name!r} is missing", f"add '{name}:'")
-    elif isinstance(cls, type) and issubclass(cls, enum.Enum) and isinstance(exc, ValueError):
+    elif isinstance(exc, ValueError) and (enum_cls := _enum_of(cls)) is not None:
+        cls = enum_cls
         allowed = ", ".join(repr(m.value) for m in cls)
         found = str(exc).split(" is not a valid")[0]
         yield (path, f"expected one of {allowed}, got {found}", None)
@@ -155,6 +164,14 @@ def _explain(exc: BaseException, path: _DocPath, cls: Any) -> Iterator[_validate
         yield (path, text, None)
     else:  # pragma: no cover - cattrs raises only the kinds above
         yield (path, f"{type(exc).__name__}: {exc}", None)
+
+
+def _enum_of(cls: Any) -> type[enum.Enum] | None:
+    """The enum class of ``cls`` or of an optional ``cls | None``, else ``None``."""
+    for candidate in (cls, *typing.get_args(cls)):
+        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+            return candidate
+    return None
 
 
 def _type_name(cls: Any) -> str:
