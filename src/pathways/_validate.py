@@ -46,14 +46,14 @@ def _roles(p: Pathway) -> Iterator[Found]:
             yield _unknown(("roles", role_id, "sector"), role.sector, p.sectors, "sector")
     for res_id, res in p.resources.items():
         if res.capacity < 1:
-            yield (("resources", res_id, "capacity"), f"capacity must be at least 1, got {res.capacity}", None)
+            yield (("resources", res_id, "capacity"), f"capacity must be at least 1, got {res.capacity}", "a resource without places can never be taken; give it its real number of places")
 
 
 def _states(p: Pathway) -> Iterator[Found]:
     seen: dict[str, int] = {}
     for i, s in enumerate(p.states):
         if s.id in seen:
-            yield (("states", i, "id"), f"duplicate state id {s.id!r} (first at states[{seen[s.id]}])", "give every state its own id")
+            yield (("states", i, "id"), f"state id {s.id!r} is already used by states[{seen[s.id]}]", "give every state its own id")
         seen.setdefault(s.id, i)
         if s.id == ANY_STATE:
             yield (("states", i, "id"), "'*' is reserved for 'every state' in transition sources", "choose another id")
@@ -92,7 +92,7 @@ def _transitions(p: Pathway) -> Iterator[Found]:
     for i, t in enumerate(p.transitions):
         here: tuple[str | int, ...] = ("transitions", i)
         if not t.source:
-            yield ((*here, "source"), "a transition needs at least one source state", None)
+            yield ((*here, "source"), "a transition needs at least one source state", "name the state(s) it leaves, or '*' for every non-terminal state")
         for j, src in enumerate(t.source):
             if src != ANY_STATE and src not in states:
                 yield _unknown((*here, "source", j), src, states, "state")
@@ -100,7 +100,7 @@ def _transitions(p: Pathway) -> Iterator[Found]:
                 yield ((*here, "source", j), f"transition {t.trigger!r} leaves terminal state {src!r}", "terminal states end the pathway; use an active or waiting state")
         for src in dict.fromkeys(p.sources_of(t)):
             if (t.trigger, src) in pairs:
-                yield ((*here, "trigger"), f"trigger {t.trigger!r} from state {src!r} is defined twice (also transitions[{pairs[(t.trigger, src)]}])", "use a different trigger name for one of them")
+                yield ((*here, "trigger"), f"trigger {t.trigger!r} from state {src!r} is already defined by transitions[{pairs[(t.trigger, src)]}]", "use a different trigger name for one of them")
             pairs.setdefault((t.trigger, src), i)
         if t.dest not in states:
             yield _unknown((*here, "dest"), t.dest, states, "state")
@@ -146,18 +146,18 @@ def _approval(p: Pathway, i: int) -> Iterator[Found]:
     if a.on_refusal not in p.state_by_id:
         yield _unknown((*here, "on_refusal"), a.on_refusal, p.state_by_id, "state")
     if a.rule is RuleKind.ALL_OF and not a.roles:
-        yield ((*here, "roles"), "rule 'all_of' needs the roles whose approval is required", None)
+        yield ((*here, "roles"), "rule 'all_of' needs the roles whose approval is required", "add e.g. 'roles: [leader_a, leader_b]'")
     if a.rule is RuleKind.N_OF:
         if not a.roles:
-            yield ((*here, "roles"), "rule 'n_of' needs the roles that may approve", None)
+            yield ((*here, "roles"), "rule 'n_of' needs the roles that may approve", "add e.g. 'roles: [leader_a, leader_b]'")
         if a.n is None:
             yield (here, "rule 'n_of' needs 'n', the number of approvals required", "add e.g. 'n: 2'")
         elif a.n < 1:
-            yield ((*here, "n"), f"n must be at least 1, got {a.n}", None)
+            yield ((*here, "n"), f"n must be at least 1, got {a.n}", "n is how many different roles must approve")
         elif a.n > len(a.roles):
             yield ((*here, "n"), f"n_of needs {a.n} approvals from different roles but only {len(a.roles)} role(s) are listed, so it can never be met", f"lower n to at most {len(a.roles)} or list more roles")
     if a.rule is RuleKind.ONE_PER_SECTOR and not a.sectors:
-        yield ((*here, "sectors"), "rule 'one_per_sector' needs the sectors that must each approve", None)
+        yield ((*here, "sectors"), "rule 'one_per_sector' needs the sectors that must each approve", f"add e.g. 'sectors: [{', '.join(p.sectors)}]'")
     if a.rule is not RuleKind.N_OF and a.n is not None:
         yield ((*here, "n"), f"'n' only applies to rule 'n_of', not {a.rule.value!r}", "remove 'n' or use 'rule: n_of'")
     if a.rule is not RuleKind.ONE_PER_SECTOR and a.sectors:

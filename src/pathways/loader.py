@@ -104,7 +104,11 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
         line = mark.line + 1 if mark is not None else None
         col = mark.column + 1 if mark is not None else None
         what = getattr(exc, "problem", None) or str(exc)
-        return None, None, [Problem(file, "", f"not valid YAML: {what}", "check indentation and quoting", line, col)]
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None and context_mark.line + 1 != line:
+            what += f", {context} that starts at line {context_mark.line + 1}"
+        hint = "indent with spaces; YAML does not allow tabs" if "'\\t'" in what else "check indentation and quoting"
+        return None, None, [Problem(file, "", f"not valid YAML: {what}", hint, line, col)]
 
     def at(path: _DocPath, message: str, hint: str | None = None) -> Problem:
         line, col = doc.position(path)
