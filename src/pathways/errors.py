@@ -24,6 +24,8 @@ they never contain the values of a case's context (privacy).
     │       └── NotAnApprover       the actor's role/sector is not part of the rule
     ├── CapacityError            releasing more places than were taken (a bug in the caller)
     ├── SnapshotError            a snapshot cannot be restored (malformed, other version)
+    ├── ScenarioError            a simulation scenario file is wrong (carries every Problem at once)
+    ├── RenderError              a diagram or report cannot be rendered (e.g. Graphviz is missing)
     └── StoreError               durable storage failed (see pathways.store)
         └── ConcurrentUpdate     another writer changed the case first; re-read and retry
 """
@@ -49,6 +51,8 @@ __all__ = [
     "NotPermitted",
     "PathwaysError",
     "Problem",
+    "RenderError",
+    "ScenarioError",
     "SelfApproval",
     "SnapshotError",
     "StoreError",
@@ -187,6 +191,20 @@ class CapacityError(PathwaysError):
 
 class SnapshotError(PathwaysError):
     """A snapshot is malformed or belongs to another pathway version."""
+
+
+class ScenarioError(PathwaysError):
+    """A simulation scenario is wrong; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in simulation scenario:"
+        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+
+
+class RenderError(PathwaysError):
+    """A diagram or report cannot be rendered, e.g. Graphviz ``dot`` is not installed."""
 
 
 class StoreError(PathwaysError):

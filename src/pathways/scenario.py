@@ -1,0 +1,416 @@
+"""Simulation scenarios: a YAML file that says who arrives, when, and how long things take.
+
+A scenario is to :mod:`pathways.simulate` what a definition is to the engine: a frozen,
+checked description. It is loaded with the same strict converter as definitions (unknown
+keys are errors) and every mistake is reported at once, with file, line and a hint, as a
+:class:`~pathways.errors.ScenarioError`. The reference is ``docs/simulation.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import random
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import yaml
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from ._converter import make_converter, parse_duration
+from ._validate import did_you_mean
+from ._yaml import Positioned, format_path, parse
+from .errors import Problem, ScenarioError
+from .loader import _explain
+from .registry import Registry
+
+__all__ = [
+    "WEEKDAYS",
+    "Arrival",
+    "Choices",
+    "DistKind",
+    "Distribution",
+    "Durations",
+    "Scenario",
+    "Shift",
+    "load_scenario",
+    "load_scenario_text",
+    "scenario_problems",
+]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday names as scenarios write them; index = :meth:`datetime.weekday`."""
+
+
+class DistKind(enum.Enum):
+    """The shapes a step duration can take."""
+
+    FIXED = "fixed"
+    EXPONENTIAL = "exponential"
+    UNIFORM = "uniform"
+    TRIANGULAR = "triangular"
+    LOGNORMAL = "lognormal"
+
+
+_NEEDS: dict[DistKind, tuple[str, ...]] = {
+    DistKind.FIXED: ("mean",),
+    DistKind.EXPONENTIAL: ("mean",),
+    DistKind.UNIFORM: ("low", "high"),
+    DistKind.TRIANGULAR: ("low", "mode", "high"),
+    DistKind.LOGNORMAL: ("median", "sigma"),
+}
+
+
+@attrs.frozen
+class Distribution:
+    """How long a step takes; a plain duration such as ``PT1H`` means ``fixed``.
+
+    ``fixed``/``exponential`` use ``mean``; ``uniform`` ``low``/``high``; ``triangular``
+    ``low``/``mode``/``high``; ``lognormal`` ``median`` and ``sigma`` (of the log).
+    """
+
+    dist: DistKind = DistKind.FIXED
+    mean: timedelta | None = None
+    low: timedelta | None = None
+    high: timedelta | None = None
+    mode: timedelta | None = None
+    median: timedelta | None = None
+    sigma: float | None = None
+
+    def sample(self, rng: random.Random) -> float:
+        """One duration in whole seconds (at least 1), drawn from ``rng``."""
+        sec = _seconds
+        kind = self.dist
+        if kind is DistKind.FIXED:
+            value = sec(self.mean)
+        elif kind is DistKind.EXPONENTIAL:
+            value = rng.expovariate(1.0 / max(sec(self.mean), 1.0))
+        elif kind is DistKind.UNIFORM:
+            value = rng.uniform(sec(self.low), sec(self.high))
+        elif kind is DistKind.TRIANGULAR:
+            value = rng.triangular(sec(self.low), sec(self.high), sec(self.mode))
+        else:
+            value = rng.lognormvariate(math.log(max(sec(self.median), 1.0)), self.sigma or 0.0)
+        return float(max(1, round(value)))
+
+    def mean_seconds(self) -> float:
+        """The expected value, for documentation and sanity checks."""
+        sec = _seconds
+        kind = self.dist
+        if kind in (DistKind.FIXED, DistKind.EXPONENTIAL):
+            return sec(self.mean)
+        if kind is DistKind.UNIFORM:
+            return (sec(self.low) + sec(self.high)) / 2
+        if kind is DistKind.TRIANGULAR:
+            return (sec(self.low) + sec(self.mode) + sec(self.high)) / 3
+        return sec(self.median) * math.exp((self.sigma or 0.0) ** 2 / 2)
+
+
+def _seconds(delta: timedelta | None) -> float:
+    return delta.total_seconds() if delta is not None else 0.0
+
+
+@attrs.frozen
+class Arrival:
+    """Citizens arriving at a pathway: a Poisson stream, spread evenly over open hours.
+
+    ``per_day`` is the mean number of arrivals on an open day (times ``weekday_factor``
+    of that day, default 1). ``hours`` is ``[from, to)`` in local hours; ``[16, 24]`` is
+    Socialvagten's 16:00-24:00; ``from > to`` wraps past midnight. ``facts`` gives the
+    probability of each fact being true for these citizens (overrides the scenario mix).
+    """
+
+    pathway: str
+    per_day: float
+    hours: tuple[int, ...] = (0, 24)
+    weekdays: tuple[str, ...] = WEEKDAYS
+    weekday_factor: Mapping[str, float] = attrs.field(factory=dict)
+    facts: Mapping[str, float] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Shift:
+    """``count`` people in ``role`` present during ``hours`` on ``weekdays``."""
+
+    role: str
+    count: int = 1
+    hours: tuple[int, ...] = (0, 24)
+    weekdays: tuple[str, ...] = WEEKDAYS
+
+
+@attrs.frozen
+class Durations:
+    """Step durations: per ``pathway.trigger``/``trigger``, else per ``pathway.state``/``state``.
+
+    ``approval`` is how long a present leader takes to answer a request; ``retry`` is
+    how long a case waits before looking again when nobody present can move it.
+    """
+
+    default: Distribution = Distribution(DistKind.EXPONENTIAL, mean=timedelta(hours=1))
+    states: Mapping[str, Distribution] = attrs.field(factory=dict)
+    triggers: Mapping[str, Distribution] = attrs.field(factory=dict)
+    approval: Distribution = Distribution(DistKind.EXPONENTIAL, mean=timedelta(minutes=30))
+    retry: timedelta = timedelta(minutes=30)
+
+
+@attrs.frozen
+class Choices:
+    """Probabilities of the choices people make; each in ``[0, 1]``.
+
+    ``leave``: at each decision, the citizen leaves by own choice (where they may).
+    ``refuse``: a leader refuses a request for approval. ``decline``: an intake declines
+    a hand-over. ``escalate``: staff fire a state's deadline trigger before it is due.
+    ``weights``: relative weight of the other triggers (``trigger`` or ``pathway.trigger``,
+    default 1; 0 means never chosen by staff).
+    """
+
+    leave: float = 0.02
+    refuse: float = 0.1
+    decline: float = 0.1
+    escalate: float = 0.0
+    weights: Mapping[str, float] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Scenario:
+    """A simulated period of a house: arrivals, the citizen mix, staff, durations, choices."""
+
+    name: str
+    start: datetime
+    period: timedelta
+    arrivals: tuple[Arrival, ...]
+    seed: int = 0
+    description: str = ""
+    definitions: str = "definitions"
+    """Folder of definitions, relative to the scenario file."""
+    mix: Mapping[str, float] = attrs.field(factory=dict)
+    """Probability that each fact is true for an arriving citizen."""
+    durations: Durations = Durations()
+    staff: tuple[Shift, ...] = ()
+    capacities: Mapping[str, int] = attrs.field(factory=dict)
+    """Override the capacity of shared resources, e.g. ``overnight_places: 20``."""
+    choices: Choices = Choices()
+    citizen_role: str = "citizen"
+    """The role the citizen acts in (to leave by own choice, to self-admit)."""
+    source: str = attrs.field(default="<string>", eq=False)
+    """The file the scenario came from (set by the loader)."""
+    document: Positioned | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    """The parsed YAML with positions, so later checks can name lines."""
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.period
+
+    def definitions_path(self) -> Path:
+        """The definitions folder, resolved against the scenario file's folder."""
+        folder = Path(self.source).parent if self.source != "<string>" else Path(".")
+        return folder / self.definitions
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_structure_hook(float, _strict_float)
+    base = cattrs.gen.make_dict_structure_fn(Distribution, conv, _cattrs_forbid_extra_keys=True)
+
+    def distribution(value: Any, cls: Any) -> Distribution:
+        if isinstance(value, str):
+            return Distribution(DistKind.FIXED, mean=parse_duration(value))
+        return base(value, cls)
+
+    conv.register_structure_hook(Distribution, distribution)
+    return conv
+
+
+_converter = _make_converter()
+
+_Path = tuple[str | int, ...]
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a scenario file.
+
+    Raises:
+        ScenarioError: with every problem in the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), "", "file not found", "check the path")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}", "save it as UTF-8 text")]) from None
+    return load_scenario_text(text, str(path))
+
+
+def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
+    """Load a scenario from YAML text; ``file`` names it in messages and anchors ``definitions``."""
+    try:
+        doc = parse(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([Problem(file, "", f"not valid YAML: {what}", "check indentation and quoting", line)]) from None
+
+    def at(path: _Path, message: str, hint: str | None = None) -> Problem:
+        line, col = doc.position(path)
+        return Problem(file, format_path(path), message, hint, line, col)
+
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([at((), "a scenario must be a mapping of fields", "start with 'name: my scenario'")])
+    problems = [at(d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
+    try:
+        scenario = _converter.structure(doc.data, Scenario)
+    except (ClassValidationError, IterableValidationError) as exc:
+        problems.extend(at(path, msg, hint) for path, msg, hint in _explain(exc, (), Scenario))
+        raise ScenarioError(problems) from None
+    scenario = attrs.evolve(scenario, source=file)
+    problems.extend(at(path, msg, hint) for path, msg, hint in _shape(scenario))
+    if problems:
+        raise ScenarioError(problems)
+    object.__setattr__(scenario, "document", doc)
+    return scenario
+
+
+def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
+    """Problems between a scenario and the definitions it runs on (unknown names)."""
+    doc = scenario.document
+    out = []
+    for path, msg, hint in _against(scenario, registry):
+        line, col = doc.position(path) if doc is not None else (None, None)
+        out.append(Problem(scenario.source, format_path(path), msg, hint, line, col))
+    return out
+
+
+def _prob(path: _Path, value: float) -> Iterator[tuple[_Path, str, str | None]]:
+    if not 0.0 <= value <= 1.0:
+        yield (path, f"a probability must be between 0 and 1, got {value}", None)
+
+
+def _hours(path: _Path, hours: tuple[int, ...]) -> Iterator[tuple[_Path, str, str | None]]:
+    if len(hours) != 2 or not all(0 <= h <= 24 for h in hours) or hours[0] == hours[1]:
+        yield (path, f"hours must be [from, to] with 0 <= hour <= 24 and from != to, got {list(hours)}",
+               "write e.g. [16, 24] for 16:00-24:00, or [16, 8] for an evening-and-night shift")
+
+
+def _days(path: _Path, days: tuple[str, ...] | Mapping[str, float]) -> Iterator[tuple[_Path, str, str | None]]:
+    for i, d in enumerate(days):
+        if d not in WEEKDAYS:
+            yield ((*path, i) if isinstance(days, tuple) else (*path, d), f"unknown weekday {d!r}",
+                   did_you_mean(d, WEEKDAYS, "weekday"))
+
+
+def _dist(path: _Path, d: Distribution) -> Iterator[tuple[_Path, str, str | None]]:
+    needed = _NEEDS[d.dist]
+    for name in needed:
+        if getattr(d, name) is None:
+            yield ((*path, name), f"a {d.dist.value} distribution needs {name!r}", f"add '{name}:'")
+    for a in attrs.fields(Distribution):
+        if a.name != "dist" and a.name not in needed and getattr(d, a.name) is not None:
+            yield ((*path, a.name), f"{a.name!r} does not apply to a {d.dist.value} distribution",
+                   f"a {d.dist.value} distribution takes {', '.join(needed)}")
+    if d.dist is DistKind.UNIFORM and d.low is not None and d.high is not None and d.low > d.high:
+        yield (path, "low must not be greater than high", None)
+    if d.dist is DistKind.TRIANGULAR and None not in (d.low, d.mode, d.high):
+        assert d.low is not None and d.mode is not None and d.high is not None
+        if not d.low <= d.mode <= d.high:
+            yield (path, "a triangular distribution needs low <= mode <= high", None)
+    if d.sigma is not None and d.sigma < 0:
+        yield ((*path, "sigma"), f"sigma must not be negative, got {d.sigma}", None)
+
+
+def _shape(s: Scenario) -> Iterator[tuple[_Path, str, str | None]]:
+    """Checks that need no definitions: ranges, weekdays, distributions."""
+    if s.start.tzinfo is None:
+        yield (("start",), f"start {s.start.isoformat()} has no time zone",
+               "write it with an offset, e.g. 2026-01-05T00:00:00+01:00")
+    if s.period <= timedelta(0):
+        yield (("period",), "the period must be longer than zero", "e.g. P7D or P365D")
+    if not s.arrivals:
+        yield (("arrivals",), "no arrivals: nobody would be simulated", "add at least one arrival pattern")
+    for i, a in enumerate(s.arrivals):
+        if a.per_day < 0:
+            yield (("arrivals", i, "per_day"), f"per_day must not be negative, got {a.per_day}", None)
+        yield from _hours(("arrivals", i, "hours"), a.hours)
+        yield from _days(("arrivals", i, "weekdays"), a.weekdays)
+        yield from _days(("arrivals", i, "weekday_factor"), a.weekday_factor)
+        for fact, p in a.facts.items():
+            yield from _prob(("arrivals", i, "facts", fact), p)
+    for fact, p in s.mix.items():
+        yield from _prob(("mix", fact), p)
+    for i, sh in enumerate(s.staff):
+        if sh.count < 1:
+            yield (("staff", i, "count"), f"count must be at least 1, got {sh.count}", "remove the shift instead")
+        yield from _hours(("staff", i, "hours"), sh.hours)
+        yield from _days(("staff", i, "weekdays"), sh.weekdays)
+    for name in ("leave", "refuse", "decline", "escalate"):
+        yield from _prob(("choices", name), getattr(s.choices, name))
+    for key, w in s.choices.weights.items():
+        if w < 0:
+            yield (("choices", "weights", key), f"a weight must not be negative, got {w}", None)
+    yield from _dist(("durations", "default"), s.durations.default)
+    yield from _dist(("durations", "approval"), s.durations.approval)
+    for group in ("states", "triggers"):
+        for key, d in getattr(s.durations, group).items():
+            yield from _dist(("durations", group, key), d)
+    if s.durations.retry <= timedelta(0):
+        yield (("durations", "retry"), "retry must be longer than zero", "e.g. PT30M")
+    for res, cap in s.capacities.items():
+        if cap < 1:
+            yield (("capacities", res), f"capacity must be at least 1, got {cap}", None)
+
+
+def _against(s: Scenario, registry: Registry) -> Iterator[tuple[_Path, str, str | None]]:
+    """Names in the scenario that the definitions do not have."""
+    roles = {r for p in registry.values() for r in p.roles}
+    facts = {f for p in registry.values() for f in p.facts}
+    for i, a in enumerate(s.arrivals):
+        if a.pathway not in registry:
+            yield (("arrivals", i, "pathway"), f"unknown pathway {a.pathway!r}", did_you_mean(a.pathway, registry, "pathway"))
+            continue
+        for fact in a.facts:
+            if fact not in registry[a.pathway].facts:
+                yield (("arrivals", i, "facts", fact), f"pathway {a.pathway!r} has no fact {fact!r}",
+                       did_you_mean(fact, registry[a.pathway].facts, "fact"))
+    for fact in s.mix:
+        if fact not in facts:
+            yield (("mix", fact), f"no pathway has a fact {fact!r}", did_you_mean(fact, facts, "fact"))
+    for i, sh in enumerate(s.staff):
+        if sh.role not in roles:
+            yield (("staff", i, "role"), f"no pathway has a role {sh.role!r}", did_you_mean(sh.role, roles, "role"))
+    resources = registry.resources()
+    for res in s.capacities:
+        if res not in resources:
+            yield (("capacities", res), f"no pathway has a resource {res!r}", did_you_mean(res, resources, "resource"))
+    for group, names in (
+        ("states", lambda p: [st.id for st in p.states]),
+        ("triggers", lambda p: list(p.triggers)),
+    ):
+        for key in getattr(s.durations, group):
+            yield from _name(("durations", group, key), key, registry, names, group[:-1])
+    for key in s.choices.weights:
+        yield from _name(("choices", "weights", key), key, registry, lambda p: list(p.triggers), "trigger")
+
+
+def _name(path: _Path, key: str, registry: Registry, names: Any, what: str) -> Iterator[tuple[_Path, str, str | None]]:
+    """``pathway.name`` must exist in that pathway; a bare ``name`` in some pathway."""
+    if "." in key:
+        pid, name = key.split(".", 1)
+        if pid not in registry:
+            yield (path, f"unknown pathway {pid!r}", did_you_mean(pid, registry, "pathway"))
+        elif name not in names(registry[pid]):
+            yield (path, f"pathway {pid!r} has no {what} {name!r}", did_you_mean(name, names(registry[pid]), what))
+        return
+    every = {n for p in registry.values() for n in names(p)}
+    if key not in every:
+        yield (path, f"no pathway has a {what} {key!r}", did_you_mean(key, every, what))

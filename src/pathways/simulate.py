@@ -1,0 +1,617 @@
+"""Simulate a house: citizens arrive and move through the real pathways on the real engine.
+
+The simulation owns no semantics. Every move is an :class:`~pathways.engine.Engine` call
+(``fire``, ``approve``, ``refuse``, ``fire_due``) on a :class:`~pathways.clock.ManualClock`
+driven by the SimPy clock, so permissions, guards, approvals, capacity and deadlines are
+exactly those of production. The simulation only decides *who* is present (shifts),
+*what* they choose (scenario probabilities) and *when* (step durations).
+
+Counting: every case ends in exactly one bucket, so ``started == completed + left + open
++ stranded`` holds per pathway and overall. ``completed`` counts both terminal outcomes
+``completed`` and ``handed_over``; ``handed_over`` is reported as well, as a part of
+``completed``. A case is *stranded* when it is not in a terminal state and nobody in the
+scenario could ever move it on: no deadline or approval timeout is pending, no hand-over
+answer is awaited, and no transition other than the citizen leaving by own choice is
+open to any staffed role (a transition blocked only by a full resource is not stranded:
+a place may free up). Each stranded case comes with its story (its history in words).
+
+Determinism: one :class:`random.Random` seeded from the scenario (or ``seed=``), case ids
+``case-000001``… from a counter, whole-second times: the same scenario and seed give the
+same result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import random
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Generator, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import simpy
+
+from .case import Actor, Case, Event, EventKind
+from .clock import ManualClock
+from .engine import Engine
+from .errors import ActionRefused, ScenarioError
+from .loader import load_registry
+from .model import Outcome, Pathway, Transition
+from .registry import Registry
+from .scenario import WEEKDAYS, Distribution, Scenario, scenario_problems
+
+__all__ = [
+    "PathwayResult",
+    "Simulation",
+    "SimulationResult",
+    "Stranded",
+    "WaitStats",
+    "simulate",
+]
+
+Progress = Callable[[float], None]
+"""Called with the simulated fraction of the period done, from 0.0 to 1.0."""
+
+_MOVES = frozenset(
+    {EventKind.FIRED, EventKind.ESCALATED, EventKind.REFUSED, EventKind.HANDOVER_ACCEPTED, EventKind.HANDOVER_DECLINED}
+)
+
+
+@attrs.frozen
+class WaitStats:
+    """Durations in seconds: how many, median, 90th percentile (nearest rank) and max."""
+
+    count: int
+    median: float
+    p90: float
+    max: float
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> WaitStats:
+        data = sorted(values)
+        if not data:
+            return cls(0, 0.0, 0.0, 0.0)
+        p90 = data[max(0, math.ceil(0.9 * len(data)) - 1)]
+        return cls(len(data), float(statistics.median(data)), float(p90), float(data[-1]))
+
+
+@attrs.frozen
+class Stranded:
+    """A case nobody can move on: where, since when, and its story."""
+
+    case_id: str
+    pathway: str
+    state: str
+    since: datetime
+    story: tuple[str, ...]
+
+
+@attrs.frozen
+class PathwayResult:
+    """Counts for one pathway (or ``*`` for the whole house)."""
+
+    pathway: str
+    started: int
+    completed: int
+    handed_over: int
+    """Part of ``completed``: cases that ended handed over to another pathway."""
+    left: int
+    open: int
+    stranded: int
+    deadlines_fired: int
+    approval_timeouts: int
+    waits: Mapping[str, WaitStats]
+    """Time spent in each state (entered → left for another state), finished stays only."""
+
+
+@attrs.frozen
+class SimulationResult:
+    """Everything a simulation run found; :meth:`to_json` for tools."""
+
+    scenario: str
+    seed: int
+    start: datetime
+    end: datetime
+    overall: PathwayResult
+    pathways: Mapping[str, PathwayResult]
+    approvals: Mapping[str, WaitStats]
+    """Request → answer (approved and fired, or refused/timed out), per ``pathway.trigger``."""
+    occupancy: Mapping[str, tuple[tuple[float, int], ...]]
+    """Per resource: (hours since start, places in use) at every change."""
+    capacity: Mapping[str, int]
+    peak: Mapping[str, int]
+    turned_away: Mapping[str, tuple[int, ...]]
+    """Per resource, by hour of day: how many times a case found every place taken."""
+    flows: Mapping[str, int]
+    """Hand-overs ``from->to`` and their answers ``from->to:accepted|declined``."""
+    steps: int
+    """Engine events recorded (each a citizen-step)."""
+    stranded_cases: tuple[Stranded, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON: times as ISO strings, durations in seconds."""
+
+        def pr(r: PathwayResult) -> dict[str, Any]:
+            data = attrs.asdict(r, recurse=False)
+            data["waits"] = {k: attrs.asdict(v) for k, v in r.waits.items()}
+            return data
+
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "overall": pr(self.overall),
+            "pathways": {k: pr(v) for k, v in self.pathways.items()},
+            "approvals": {k: attrs.asdict(v) for k, v in self.approvals.items()},
+            "occupancy": {k: [list(p) for p in v] for k, v in self.occupancy.items()},
+            "capacity": dict(self.capacity),
+            "peak": dict(self.peak),
+            "turned_away": {k: list(v) for k, v in self.turned_away.items()},
+            "flows": dict(self.flows),
+            "steps": self.steps,
+            "stranded_cases": [
+                {"case_id": s.case_id, "pathway": s.pathway, "state": s.state, "since": s.since.isoformat(),
+                 "story": list(s.story)}
+                for s in self.stranded_cases
+            ],
+        }
+
+
+def simulate(
+    scenario: Scenario,
+    registry: Registry | None = None,
+    *,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> SimulationResult:
+    """Run ``scenario`` (on ``registry``, else its ``definitions`` folder) and return the result."""
+    sim = Simulation(scenario, registry, seed=seed)
+    return sim.run(progress)
+
+
+def _with_capacities(registry: Registry, capacities: Mapping[str, int]) -> Registry:
+    """A registry whose shared resources have the scenario's capacities."""
+    if not capacities:
+        return registry
+    out = Registry()
+    for p in registry.versions():
+        resources = {
+            r: attrs.evolve(res, capacity=capacities.get(r, res.capacity)) for r, res in p.resources.items()
+        }
+        out.add(attrs.evolve(p, resources=resources))
+    return out
+
+
+class Simulation:
+    """One run of a scenario. ``engine`` holds every case afterwards, for inspection.
+
+    Args:
+        scenario: what to simulate.
+        registry: the pathways; loaded from ``scenario.definitions_path()`` when omitted.
+        seed: overrides ``scenario.seed``.
+
+    Raises:
+        ScenarioError: the scenario names pathways, roles, facts or states the
+            definitions do not have.
+    """
+
+    def __init__(self, scenario: Scenario, registry: Registry | None = None, *, seed: int | None = None) -> None:
+        if registry is None:
+            registry = load_registry(scenario.definitions_path())
+        problems = scenario_problems(scenario, registry)
+        if problems:
+            raise ScenarioError(problems)
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.rng = random.Random(self.seed)
+        self.registry = _with_capacities(registry, scenario.capacities)
+        self.clock = ManualClock(scenario.start)
+        ids = itertools.count(1)
+        self.engine = Engine(self.registry, clock=self.clock, new_id=lambda: f"case-{next(ids):06d}")
+        self.env = simpy.Environment()
+        self._citizens = itertools.count(1)
+        self._procs: dict[str, simpy.Process] = {}
+        self._sleeping: set[str] = set()
+        self._stranded: dict[str, Stranded] = {}
+        self._actors: dict[tuple[str, str, str], Actor] = {}
+        self._resources = sorted(self.registry.resources())
+        self._occupancy: dict[str, list[tuple[float, int]]] = {r: [(0.0, 0)] for r in self._resources}
+        self._turned_away: dict[str, list[int]] = {r: [0] * 24 for r in self._resources}
+        self._flows: Counter[str] = Counter()
+        self._steps = 0
+        self._presence = self._presence_table()
+        staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
+        self._staffed = staffed | {scenario.citizen_role}
+
+    # -- running -----------------------------------------------------------------
+
+    def run(self, progress: Progress | None = None) -> SimulationResult:
+        """Simulate the whole period and count the outcome."""
+        total = self.scenario.period.total_seconds()
+        for arrival_index in range(len(self.scenario.arrivals)):
+            self.env.process(self._arrivals(arrival_index, total))
+        if progress is not None:
+            self.env.process(self._ticker(progress, total))
+        self.env.run(until=total)
+        self.clock.set(self.scenario.end)
+        if progress is not None:
+            progress(1.0)
+        return self._result()
+
+    def _ticker(self, progress: Progress, total: float) -> Generator[simpy.Event, Any, None]:
+        step = max(total / 100, 3600.0)
+        while True:
+            progress(min(self.env.now / total, 1.0))
+            yield self.env.timeout(step)
+
+    def _now(self) -> datetime:
+        """Move the engine's clock to the simulation's time and return it."""
+        return self.clock.set(self.scenario.start + timedelta(seconds=self.env.now))
+
+    def _arrivals(self, index: int, total: float) -> Generator[simpy.Event, Any, None]:
+        """A Poisson stream, hour by hour, with the rate of that hour and weekday."""
+        arrival = self.scenario.arrivals[index]
+        hour = 0.0
+        while hour < total:
+            at = self.scenario.start + timedelta(seconds=hour)
+            rate = self._rate(arrival.per_day, arrival.hours, arrival.weekdays, arrival.weekday_factor, at)
+            if rate > 0:
+                offset = self.rng.expovariate(rate) * 3600
+                while offset < 3600 and hour + offset < total:
+                    yield self.env.timeout(hour + float(int(offset)) - self.env.now)
+                    self._arrive(index)
+                    offset += self.rng.expovariate(rate) * 3600
+            hour += 3600
+            if hour < total:
+                yield self.env.timeout(hour - self.env.now)
+
+    @staticmethod
+    def _rate(per_day: float, hours: tuple[int, ...], days: tuple[str, ...], factor: Mapping[str, float], at: datetime) -> float:
+        """Expected arrivals in the hour starting at ``at``."""
+        day = WEEKDAYS[at.weekday()]
+        if day not in days or not _in_window(hours, at.hour):
+            return 0.0
+        return per_day * factor.get(day, 1.0) / _window_length(hours)
+
+    def _arrive(self, index: int) -> None:
+        arrival = self.scenario.arrivals[index]
+        pathway = self.registry[arrival.pathway]
+        facts = {}
+        for fact in pathway.facts:
+            p = arrival.facts.get(fact, self.scenario.mix.get(fact))
+            if p is not None:
+                facts[fact] = self.rng.random() < p
+        self._now()
+        case = self.engine.start(pathway.id, f"citizen-{next(self._citizens):06d}", facts=facts)
+        self._steps += 1
+        self._spawn(case)
+
+    def _spawn(self, case: Case) -> None:
+        self._procs[case.id] = self.env.process(self._live(case))
+
+    def _live(self, case: Case) -> Generator[simpy.Event, Any, None]:
+        """One case's life: decide, wait the step's duration, act on the engine; repeat."""
+        pathway = self.engine.pathway_of(case)
+        while not pathway.state(case.state).terminal:
+            now = self._now()
+            due = case.due_at(pathway)
+            if due is not None and due <= now:
+                self._after(case, self.engine.fire_due(now, cases=[case]))
+                continue
+            action, delay = self._decide(case, pathway, now)
+            if action is None and self._stuck(case, pathway):
+                self._stranded.setdefault(case.id, self._story(case, pathway, now))
+                wake: simpy.Event = self.env.event()
+            else:
+                self._stranded.pop(case.id, None)
+                until_due = (due - now).total_seconds() if due is not None else math.inf
+                if until_due < delay:
+                    action, delay = None, until_due
+                wake = self.env.timeout(delay)
+            self._sleeping.add(case.id)
+            try:
+                yield wake
+            except simpy.Interrupt:
+                continue
+            finally:
+                self._sleeping.discard(case.id)
+            if action is not None:
+                self._now()
+                # ActionRefused: the world changed while the step took its time; decide again
+                with contextlib.suppress(ActionRefused):
+                    self._after(case, action())
+
+    def _after(self, case: Case, events: list[Event]) -> None:
+        """Book-keeping after an engine call: new cases, woken senders, occupancy, flows."""
+        self._steps += len(events)
+        for e in events:
+            if e.case_id == case.id:
+                if e.kind is EventKind.FIRED and e.link is not None:
+                    receiver = self.engine.cases[e.link.case_id].pathway_id
+                    self._flows[f"{case.pathway_id}->{receiver}"] += 1
+                continue
+            other = self.engine.cases[e.case_id]
+            if e.kind is EventKind.STARTED and e.case_id not in self._procs:
+                self._spawn(other)
+            elif e.kind in (EventKind.HANDOVER_ACCEPTED, EventKind.HANDOVER_DECLINED):
+                answer = "accepted" if e.kind is EventKind.HANDOVER_ACCEPTED else "declined"
+                self._flows[f"{other.pathway_id}->{case.pathway_id}:{answer}"] += 1
+            if e.case_id in self._sleeping:
+                self._sleeping.discard(e.case_id)
+                self._procs[e.case_id].interrupt("changed by another case")
+        for res in self._resources:
+            series = self._occupancy[res]
+            used = self.engine.in_use(res)
+            if used != series[-1][1]:
+                series.append((self.env.now / 3600, used))
+
+    # -- deciding ----------------------------------------------------------------
+
+    def _decide(self, case: Case, pathway: Pathway, now: datetime) -> tuple[Callable[[], list[Event]] | None, float]:
+        """What happens next and after how long; ``None`` when nobody present can act."""
+        retry = self.scenario.durations.retry.total_seconds()
+        choices = self.scenario.choices
+        if case.pending is not None:
+            approvers = self._approvers(case, pathway, now)
+            if not approvers:
+                return None, retry
+            actor = self.rng.choice(approvers)
+            delay = self.scenario.durations.approval.sample(self.rng)
+            if self.rng.random() < choices.refuse:
+                return (lambda: self.engine.refuse(case, actor, reason="refused in simulation")), delay
+            return (lambda: self.engine.approve(case, actor)), delay
+        leave: list[tuple[Transition, Actor]] = []
+        escalate: list[tuple[Transition, Actor]] = []
+        decline: list[tuple[Transition, Actor]] = []
+        normal: list[tuple[Transition, Actor]] = []
+        state = pathway.state(case.state)
+        deadline_trigger = state.deadline.trigger if state.deadline else None
+        intake = pathway.intake if pathway.intake and pathway.intake.state == case.state else None
+        for t in pathway.transitions_from.get(case.state, ()):
+            able = self._able(case, pathway, t, now)
+            if able is None:
+                continue
+            if self._leaves(pathway, t):
+                leave.append((t, able))
+            elif t.trigger == deadline_trigger:
+                escalate.append((t, able))
+            elif intake is not None and t.trigger == intake.decline:
+                decline.append((t, able))
+            elif self._weight(pathway, t) > 0:
+                normal.append((t, able))
+        rng = self.rng
+        pick: tuple[Transition, Actor] | None = None
+        if leave and rng.random() < choices.leave:
+            pick = rng.choice(leave)
+        elif escalate and rng.random() < choices.escalate:
+            pick = rng.choice(escalate)
+        elif decline and (not normal or rng.random() < choices.decline):
+            pick = rng.choice(decline)
+        elif normal:
+            weights = [self._weight(pathway, t) for t, _ in normal]
+            pick = rng.choices(normal, weights)[0]
+        if pick is None:
+            return None, retry
+        t, actor = pick
+        trigger = t.trigger
+        return (lambda: self.engine.fire(case, trigger, actor)), self._duration(pathway, case.state, trigger).sample(rng)
+
+    def _able(self, case: Case, pathway: Pathway, t: Transition, now: datetime) -> Actor | None:
+        """A present person who may fire ``t`` now (the engine says so), or ``None``."""
+        for role in t.roles:
+            people = self._present(role, now, case)
+            if not people:
+                continue
+            actor = self._actor(pathway, people[self.rng.randrange(len(people))], role)
+            reasons = self.engine.why_not(case, t.trigger, actor)
+            if not reasons:
+                return actor
+            if t.takes and [r.code for r in reasons] == ["capacity"]:
+                self._turned_away[t.takes][now.hour] += 1
+        return None
+
+    def _approvers(self, case: Case, pathway: Pathway, now: datetime) -> list[Actor]:
+        """Present people whose approval the engine would accept now."""
+        out = []
+        for role in pathway.roles:
+            for person in self._present(role, now, case):
+                actor = self._actor(pathway, person, role)
+                if any(o.kind == "approve" and o.allowed for o in self.engine.options(case, actor)):
+                    out.append(actor)
+        return out
+
+    def _leaves(self, pathway: Pathway, t: Transition) -> bool:
+        return pathway.state(t.dest).outcome is Outcome.LEFT_BY_CHOICE and self.scenario.citizen_role in t.roles
+
+    def _weight(self, pathway: Pathway, t: Transition) -> float:
+        w = self.scenario.choices.weights
+        return w.get(f"{pathway.id}.{t.trigger}", w.get(t.trigger, 1.0))
+
+    def _duration(self, pathway: Pathway, state: str, trigger: str) -> Distribution:
+        d = self.scenario.durations
+        for table, key in ((d.triggers, trigger), (d.states, state)):
+            found = table.get(f"{pathway.id}.{key}", table.get(key))
+            if found is not None:
+                return found
+        return d.default
+
+    def _stuck(self, case: Case, pathway: Pathway) -> bool:
+        """Nobody in the scenario could ever move this case on (see the module docstring)."""
+        if case.due_at(pathway) is not None:
+            return False
+        if case.referral is not None:
+            receiver = self.engine.cases.get(case.referral.case_id)
+            if receiver is not None and not self.engine.pathway_of(receiver).state(receiver.state).terminal:
+                return False
+        if case.pending is not None:
+            return not any(self._could_approve(case, pathway, role) for role in pathway.roles if role in self._staffed)
+        for t in pathway.transitions_from.get(case.state, ()):
+            if self._leaves(pathway, t):
+                continue
+            for role in t.roles:
+                if role not in self._staffed or role not in pathway.roles:
+                    continue
+                actor = self._actor(pathway, f"anyone-{role}", role)
+                codes = {r.code for r in self.engine.why_not(case, t.trigger, actor)}
+                if codes <= {"capacity"}:
+                    return False
+        return True
+
+    def _could_approve(self, case: Case, pathway: Pathway, role: str) -> bool:
+        actor = self._actor(pathway, f"anyone-{role}", role)
+        return any(o.kind == "approve" and o.allowed for o in self.engine.options(case, actor))
+
+    def _story(self, case: Case, pathway: Pathway, now: datetime) -> Stranded:
+        """The case's history in words, and why nobody can move it on."""
+        lines = [_describe(e) for e in case.history]
+        for t in pathway.transitions_from.get(case.state, ()):
+            if self._leaves(pathway, t):
+                continue
+            why = []
+            for role in t.roles:
+                if role not in self._staffed:
+                    why.append(f"nobody in role {role!r} is on any shift")
+                elif role in pathway.roles:
+                    actor = self._actor(pathway, f"anyone-{role}", role)
+                    why += [r.message for r in self.engine.why_not(case, t.trigger, actor)]
+            lines.append(f"  {t.trigger!r} is not possible: {'; '.join(dict.fromkeys(why)) or 'no role may fire it'}")
+        lines.append(f"stranded in {case.state!r}: no deadline, no pending answer, and nobody can move the case on")
+        return Stranded(case.id, pathway.id, case.state, now, tuple(lines))
+
+    # -- staff ---------------------------------------------------------------------
+
+    def _presence_table(self) -> list[dict[str, tuple[str, ...]]]:
+        """For each hour of the week (Monday 00 = 0): the people present per role."""
+        table: list[dict[str, list[str]]] = [defaultdict(list) for _ in range(168)]
+        numbered: Counter[str] = Counter()
+        shifts = self.scenario.staff
+        if not shifts:
+            roles = sorted({r for p in self.registry.values() for r in p.roles})
+            for role in roles:
+                for slot in table:
+                    slot[role] += [f"{role}-1", f"{role}-2"]
+            return [{k: tuple(v) for k, v in slot.items()} for slot in table]
+        for sh in shifts:
+            people = []
+            for _ in range(sh.count):
+                numbered[sh.role] += 1
+                people.append(f"{sh.role}-{numbered[sh.role]}")
+            for slot_index, slot in enumerate(table):
+                day, hour = divmod(slot_index, 24)
+                if WEEKDAYS[day] in sh.weekdays and _in_window(sh.hours, hour):
+                    slot[sh.role] += people
+        return [{k: tuple(v) for k, v in slot.items()} for slot in table]
+
+    def _present(self, role: str, now: datetime, case: Case) -> tuple[str, ...]:
+        if role == self.scenario.citizen_role:
+            return (case.citizen,)
+        return self._presence[now.weekday() * 24 + now.hour].get(role, ())
+
+    def _actor(self, pathway: Pathway, person: str, role: str) -> Actor:
+        key = (pathway.id, person, role)
+        actor = self._actors.get(key)
+        if actor is None:
+            sector = pathway.roles[role].sector if role in pathway.roles else "?"
+            actor = self._actors[key] = Actor(person, role, sector)
+        return actor
+
+    # -- counting ------------------------------------------------------------------
+
+    def _result(self) -> SimulationResult:
+        by_pathway: dict[str, list[Case]] = defaultdict(list)
+        for case in self.engine.cases.values():
+            by_pathway[case.pathway_id].append(case)
+        approvals: dict[str, list[float]] = defaultdict(list)
+        results = {pid: self._count(pid, cases, approvals) for pid, cases in sorted(by_pathway.items())}
+        overall_waits: dict[str, WaitStats] = {}
+        for pid, r in results.items():
+            overall_waits.update({f"{pid}.{s}": w for s, w in r.waits.items()})
+        totals = {
+            f: sum(getattr(r, f) for r in results.values())
+            for f in ("started", "completed", "handed_over", "left", "open", "stranded", "deadlines_fired", "approval_timeouts")
+        }
+        overall = PathwayResult("*", waits=overall_waits, **totals)
+        return SimulationResult(
+            scenario=self.scenario.name,
+            seed=self.seed,
+            start=self.scenario.start,
+            end=self.scenario.end,
+            overall=overall,
+            pathways=results,
+            approvals={k: WaitStats.of(v) for k, v in sorted(approvals.items())},
+            occupancy={r: tuple(v) for r, v in self._occupancy.items()},
+            capacity={r: self.engine.capacity(r) for r in self._resources},
+            peak={r: max(n for _, n in v) for r, v in self._occupancy.items()},
+            turned_away={r: tuple(v) for r, v in self._turned_away.items()},
+            flows=dict(sorted(self._flows.items())),
+            steps=self._steps,
+            stranded_cases=tuple(s for cid, s in sorted(self._stranded.items()) if not self._closed(cid)),
+        )
+
+    def _closed(self, case_id: str) -> bool:
+        case = self.engine.cases[case_id]
+        return self.engine.pathway_of(case).state(case.state).terminal
+
+    def _count(self, pid: str, cases: list[Case], approvals: dict[str, list[float]]) -> PathwayResult:
+        outcomes: Counter[str] = Counter()
+        waits: dict[str, list[float]] = defaultdict(list)
+        deadlines = timeouts = 0
+        for case in cases:
+            pathway = self.engine.pathway_of(case)
+            state = pathway.state(case.state)
+            if state.outcome is Outcome.LEFT_BY_CHOICE:
+                outcomes["left"] += 1
+            elif state.terminal:
+                outcomes["completed"] += 1
+                outcomes["handed_over"] += state.outcome is Outcome.HANDED_OVER
+            elif case.id in self._stranded:
+                outcomes["stranded"] += 1
+            else:
+                outcomes["open"] += 1
+            current, entered = case.history[0].to_state, case.history[0].at
+            requested: datetime | None = None
+            for e in case.history[1:]:
+                if e.kind is EventKind.ESCALATED:
+                    deadlines += 1
+                if e.kind is EventKind.REFUSED and e.actor is None:
+                    timeouts += 1
+                if e.kind is EventKind.REQUESTED:
+                    requested = e.at
+                elif requested is not None and (e.kind is EventKind.REFUSED or (e.kind is EventKind.FIRED and e.approvals)):
+                    approvals[f"{pid}.{e.trigger}"].append((e.at - requested).total_seconds())
+                    requested = None
+                if e.kind in _MOVES and e.to_state != current:
+                    waits[current].append((e.at - entered).total_seconds())
+                    current, entered = e.to_state, e.at
+                    requested = None
+        return PathwayResult(
+            pid, len(cases), outcomes["completed"], outcomes["handed_over"], outcomes["left"], outcomes["open"],
+            outcomes["stranded"], deadlines, timeouts, {s: WaitStats.of(v) for s, v in sorted(waits.items())},
+        )
+
+
+def _in_window(hours: tuple[int, ...], hour: int) -> bool:
+    start, end = hours
+    return start <= hour < end if start < end else (hour >= start or hour < end)
+
+
+def _window_length(hours: tuple[int, ...]) -> int:
+    start, end = hours
+    return end - start if start < end else 24 - start + end
+
+
+def _describe(e: Event) -> str:
+    when = e.at.strftime("%Y-%m-%d %H:%M")
+    who = f" by {e.actor}" if e.actor else ""
+    if e.kind is EventKind.STARTED:
+        return f"{when} started in {e.to_state!r}{who}"
+    if e.kind is EventKind.FACT_SET:
+        return f"{when} facts set{who}: {', '.join(f'{k}={v}' for k, v in e.facts.items())}"
+    move = f"{e.from_state!r} → {e.to_state!r}" if e.from_state != e.to_state else f"stays in {e.to_state!r}"
+    reason = f" ({e.reason})" if e.reason else ""
+    return f"{when} {e.kind.value} {e.trigger!r}{who}: {move}{reason}"
