@@ -1,0 +1,315 @@
+"""Counterexamples: the steps that strand a citizen, told as a story and replayed on the engine.
+
+A counterexample is written in terms any engine run can repeat: who fires what (a
+synthesized person per role, ``nurse-1``), who approves, which facts change, when the
+clock moves on and when other cases take every place. :meth:`Counterexample.replay`
+drives the real :class:`~pathways.engine.Engine` through those steps, so a finding is
+never just the checker's opinion.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import attrs
+
+from ._converter import format_duration
+from ._explore import (
+    ACCEPTED,
+    APPROVE,
+    DEADLINE,
+    DECLINED,
+    FACT,
+    FIRE,
+    FREE,
+    FULL,
+    LEAVE,
+    REFUSE,
+    REQUEST,
+    TIMEOUT,
+    Code,
+    Config,
+    Space,
+)
+from .case import Actor, Case
+from .clock import ManualClock
+from .engine import Engine
+from .model import (
+    Handover,
+    Intake,
+    Label,
+    Outcome,
+    Pathway,
+    Role,
+    RuleKind,
+    Sector,
+    State,
+    StateKind,
+    Transition,
+)
+from .registry import Registry
+
+__all__ = ["Counterexample", "Step"]
+
+_KIND_NAMES = {
+    FIRE: "fire", REQUEST: "request", APPROVE: "approve", REFUSE: "refuse", TIMEOUT: "timeout",
+    DEADLINE: "deadline", FACT: "set_fact", FULL: "others_full", FREE: "others_free",
+    ACCEPTED: "handover_accepted", DECLINED: "handover_declined", LEAVE: "leave",
+}
+
+
+@attrs.frozen
+class Step:
+    """One thing that happens to the case; ``kind`` says which fields matter.
+
+    Kinds: ``fire``, ``leave``, ``request`` (ask for approval), ``approve``, ``refuse``,
+    ``timeout`` and ``deadline`` (the clock moves on by ``after``), ``set_fact``,
+    ``others_full`` / ``others_free`` (other cases take / free every place of
+    ``resource``), ``handover_accepted`` / ``handover_declined`` (the receiving pathway
+    answers).
+    """
+
+    kind: str
+    state: str
+    dest: str
+    trigger: str | None = None
+    person: str | None = None
+    role: str | None = None
+    sector: str | None = None
+    fact: str | None = None
+    value: bool | None = None
+    resource: str | None = None
+    capacity: int | None = None
+    after: str | None = None
+    to: str | None = None
+
+    @property
+    def actor(self) -> Actor | None:
+        if self.person is None or self.role is None or self.sector is None:
+            return None
+        return Actor(self.person, self.role, self.sector)
+
+    def words(self) -> str:
+        """This step in plain words."""
+        who = f"a {self.sector} {self.role}" if self.role else "someone"
+        arrow = f" → `{self.dest}`" if self.dest != self.state else ""
+        k = self.kind
+        if k in ("fire", "leave"):
+            return f"{who} fires `{self.trigger}`{arrow}"
+        if k == "request":
+            return f"{who} asks for approval of `{self.trigger}`"
+        if k == "approve":
+            return f"{who} ({self.person}) approves `{self.trigger}`{arrow}"
+        if k == "refuse":
+            return f"{who} refuses `{self.trigger}`{arrow}"
+        if k == "timeout":
+            return f"{self.after} pass without an answer; the approval of `{self.trigger}` times out{arrow}"
+        if k == "deadline":
+            return f"{self.after} pass; the deadline fires `{self.trigger}`{arrow}"
+        if k == "set_fact":
+            return f"`{self.fact}` becomes {'true' if self.value else 'false'}"
+        if k == "others_full":
+            return f"all {self.capacity} places of `{self.resource}` are taken by others"
+        if k == "others_free":
+            return f"a place of `{self.resource}` frees up"
+        answer = "accepts" if k == "handover_accepted" else "declines"
+        return f"`{self.to}` {answer} the hand-over{arrow}"
+
+
+@attrs.frozen
+class Counterexample:
+    """The shortest sequence of steps from the start that leads into a finding."""
+
+    pathway: str
+    start: str
+    title: str
+    steps: tuple[Step, ...]
+    ends_in: str
+    ending: str
+    """What is wrong at the end, e.g. ``nobody can act``."""
+    handed_over: bool = False
+    """Whether the run begins with a hand-over into the pathway's intake."""
+
+    def story(self) -> str:
+        """The counterexample as one short paragraph for a designer."""
+        how = "is handed over to" if self.handed_over else "arrives at"
+        parts = [f"the citizen {how} {self.title} (`{self.start}`)"]
+        parts += [s.words() for s in self.steps]
+        parts.append(f"{self.ending} — stuck in `{self.ends_in}`" if self.ending else f"now in `{self.ends_in}`")
+        return "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = attrs.asdict(self)
+        data["steps"] = [{k: v for k, v in attrs.asdict(s).items() if v is not None} for s in self.steps]
+        data["story"] = self.story()
+        return data
+
+    def replay(self, source: Pathway | Registry) -> Case:
+        """Drive a fresh :class:`Engine` (manual clock, in-memory places) through the steps.
+
+        Receiving pathways of hand-overs are stood in for by a minimal pathway that
+        only accepts or declines, so the replay shows this pathway's behaviour alone.
+        Returns the case at the end; its ``state`` is :attr:`ends_in`.
+        """
+        pathway = source if isinstance(source, Pathway) else source[self.pathway]
+        stubs = {t.handover.to: _receiver(t.handover.to) for t in pathway.transitions if t.handover}
+        stubs.pop(pathway.id, None)
+        sender = _sender(pathway)
+        clock = ManualClock()
+        ids = (f"case-{i}" for i in itertools.count(1))
+        engine = Engine(Registry([pathway, *stubs.values(), sender]), clock=clock, new_id=lambda: next(ids))
+        if self.handed_over:
+            first = engine.start(sender.id, "citizen-1", case_id="case-0")
+            engine.fire(first, "refer", Actor("sender_staff-1", "sender_staff", "sender"))
+            assert first.referral is not None
+            case = engine.case(first.referral.case_id)
+        else:
+            case = engine.start(pathway.id, "citizen-1", case_id="case-0")
+        others: dict[str, int] = {}
+        staff = Actor("receiver_staff-1", "receiver_staff", "receiver")
+        for step in self.steps:
+            actor = step.actor
+            if step.kind in ("fire", "leave", "request"):
+                assert actor is not None and step.trigger is not None
+                engine.fire(case, step.trigger, actor)
+            elif step.kind == "approve":
+                assert actor is not None
+                engine.approve(case, actor)
+            elif step.kind == "refuse":
+                assert actor is not None
+                engine.refuse(case, actor, reason="refused in the counterexample")
+            elif step.kind in ("timeout", "deadline"):
+                due = case.due_at(pathway)
+                assert due is not None
+                clock.set(due)
+                engine.fire_due(cases=[case])
+            elif step.kind == "set_fact":
+                assert actor is not None and step.fact is not None and step.value is not None
+                engine.set_fact(case, step.fact, step.value, actor)
+            elif step.kind in ("others_full", "others_free"):
+                res = step.resource
+                assert res is not None
+                cap = engine.capacity(res)
+                delta = cap - engine.in_use(res) if step.kind == "others_full" else -others.get(res, 0)
+                engine.ledger.adjust(res, delta, cap)
+                others[res] = others.get(res, 0) + delta
+            else:
+                assert case.referral is not None
+                receiver = engine.case(case.referral.case_id)
+                engine.fire(receiver, "accept" if step.kind == "handover_accepted" else "decline", staff)
+        return case
+
+
+def _receiver(pathway_id: str) -> Pathway:
+    """A stand-in receiving pathway that can only accept or decline a hand-over."""
+    label = Label("modtager", "receiver")
+    return Pathway(
+        id=pathway_id, version=1, title=label, description=label, initial="intake",
+        sectors={"receiver": Sector(label)}, roles={"receiver_staff": Role("receiver", label)},
+        states=(
+            State("intake", StateKind.WAITING, label, responsible=("receiver_staff",)),
+            State("accepted", StateKind.TERMINAL, label, outcome=Outcome.COMPLETED),
+            State("declined", StateKind.TERMINAL, label, outcome=Outcome.COMPLETED),
+        ),
+        transitions=(
+            Transition("accept", ("intake",), "accepted", roles=("receiver_staff",)),
+            Transition("decline", ("intake",), "declined", roles=("receiver_staff",)),
+        ),
+        intake=Intake("intake", "accept", "decline"),
+    )
+
+
+def _sender(receiver: Pathway) -> Pathway:
+    """A stand-in sending pathway whose only move is to hand the citizen over to ``receiver``."""
+    label = Label("afsender", "sender")
+    return Pathway(
+        id=f"{receiver.id}__sender", version=1, title=label, description=label, initial="start",
+        sectors={"sender": Sector(label)}, roles={"sender_staff": Role("sender", label)},
+        states=(
+            State("start", StateKind.ACTIVE, label, responsible=("sender_staff",)),
+            State("waiting", StateKind.WAITING, label, responsible=("sender_staff",)),
+            State("done", StateKind.TERMINAL, label, outcome=Outcome.COMPLETED),
+        ),
+        transitions=(
+            Transition(
+                "refer", ("start",), "waiting", roles=("sender_staff",),
+                handover=Handover(receiver.id, "done", "done"),
+            ),
+        ),
+    )
+
+
+def _actor_for(pathway: Pathway, roles: tuple[str, ...], n: int = 1) -> tuple[str | None, str | None, str | None]:
+    for r in roles:
+        if r in pathway.roles:
+            return f"{r}-{n}", r, pathway.roles[r].sector
+    return None, None, None
+
+
+def _approver(pathway: Pathway, t: Transition, key: int, n: int) -> tuple[str | None, str | None, str | None]:
+    a = t.approval
+    assert a is not None
+    if a.rule is RuleKind.ONE_PER_SECTOR:
+        sector = a.sectors[key]
+        pool = [r for r in (a.roles or tuple(pathway.roles)) if r in pathway.roles and pathway.roles[r].sector == sector]
+        return _actor_for(pathway, tuple(pool), n)
+    return _actor_for(pathway, (a.roles[key],), n)
+
+
+def _eligible_any(pathway: Pathway, t: Transition, n: int) -> tuple[str | None, str | None, str | None]:
+    a = t.approval
+    assert a is not None
+    for key in range(len(a.sectors) if a.rule is RuleKind.ONE_PER_SECTOR else len(a.roles)):
+        found = _approver(pathway, t, key, n)
+        if found[0] is not None:
+            return found
+    return None, None, None
+
+
+def build(space: Space, cfg: Config, ending: str, ends_in: str | None = None) -> Counterexample:
+    """The counterexample for the shortest explored path to ``cfg``."""
+    p = space.pathway
+    ids = space.state_ids
+    steps: list[Step] = []
+    approvals = 0
+    start, path = space.path(cfg)
+    for before, code, after in path:
+        steps.append(_step(space, code, before, after, approvals))
+        approvals = approvals + 1 if code[0] == APPROVE else 0 if code[0] == REQUEST else approvals
+    first = ids[start[0]]
+    return Counterexample(
+        p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=start != space.start,
+    )
+
+
+def _step(space: Space, code: Code, before: Config, after: Config, approvals: int) -> Step:
+    p = space.pathway
+    kind, i, extra = code
+    state, dest = space.state_ids[before[0]], space.state_ids[after[0]]
+    name = _KIND_NAMES[kind]
+    if kind in (FIRE, LEAVE, REQUEST):
+        t = p.transitions[i]
+        return Step(name, state, dest, t.trigger, *_actor_for(p, t.roles))
+    if kind in (APPROVE, REFUSE):
+        t = p.transitions[i]
+        who = _approver(p, t, extra, approvals + 2) if kind == APPROVE else _eligible_any(p, t, approvals + 2)
+        return Step(name, state, dest, t.trigger, *who)
+    if kind in (TIMEOUT, DEADLINE):
+        t = p.transitions[i]
+        if kind == TIMEOUT:
+            assert t.approval is not None and t.approval.timeout is not None
+            after_text = format_duration(t.approval.timeout)
+        else:
+            deadline = p.state(state).deadline
+            assert deadline is not None
+            after_text = format_duration(deadline.after)
+        return Step(name, state, dest, t.trigger, after=after_text)
+    if kind == FACT:
+        person, role, sector = _actor_for(p, tuple(p.roles))
+        return Step(name, state, dest, None, person, role, sector, fact=space.facts[i], value=bool(extra))
+    if kind in (FULL, FREE):
+        return Step(name, state, dest, resource=space.resources[i], capacity=space.capacity[i])
+    t = p.transitions[i]
+    assert t.handover is not None
+    return Step(name, state, dest, t.trigger, to=t.handover.to)

@@ -1,0 +1,558 @@
+"""The stranding checker: can a pathway leave a citizen where nobody moves them on?
+
+``check(pathway_or_registry)`` answers with a :class:`Report` of :class:`Finding` s, one
+per problem, each with the states and transitions involved, a message in plain words,
+a fix, and a :class:`~pathways._story.Counterexample`: the shortest run from the start
+into the problem, told as a story and replayable on the real engine.
+
+Structural findings (dead ends, traps, unreachable states, owners, deadlines,
+approvals, exits, hand-overs) come from the pathway graph (:mod:`pathways.graph`); the
+context-dependent ones (guard gaps, capacity starvation, transitions that never fire)
+from exploring the state space (:mod:`pathways._explore`) up to an explicit bound. When
+the bound is reached the report says so with a ``bound_reached`` error: an incomplete
+check never passes silently.
+
+Leaving by the citizen's own choice does not count as moving the citizen on: a state
+that only ends when the citizen gives up strands them. That exit is checked on its own
+(``no_exit_by_choice``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from . import _explore
+from ._explore import Space
+from ._story import Counterexample, Step, build
+from .case import Case
+from .graph import co_reachable, is_leaving, pathway_graph, reachable, traps
+from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Transition
+from .registry import Registry
+
+__all__ = [
+    "CITIZEN_SECTORS",
+    "DEFAULT_BOUND",
+    "Counterexample",
+    "Finding",
+    "FindingKind",
+    "Report",
+    "Severity",
+    "Step",
+    "check",
+    "replay_counterexample",
+]
+
+DEFAULT_BOUND = 1_000_000
+"""Configurations explored per pathway before the check gives up (and says so)."""
+
+CITIZEN_SECTORS = frozenset({"citizen", "borger"})
+"""Sector ids (and role ids) that stand for the citizen themself."""
+
+
+class FindingKind(enum.Enum):
+    """The ways a pathway can strand a citizen (see ``docs/findings/``)."""
+
+    DEAD_END = "dead_end"
+    TRAP = "trap"
+    NO_OWNER = "no_owner"
+    WAIT_WITHOUT_DEADLINE = "wait_without_deadline"
+    UNSATISFIABLE_APPROVAL = "unsatisfiable_approval"
+    GUARD_GAP = "guard_gap"
+    CAPACITY_STARVATION = "capacity_starvation"
+    HANDOVER_GAP = "handover_gap"
+    NO_EXIT_BY_CHOICE = "no_exit_by_choice"
+    UNREACHABLE_STATE = "unreachable_state"
+    DEAD_TRANSITION = "dead_transition"
+    BOUND_REACHED = "bound_reached"
+
+
+class Severity(enum.Enum):
+    """Errors strand citizens (``ok`` is false); warnings are dead design."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@attrs.frozen
+class Finding:
+    """One problem in one pathway, with the run that shows it."""
+
+    kind: FindingKind
+    severity: Severity
+    pathway: str
+    states: tuple[str, ...]
+    transitions: tuple[str, ...]
+    message: str
+    fix: str
+    counterexample: Counterexample | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "severity": self.severity.value,
+            "pathway": self.pathway,
+            "states": list(self.states),
+            "transitions": list(self.transitions),
+            "message": self.message,
+            "fix": self.fix,
+            "counterexample": self.counterexample.to_json() if self.counterexample else None,
+        }
+
+    def to_text(self) -> str:
+        head = f"{self.severity.value.upper()} {self.kind.value} in {self.pathway}"
+        if self.states:
+            head += ": " + ", ".join(f"`{s}`" for s in self.states)
+        lines = [head, f"  {self.message}"]
+        if self.counterexample is not None:
+            lines.append(f"  how: {self.counterexample.story()}")
+        lines.append(f"  fix: {self.fix}")
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class Report:
+    """Everything :func:`check` found; ``ok`` when there is no error."""
+
+    findings: tuple[Finding, ...]
+    explored: Mapping[str, int]
+    """Configurations explored per pathway."""
+    complete: bool
+    bound: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+    def of_kind(self, kind: FindingKind) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.kind is kind)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "complete": self.complete,
+            "bound": self.bound,
+            "explored": dict(self.explored),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def to_text(self) -> str:
+        blocks = [f.to_text() for f in self.findings]
+        size = sum(self.explored.values())
+        verdict = "OK" if self.ok else "STRANDING"
+        blocks.append(
+            f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in "
+            f"{len(self.explored)} pathway(s); {size} configurations explored"
+            + ("" if self.complete else f" (incomplete: bound {self.bound} reached)")
+        )
+        return "\n\n".join(blocks)
+
+
+def check(target: Pathway | Registry, *, bound: int = DEFAULT_BOUND) -> Report:
+    """Check one pathway, or every pathway of a registry and the hand-overs between them.
+
+    Args:
+        bound: the most configurations explored per pathway; reaching it gives a
+            ``bound_reached`` error instead of a silent pass.
+    """
+    if isinstance(target, Pathway):
+        pathways: list[Pathway] = [target]
+        resources: Mapping[str, Resource] = target.resources
+        registry: Registry | None = None
+    else:
+        registry = target
+        pathways = list(target.values())
+        resources = target.resources()
+    findings: list[Finding] = []
+    explored: dict[str, int] = {}
+    complete = True
+    for p in pathways:
+        space = Space(p, resources, bound).explore()
+        explored[p.id] = len(space.parent)
+        complete = complete and space.complete
+        findings += _Checker(p, space, registry).findings()
+    return Report(tuple(findings), explored, complete, bound)
+
+
+def replay_counterexample(source: Pathway | Registry, finding: Finding) -> Case:
+    """Replay a finding's counterexample on the real engine; returns the final case.
+
+    Raises:
+        ValueError: the finding has no counterexample (e.g. an unreachable state).
+    """
+    if finding.counterexample is None:
+        raise ValueError(f"the {finding.kind.value} finding in {finding.pathway!r} has no counterexample to replay")
+    return finding.counterexample.replay(source)
+
+
+def _is_citizen_role(p: Pathway, role: str) -> bool:
+    r = p.roles.get(role)
+    return r is not None and (r.sector in CITIZEN_SECTORS or role in CITIZEN_SECTORS)
+
+
+class _Checker:
+    """The findings for one pathway, from its graph and its explored space."""
+
+    def __init__(self, p: Pathway, space: Space, registry: Registry | None) -> None:
+        self.p = p
+        self.space = space
+        self.registry = registry
+        self.full = pathway_graph(p)
+        self.prog = pathway_graph(p, progress=True)
+        self.reach = reachable(self.full, p.initial)
+        if p.intake is not None and p.intake.state in p.state_by_id:
+            self.reach |= reachable(self.full, p.intake.state)
+        terminals = [s.id for s in p.states if s.terminal]
+        self.co = co_reachable(self.prog, terminals)
+        self.stuck = {s for s in self.reach if s not in self.co and not p.state(s).terminal}
+        self.order = [s.id for s in p.states]
+
+    def findings(self) -> list[Finding]:
+        out = [
+            *self._dead_ends_and_traps(),
+            *self._no_owner(),
+            *self._waits(),
+            *self._approvals(),
+            *self._handovers(),
+            *self._exits(),
+            *self._explored(),
+            *self._unreachable(),
+        ]
+        seen: set[tuple[FindingKind, tuple[str, ...], tuple[str, ...]]] = set()
+        unique = []
+        for f in out:
+            key = (f.kind, f.states, f.transitions)
+            if key not in seen:
+                seen.add(key)
+                unique.append(f)
+        return unique
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _reachable_states(self) -> list[str]:
+        return [s for s in self.order if s in self.reach]
+
+    def _cx(self, state: str, ending: str) -> Counterexample | None:
+        idx = self.space.state_ids.index(state)
+        cfg = self.space.first_in.get(idx)
+        return build(self.space, cfg, ending) if cfg is not None else None
+
+    def _finding(
+        self, kind: FindingKind, states: Iterable[str], transitions: Iterable[str], message: str, fix: str,
+        *, ending: str = "", at: str | None = None, severity: Severity = Severity.ERROR,
+    ) -> Finding:
+        states = tuple(states)
+        where = at if at is not None else (states[0] if states else None)
+        cx = self._cx(where, ending) if where is not None else None
+        return Finding(kind, severity, self.p.id, states, tuple(transitions), message, fix, cx)
+
+    # -- structural ------------------------------------------------------------------
+
+    def _dead_ends_and_traps(self) -> Iterator[Finding]:
+        for s in self._reachable_states():
+            if s in self.stuck and self.prog.out_degree(s) == 0:
+                yield self._finding(
+                    FindingKind.DEAD_END, [s], [],
+                    f"state `{s}` is not terminal, but no transition, deadline or hand-over answer leads out of it "
+                    "(other than the citizen leaving)",
+                    f"add a transition from `{s}` towards a terminal state, or make `{s}` terminal with an outcome",
+                    ending="nobody can move the citizen on",
+                )
+        for comp in traps(self.prog, self.stuck):
+            states = [s for s in self.order if s in comp]
+            triggers = sorted({t.trigger for t in self.p.transitions if t.dest in comp and set(self.p.sources_of(t)) & set(comp)})
+            yield self._finding(
+                FindingKind.TRAP, states, triggers,
+                "the citizen can go round " + " → ".join(f"`{s}`" for s in states)
+                + " for ever: no transition leads from these states to any terminal state",
+                "add a way out of the loop, e.g. a transition or deadline escalation to a terminal state or a hand-over",
+                ending="the loop has no exit",
+            )
+
+    def _actors_in(self, state: str) -> set[str]:
+        roles: set[str] = set()
+        for t in self.p.transitions_from.get(state, ()):
+            roles.update(t.roles)
+            if t.approval is not None:
+                roles.update(t.approval.roles)
+                if t.approval.rule is RuleKind.ONE_PER_SECTOR and not t.approval.roles:
+                    roles.update(r for r, role in self.p.roles.items() if role.sector in t.approval.sectors)
+        return roles
+
+    def _no_owner(self) -> Iterator[Finding]:
+        for s in self._reachable_states():
+            state = self.p.state(s)
+            if state.terminal:
+                continue
+            if not state.responsible:
+                yield self._finding(
+                    FindingKind.NO_OWNER, [s], [],
+                    f"nobody is responsible for the citizen in `{s}`",
+                    f"name the responsible roles of `{s}` (responsible: [...])",
+                    ending="no role is responsible",
+                )
+            elif not set(state.responsible) & self._actors_in(s):
+                yield self._finding(
+                    FindingKind.NO_OWNER, [s], [],
+                    f"the roles responsible in `{s}` ({', '.join(state.responsible)}) can fire nothing there",
+                    f"let a responsible role fire a transition from `{s}`, or make a role that can act there responsible",
+                    ending="the responsible roles cannot act",
+                )
+
+    def _handover_dests(self) -> set[str]:
+        return {t.dest for t in self.p.transitions if t.handover is not None}
+
+    def _waits(self) -> Iterator[Finding]:
+        handover_dests = self._handover_dests()
+        for s in self._reachable_states():
+            state = self.p.state(s)
+            if state.kind is not StateKind.WAITING:
+                continue
+            if state.deadline is None:
+                if s not in handover_dests:
+                    yield self._finding(
+                        FindingKind.WAIT_WITHOUT_DEADLINE, [s], [],
+                        f"the citizen waits in `{s}` with no deadline: nothing happens if nobody answers",
+                        f"give `{s}` a deadline whose escalation leads somewhere else (deadline: {{after: P1D, trigger: ...}})",
+                        ending="nobody answers and no deadline passes",
+                    )
+                continue
+            chain, cur = [s], s
+            while True:
+                cur_state = self.p.state(cur)
+                t = self.p.find(cur, cur_state.deadline.trigger) if cur_state.deadline else None
+                if t is None:
+                    break
+                if t.dest == s:
+                    yield self._finding(
+                        FindingKind.WAIT_WITHOUT_DEADLINE, [*chain], [self.p.state(c).deadline.trigger for c in chain],  # type: ignore[union-attr]
+                        f"when the deadline of `{s}` passes, the escalation leads back into the same wait"
+                        + (" (and the pending hand-over is forgotten)" if s in handover_dests else "")
+                        + ", so the wait never ends",
+                        f"let the escalation of `{s}` lead to another state (a leader's decision, an alternative, an exit)",
+                        ending="the deadline only restarts the wait",
+                    )
+                    break
+                if t.dest in chain or self.p.state(t.dest).kind is not StateKind.WAITING:
+                    break
+                chain.append(t.dest)
+                cur = t.dest
+
+    def _approvals(self) -> Iterator[Finding]:
+        p = self.p
+        for t in p.transitions:
+            a = t.approval
+            sources = [s for s in p.sources_of(t) if s in self.reach]
+            if a is None or not sources:
+                continue
+            problems = []
+            known = [r for r in a.roles if r in p.roles]
+            missing = [r for r in a.roles if r not in p.roles]
+            if missing:
+                problems.append(f"role(s) {', '.join(missing)} do not exist in the pathway")
+            if a.rule is RuleKind.ALL_OF and not a.roles:
+                problems.append("'all_of' names no roles")
+            if a.rule is RuleKind.N_OF:
+                n = a.n or 0
+                if n < 1:
+                    problems.append(f"'n_of' needs n of at least 1 (got {a.n})")
+                elif n > len(set(known)):
+                    problems.append(f"it needs {n} different roles but only {len(set(known))} can approve ({', '.join(sorted(set(known))) or 'none'})")
+            if a.rule is RuleKind.ONE_PER_SECTOR:
+                if not a.sectors:
+                    problems.append("'one_per_sector' names no sectors")
+                pool = [r for r in (a.roles or tuple(p.roles)) if r in p.roles]
+                for sec in a.sectors:
+                    if not any(p.roles[r].sector == sec for r in pool):
+                        problems.append(f"no role of sector {sec!r} can approve")
+            if not any(r in p.roles for r in t.roles):
+                problems.append("no role of the pathway may request it")
+            if a.on_refusal not in p.state_by_id:
+                problems.append(f"a refusal leads to unknown state {a.on_refusal!r}")
+            elif a.on_refusal in self.stuck:
+                problems.append(f"a refusal leads to `{a.on_refusal}`, from which nobody can move the citizen on")
+            if problems:
+                yield self._finding(
+                    FindingKind.UNSATISFIABLE_APPROVAL, sources, [t.trigger],
+                    f"the approval of `{t.trigger}` can never work: " + "; ".join(problems),
+                    "make the rule possible for roles that exist and may act there, and let a refusal lead to a state with a way on",
+                    ending=f"the approval of `{t.trigger}` cannot be given",
+                )
+
+    def _handovers(self) -> Iterator[Finding]:
+        p = self.p
+        for t in p.transitions:
+            h = t.handover
+            sources = [s for s in p.sources_of(t) if s in self.reach]
+            if h is None or not sources:
+                continue
+            problems = []
+            senders = {p.roles[r].sector for r in t.roles if r in p.roles}
+            dest = p.state_by_id.get(t.dest)
+            if dest is not None:
+                if not any(p.roles[r].sector in senders for r in dest.responsible if r in p.roles):
+                    problems.append(
+                        f"while waiting in `{t.dest}` no role of the sending sector ({', '.join(sorted(senders))}) is responsible"
+                    )
+                if dest.deadline is None:
+                    problems.append(f"the wait in `{t.dest}` for the answer has no deadline")
+            declined = p.state_by_id.get(h.declined)
+            if declined is not None:
+                if declined.terminal and declined.outcome is Outcome.HANDED_OVER:
+                    problems.append(f"a declined hand-over ends in `{h.declined}`, recorded as handed over although nobody took the citizen")
+                elif h.declined in self.stuck:
+                    problems.append(f"a declined hand-over leads to `{h.declined}`, from which nobody can move the citizen on")
+            if self.registry is not None:
+                receiver = self.registry.get(h.to)
+                if receiver is None:
+                    problems.append(f"the receiving pathway {h.to!r} is not loaded")
+                elif receiver.intake is None:
+                    problems.append(f"the receiving pathway {h.to!r} has no intake")
+                else:
+                    intake = receiver.intake
+                    if intake.accepts_from and p.id not in intake.accepts_from:
+                        problems.append(f"{h.to!r} accepts hand-overs only from {', '.join(intake.accepts_from)}")
+                    for trig in (intake.accept, intake.decline):
+                        if receiver.find(intake.state, trig) is None:
+                            problems.append(f"{h.to!r} cannot answer: `{trig}` is not a transition from its intake `{intake.state}`")
+            if problems:
+                yield self._finding(
+                    FindingKind.HANDOVER_GAP, [*sources, t.dest], [t.trigger],
+                    f"the hand-over `{t.trigger}` to {h.to!r} has a gap: " + "; ".join(problems),
+                    "keep a role of the sending sector responsible in the waiting state, give it a deadline, "
+                    "and let a refusal lead back to care in the sending pathway",
+                    ending="the receiving side has not taken over and the sending side has let go",
+                    at=t.dest if t.dest in p.state_by_id else None,
+                )
+
+    def _exits(self) -> Iterator[Finding]:
+        p = self.p
+        none: list[str] = []
+        silent: list[str] = []
+        for s in self._reachable_states():
+            if p.state(s).terminal:
+                continue
+            exits = [t for t in p.transitions_from.get(s, ()) if self._is_free_exit(t)]
+            if not exits:
+                none.append(s)
+            elif not any(p.state(t.dest).follow_up is not None for t in exits):
+                silent.append(s)
+        fix = ("add a transition from '*' that a citizen role fires, without guards or approval, to a terminal state "
+               "with 'outcome: left_by_choice' and a follow_up offer")
+        if none:
+            yield self._finding(
+                FindingKind.NO_EXIT_BY_CHOICE, none, [],
+                "the citizen cannot choose to leave from " + ", ".join(f"`{s}`" for s in none)
+                + " (the Psychiatry Act does not apply in the houses: leaving must always be possible)",
+                fix, ending="the citizen wants to leave but cannot",
+            )
+        if silent:
+            yield self._finding(
+                FindingKind.NO_EXIT_BY_CHOICE, silent, [],
+                "leaving from " + ", ".join(f"`{s}`" for s in silent) + " ends without a follow-up offer",
+                "give the left_by_choice terminal a follow_up offer (follow_up: {da: ..., en: ...})",
+                ending="the citizen leaves with no follow-up offer",
+            )
+
+    def _is_free_exit(self, t: Transition) -> bool:
+        return (
+            is_leaving(self.p, t)
+            and not t.guards
+            and t.approval is None
+            and t.takes is None
+            and any(_is_citizen_role(self.p, r) for r in t.roles)
+        )
+
+    def _unreachable(self) -> Iterator[Finding]:
+        for s in self.order:
+            if s not in self.reach:
+                yield self._finding(
+                    FindingKind.UNREACHABLE_STATE, [s], [],
+                    f"no sequence of transitions from `{self.p.initial}` reaches `{s}`",
+                    f"add a transition into `{s}` or remove it", severity=Severity.WARNING,
+                )
+
+    # -- explored --------------------------------------------------------------------
+
+    def _explored(self) -> Iterator[Finding]:
+        space = self.space
+        ids = space.state_ids
+        if not space.complete:
+            yield Finding(
+                FindingKind.BOUND_REACHED, Severity.ERROR, self.p.id, (), (),
+                f"the state space of {self.p.id!r} has more than {space.bound} configurations; guard gaps, capacity "
+                "starvation and dead transitions were not fully checked",
+                "raise the bound (--bound N), or split the pathway / reduce the facts its guards read", None,
+            )
+        structural = {s for s in self.stuck if self.prog.out_degree(s) == 0}
+        for why, cfg in space.stuck:
+            s = ids[cfg[0]]
+            t_out = [t for t in self.p.transitions_from.get(s, ()) if not is_leaving(self.p, t)]
+            if why == _explore.STUCK_CAPACITY:
+                needs = sorted({t.takes for t in t_out if t.takes})
+                yield self._at(
+                    FindingKind.CAPACITY_STARVATION, cfg, [t.trigger for t in t_out if t.takes],
+                    f"in `{s}` the only way on needs a place of {', '.join(needs)}; when all are taken there is no "
+                    "alternative and no deadline",
+                    f"add a deadline to `{s}` whose escalation offers an alternative (ambulant team, walk-in), or an "
+                    "alternative transition that needs no place",
+                    "all places are taken; nobody can act",
+                )
+            elif why == _explore.STUCK_GUARD:
+                facts = ", ".join(f"{f}={'true' if cfg[1] >> i & 1 else 'false'}" for i, f in enumerate(space.facts))
+                yield self._at(
+                    FindingKind.GUARD_GAP, cfg, [t.trigger for t in t_out],
+                    f"in `{s}` every way on is guarded, and with {facts or 'these facts'} none is enabled",
+                    f"add a transition from `{s}` for the uncovered case (e.g. consent withdrawn), or a deadline",
+                    "no guard holds; nobody can act",
+                )
+            elif why == _explore.STUCK_REFERRAL:
+                yield self._at(
+                    FindingKind.HANDOVER_GAP, cfg, [t.trigger for t in self.p.transitions if t.handover and t.dest == s],
+                    f"the citizen is in `{s}`, which waits for a hand-over answer, but no hand-over is pending any more, "
+                    "so no answer can come",
+                    f"do not re-enter `{s}` without a new hand-over; let its escalation lead elsewhere",
+                    "nobody will answer",
+                )
+            elif s not in structural:
+                yield self._at(
+                    FindingKind.DEAD_END, cfg, [t.trigger for t in t_out],
+                    f"in `{s}` nobody can move the citizen on: " + "; ".join(self._why_not(t, cfg) for t in t_out),
+                    f"let a role of the pathway fire a transition from `{s}`",
+                    "nobody can move the citizen on",
+                )
+        if space.complete:
+            for i, t in enumerate(self.p.transitions):
+                if i in space.fired:
+                    continue
+                cause = ("its source states are never reached" if not set(self.p.sources_of(t)) & self.reach
+                         else "its guards, roles or places are never all satisfied where it starts")
+                yield Finding(
+                    FindingKind.DEAD_TRANSITION, Severity.WARNING, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
+                    f"transition `{t.trigger}` → `{t.dest}` can never fire: {cause}",
+                    "fix its guards, roles or places, or remove it", None,
+                )
+
+    def _why_not(self, t: Transition, cfg: _explore.Config) -> str:
+        if not any(r in self.p.roles for r in t.roles):
+            return f"no role of the pathway may fire `{t.trigger}`"
+        if t.releases in self.space.resources and cfg[4][self.space.resources.index(t.releases)] < 1:
+            return f"`{t.trigger}` releases a place of {t.releases} that the case does not hold"
+        return f"`{t.trigger}` cannot fire"
+
+    def _at(self, kind: FindingKind, cfg: _explore.Config, triggers: list[str], message: str, fix: str, ending: str) -> Finding:
+        s = self.space.state_ids[cfg[0]]
+        return Finding(kind, Severity.ERROR, self.p.id, (s,), tuple(triggers), message, fix, build(self.space, cfg, ending))
