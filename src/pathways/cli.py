@@ -75,6 +75,16 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from .check import check
+
+    report = check(load_registry(args.paths), bound=args.bound)
+    print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else report.to_text())
+    return 0 if report.ok else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
     p.add_argument("--lang", choices=["da", "en"], default="en")
     p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("check", help="prove that no pathway strands a citizen; print findings with counterexample stories")
+    p.add_argument("paths", nargs="+", help="definition files or folders of *.yaml")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
+    p.set_defaults(func=_cmd_check)
 
     return parser
 
