@@ -1,0 +1,36 @@
+"""Durable cases: one store interface; SQLite by default, PostgreSQL for many workers.
+
+>>> from pathways.store import DurableEngine, open_store      # doctest: +SKIP
+>>> store = open_store("cases.db")                             # doctest: +SKIP
+>>> engine = DurableEngine(registry, store)                    # doctest: +SKIP
+"""
+
+from ._open import open_store
+from .audit import AuditReport, replay_stored, verify
+from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
+from .durable import DurableEngine, retry
+from .memory import MemoryStore
+from .migrate import MigrationReport, migrate
+from .schema import CURRENT_VERSION
+from .sql import SQLStore
+from .worker import run_worker
+
+__all__ = [
+    "CURRENT_VERSION",
+    "AuditReport",
+    "CaseStore",
+    "CaseSummary",
+    "CaseWrite",
+    "DurableEngine",
+    "Loaded",
+    "MemoryStore",
+    "MigrationRecord",
+    "MigrationReport",
+    "SQLStore",
+    "migrate",
+    "open_store",
+    "replay_stored",
+    "retry",
+    "run_worker",
+    "verify",
+]

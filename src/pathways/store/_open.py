@@ -1,0 +1,37 @@
+"""Pick a back-end from what the host passes: a path, a URL, or ``memory://``."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import StoreError
+from .base import CaseStore
+from .memory import MemoryStore
+from .sql import SQLStore
+
+__all__ = ["open_store"]
+
+
+def open_store(url_or_path: str | os.PathLike[str], *, synchronous: str = "FULL", pool_size: int = 5) -> CaseStore:
+    """Open (and create or upgrade) a case store.
+
+    * a plain file path or ``sqlite:///path`` → SQLite in WAL mode with a busy timeout;
+    * ``postgresql+psycopg://user:pw@host:5432/db`` (or ``postgresql://…``) → PostgreSQL;
+    * ``memory://`` → an in-process store (tests, examples).
+
+    Raises:
+        StoreError: not a database, a foreign or damaged file, a schema from the future,
+            or a server that cannot be reached; nothing is written in any of these cases.
+    """
+    text = os.fspath(url_or_path)
+    if not text.strip():
+        raise StoreError("no case store given; pass a file path or a database URL")
+    if text == "memory://":
+        return MemoryStore()
+    if "://" not in text:
+        if os.path.isdir(text):
+            raise StoreError(f"{text!r} is a folder; give the path of a database file inside it, e.g. {os.path.join(text, 'cases.db')!r}")
+        return SQLStore("sqlite:///" + os.path.abspath(text), synchronous=synchronous)
+    if text.startswith("postgresql://") or text.startswith("postgres://"):
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    return SQLStore(text, synchronous=synchronous, pool_size=pool_size)

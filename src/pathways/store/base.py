@@ -1,0 +1,331 @@
+"""The case-store interface and the logic every back-end shares.
+
+A store keeps two things per case: the append-only event rows (the audit trail, the
+source of truth, each hashed over the one before) and one current-state row for fast
+reads. Back-ends differ only in *where* rows live; how a case becomes rows (snapshot,
+hash, due time, owners) is decided here once, so memory, SQLite and PostgreSQL agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+import attrs
+
+from .._converter import converter
+from ..case import Actor, Approval, Case, Event, EventKind, Link
+from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError
+
+__all__ = [
+    "GENESIS",
+    "CaseStore",
+    "CaseSummary",
+    "CaseWrite",
+    "Loaded",
+    "MigrationRecord",
+]
+
+GENESIS = "0" * 64
+"""The ``prev_hash`` of a case's first event."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@attrs.frozen
+class CaseSummary:
+    """The current-state row of a case, as host queries return it (no context values)."""
+
+    id: str
+    citizen: str
+    pathway_id: str
+    version: int
+    state: str
+    seq: int
+    due_at: datetime | None
+    terminal: bool
+
+
+@attrs.frozen
+class Loaded:
+    """A case read for one action: its state, the stored seq and the hash of its last event.
+
+    ``case.history`` holds only placeholders (its length is the seq); read the real
+    history with :meth:`CaseStore.history`.
+    """
+
+    case: Case
+    head_hash: str
+
+
+@attrs.frozen
+class CaseWrite:
+    """What one action does to one case; a store applies a list of these atomically."""
+
+    case: Case
+    """The case after the action (its history may hold placeholders before ``events``)."""
+    expected_seq: int | None
+    """The seq the case had when read; ``None`` for a case started by this action."""
+    events: tuple[Event, ...]
+    prev_hash: str
+    due_at: datetime | None
+    owners: tuple[tuple[str, str], ...]
+    """(role, sector) pairs responsible for the case in its new state."""
+    terminal: bool
+    state_changed: bool
+
+
+@attrs.frozen
+class MigrationRecord:
+    """A case moved from one definition version to the next (kept for replay and audit)."""
+
+    case_id: str
+    at_seq: int
+    pathway_id: str
+    from_version: int
+    to_version: int
+    from_state: str
+    to_state: str
+    at: datetime
+
+
+class CaseStore(Protocol):
+    """Durable cases: one interface, several back-ends (memory, SQLite, PostgreSQL).
+
+    Writes are all-or-nothing: :meth:`commit` appends every event, moves every case row
+    (``UPDATE … WHERE seq = expected``) and adjusts every shared place, or raises and
+    changes nothing.
+    """
+
+    url: str
+    """Where the store lives, without any password."""
+
+    def ensure_resources(self, capacities: Mapping[str, int]) -> None:
+        """Create the rows of shared resources; set their capacity to the definitions'."""
+
+    def load(self, case_id: str) -> Loaded:
+        """Read a case for acting on it (raises UnknownCase)."""
+
+    def commit(self, writes: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
+        """Apply writes and place deltas in one transaction.
+
+        Raises:
+            ConcurrentUpdate: a case moved on since it was read (or already exists).
+            NoCapacity: taking places would exceed a resource's capacity.
+        """
+
+    def exists(self, case_id: str) -> bool: ...
+
+    def get(self, case_id: str, *, history: bool = True) -> Case:
+        """A case with its full history (or an empty one when ``history`` is false)."""
+
+    def history(self, case_id: str) -> list[Event]: ...
+
+    def summary(self, case_id: str) -> CaseSummary: ...
+
+    def in_state(self, pathway_id: str, state: str, *, limit: int = 100, after: str = "") -> list[CaseSummary]:
+        """Cases of a pathway in a state, by id (``after``: the last id of the previous page)."""
+
+    def owned_by(
+        self, *, role: str | None = None, sector: str | None = None, limit: int = 100, after: str = ""
+    ) -> list[CaseSummary]:
+        """Cases whose current state names ``role`` (or a role of ``sector``) responsible."""
+
+    def due_before(self, when: datetime, *, limit: int = 100) -> list[CaseSummary]:
+        """Cases with a deadline or approval timeout at or before ``when``, soonest first."""
+
+    def on_version(self, pathway_id: str, version: int) -> list[str]:
+        """Ids of the open (non-terminal) cases running on one definition version."""
+
+    def in_use(self, resource: str) -> int: ...
+
+    def resources(self) -> dict[str, tuple[int, int]]:
+        """Every shared resource: (capacity, in use)."""
+
+    def case_ids(self) -> list[str]: ...
+
+    def event_rows(self) -> Iterator[dict[str, Any]]:
+        """Every stored event row, by case id and seq (for audit)."""
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """Per case: the stored seq and the hash of its last event (for audit)."""
+
+    def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
+        """Move a case to a new definition version (optimistic on its seq)."""
+
+    def migrations(self, case_id: str) -> list[MigrationRecord]: ...
+
+    def close(self) -> None: ...
+
+
+# -- times ---------------------------------------------------------------------------
+
+
+def to_micros(when: datetime) -> int:
+    """A sortable integer for an aware datetime: microseconds since 1970 UTC."""
+    if when.tzinfo is None:
+        raise StoreError(f"a stored time must carry a time zone (got naive {when.isoformat()}); use an aware clock")
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(micros: int | None) -> datetime | None:
+    if micros is None:
+        return None
+    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# -- events <-> rows -------------------------------------------------------------------
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_hash(row: Mapping[str, Any]) -> str:
+    """sha256 over the canonical JSON of an event row (every column but ``hash``)."""
+    body = {k: v for k, v in row.items() if k != "hash"}
+    return hashlib.sha256(_dumps(body).encode()).hexdigest()
+
+
+def event_row(event: Event, pathway_id: str, version: int, prev_hash: str) -> dict[str, Any]:
+    """The stored form of an event, hashed over ``prev_hash``."""
+    actor = event.actor
+    row: dict[str, Any] = {
+        "case_id": event.case_id,
+        "seq": event.seq,
+        "at": _iso(event.at),
+        "kind": event.kind.value,
+        "actor_person": actor.person if actor else None,
+        "actor_role": actor.role if actor else None,
+        "actor_sector": actor.sector if actor else None,
+        "trigger": event.trigger,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "approvals": _dumps([
+            {"person": a.actor.person, "role": a.actor.role, "sector": a.actor.sector, "at": _iso(a.at)}
+            for a in event.approvals
+        ]),
+        "reason": event.reason,
+        "facts": _dumps(dict(event.facts)),
+        "link": _dumps({"case_id": event.link.case_id, "trigger": event.link.trigger}) if event.link else None,
+        "pathway_id": pathway_id,
+        "pathway_version": version,
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = event_hash(row)
+    return row
+
+
+def row_event(row: Mapping[Any, Any]) -> Event:
+    """Rebuild an :class:`Event` from its stored row."""
+    actor = Actor(row["actor_person"], row["actor_role"], row["actor_sector"]) if row["actor_person"] is not None else None
+    link_data = json.loads(row["link"]) if row["link"] else None
+    return Event(
+        case_id=row["case_id"],
+        seq=row["seq"],
+        at=datetime.fromisoformat(row["at"]),
+        kind=EventKind(row["kind"]),
+        from_state=row["from_state"],
+        to_state=row["to_state"],
+        actor=actor,
+        trigger=row["trigger"],
+        approvals=tuple(
+            Approval(Actor(a["person"], a["role"], a["sector"]), datetime.fromisoformat(a["at"]))
+            for a in json.loads(row["approvals"])
+        ),
+        reason=row["reason"],
+        facts=json.loads(row["facts"]),
+        link=Link(link_data["case_id"], link_data["trigger"]) if link_data else None,
+    )
+
+
+def chain(write: CaseWrite) -> list[dict[str, Any]]:
+    """The event rows of a write, each hashed over the one before."""
+    rows = []
+    prev = write.prev_hash
+    for event in write.events:
+        row = event_row(event, write.case.pathway_id, write.case.version, prev)
+        rows.append(row)
+        prev = row["hash"]
+    return rows
+
+
+# -- cases <-> rows --------------------------------------------------------------------
+
+
+def snapshot(case: Case) -> str:
+    """The case as canonical JSON without its history (the history is the event rows)."""
+    data = converter.unstructure(attrs.evolve(case, history=[]))
+    del data["history"]
+    return _dumps(data)
+
+
+def case_row(write: CaseWrite, head_hash: str) -> dict[str, Any]:
+    """The current-state row of a case after a write."""
+    case = write.case
+    return {
+        "id": case.id,
+        "citizen": case.citizen,
+        "pathway_id": case.pathway_id,
+        "version": case.version,
+        "state": case.state,
+        "seq": case.seq,
+        "terminal": write.terminal,
+        "due_at": to_micros(write.due_at) if write.due_at is not None else None,
+        "head_hash": head_hash,
+        "snapshot": snapshot(case),
+    }
+
+
+def loaded_from_row(row: Mapping[Any, Any]) -> Loaded:
+    """A case as read for acting on it; its history is ``seq`` placeholders."""
+    case = case_from_snapshot(row["snapshot"])
+    case.history = cast(list[Event], [None] * row["seq"])
+    return Loaded(case, row["head_hash"])
+
+
+def case_from_snapshot(text: str) -> Case:
+    try:
+        data = json.loads(text)
+        data["history"] = []
+        return converter.structure(data, Case)
+    except Exception as exc:
+        raise StoreError(f"a stored case snapshot cannot be read ({type(exc).__name__}); run 'pathways audit verify'") from None
+
+
+def summary_from_row(row: Mapping[Any, Any]) -> CaseSummary:
+    return CaseSummary(
+        id=row["id"],
+        citizen=row["citizen"],
+        pathway_id=row["pathway_id"],
+        version=row["version"],
+        state=row["state"],
+        seq=row["seq"],
+        due_at=from_micros(row["due_at"]),
+        terminal=bool(row["terminal"]),
+    )
+
+
+def concurrent(case_id: str, expected: int | None) -> ConcurrentUpdate:
+    if expected is None:
+        return ConcurrentUpdate(f"case {case_id!r} already exists in the store; start it with another id")
+    return ConcurrentUpdate(
+        f"case {case_id!r} was changed by another writer since it was read at seq {expected}; "
+        "re-read it and try again (pathways.store.retry does this)"
+    )
+
+
+def no_capacity(resource: str, capacity: int | None, delta: int) -> NoCapacity | CapacityError:
+    if delta < 0:
+        return CapacityError(f"releasing {-delta} place(s) of {resource!r} would leave fewer than none in use")
+    if capacity is None:
+        return NoCapacity(f"shared resource {resource!r} is not known to the store; load its pathway first")
+    return NoCapacity(f"all {capacity} places of {resource!r} are taken (checked in the database)")

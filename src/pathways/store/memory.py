@@ -1,0 +1,177 @@
+"""An in-process store with the same rows and rules as the SQL one; for tests and examples.
+
+It keeps exactly what a database would (event rows with hashes, case rows, places), so
+the stateful test can demand that memory, SQLite and PostgreSQL agree step by step.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..case import Case
+from ..errors import StoreError, UnknownCase
+from .base import (
+    CaseSummary,
+    CaseWrite,
+    Loaded,
+    MigrationRecord,
+    case_from_snapshot,
+    case_row,
+    chain,
+    concurrent,
+    loaded_from_row,
+    no_capacity,
+    row_event,
+    summary_from_row,
+    to_micros,
+)
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Cases in this process's memory; thread-safe, lost when the process ends."""
+
+    url = "memory://"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cases: dict[str, dict[str, Any]] = {}
+        self._owners: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._events: dict[str, list[dict[str, Any]]] = {}
+        self._resources: dict[str, list[int]] = {}
+        self._migrations: dict[str, list[MigrationRecord]] = {}
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def ensure_resources(self, capacities: Mapping[str, int]) -> None:
+        with self._lock:
+            for res, cap in capacities.items():
+                self._resources.setdefault(res, [cap, 0])[0] = cap
+
+    def commit(self, writes: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
+        with self._lock:
+            for w in writes:
+                row = self._cases.get(w.case.id)
+                if w.expected_seq is None:
+                    if row is not None:
+                        raise concurrent(w.case.id, None)
+                elif row is None or row["seq"] != w.expected_seq or row["version"] != w.case.version:
+                    raise concurrent(w.case.id, w.expected_seq)
+            for res, delta in sorted(deltas.items()):
+                have = self._resources.get(res)
+                if delta and (have is None or not 0 <= have[1] + delta <= have[0]):
+                    raise no_capacity(res, have[0] if have else None, delta)
+            for w in writes:
+                rows = chain(w)
+                self._cases[w.case.id] = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
+                if w.state_changed or w.expected_seq is None:
+                    self._owners[w.case.id] = w.owners
+                self._events.setdefault(w.case.id, []).extend(rows)
+            for res, delta in deltas.items():
+                if delta:
+                    self._resources[res][1] += delta
+
+    def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
+        with self._lock:
+            row = self._cases.get(write.case.id)
+            if row is None or row["seq"] != write.expected_seq or row["version"] != record.from_version:
+                raise concurrent(write.case.id, write.expected_seq)
+            self._cases[write.case.id] = case_row(write, write.prev_hash)
+            self._owners[write.case.id] = write.owners
+            self._migrations.setdefault(write.case.id, []).append(record)
+
+    def _row(self, case_id: str) -> dict[str, Any]:
+        row = self._cases.get(case_id)
+        if row is None:
+            raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
+        return row
+
+    def load(self, case_id: str) -> Loaded:
+        with self._lock:
+            return loaded_from_row(self._row(case_id))
+
+    def exists(self, case_id: str) -> bool:
+        return case_id in self._cases
+
+    def get(self, case_id: str, *, history: bool = True) -> Case:
+        with self._lock:
+            row = self._row(case_id)
+            case = case_from_snapshot(row["snapshot"])
+            if history:
+                case.history = [row_event(r) for r in self._events.get(case_id, [])]
+                if len(case.history) != row["seq"]:
+                    raise StoreError(f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}")
+            return case
+
+    def history(self, case_id: str) -> list[Any]:
+        with self._lock:
+            return [row_event(r) for r in self._events.get(case_id, [])]
+
+    def summary(self, case_id: str) -> CaseSummary:
+        with self._lock:
+            return summary_from_row(self._row(case_id))
+
+    def in_state(self, pathway_id: str, state: str, *, limit: int = 100, after: str = "") -> list[CaseSummary]:
+        with self._lock:
+            rows = [r for r in self._cases.values() if r["pathway_id"] == pathway_id and r["state"] == state and r["id"] > after]
+        return [summary_from_row(r) for r in sorted(rows, key=lambda r: r["id"])[:limit]]
+
+    def owned_by(
+        self, *, role: str | None = None, sector: str | None = None, limit: int = 100, after: str = ""
+    ) -> list[CaseSummary]:
+        if (role is None) == (sector is None):
+            raise StoreError("owned_by needs exactly one of role= or sector=")
+        with self._lock:
+            ids = sorted(
+                cid for cid, owners in self._owners.items()
+                if cid > after and any(r == role or s == sector for r, s in owners)
+            )[:limit]
+            return [summary_from_row(self._cases[cid]) for cid in ids]
+
+    def due_before(self, when: datetime, *, limit: int = 100) -> list[CaseSummary]:
+        cut = to_micros(when)
+        with self._lock:
+            rows = [r for r in self._cases.values() if r["due_at"] is not None and r["due_at"] <= cut]
+        return [summary_from_row(r) for r in sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]]
+
+    def on_version(self, pathway_id: str, version: int) -> list[str]:
+        with self._lock:
+            return sorted(
+                r["id"] for r in self._cases.values()
+                if r["pathway_id"] == pathway_id and r["version"] == version and not r["terminal"]
+            )
+
+    def in_use(self, resource: str) -> int:
+        with self._lock:
+            return self._resources.get(resource, [0, 0])[1]
+
+    def resources(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            return {r: (c, u) for r, (c, u) in self._resources.items()}
+
+    def case_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._cases)
+
+    def event_rows(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            rows = [dict(r) for cid in sorted(self._events) for r in self._events[cid]]
+        return iter(rows)
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        with self._lock:
+            return {cid: (r["seq"], r["head_hash"]) for cid, r in self._cases.items()}
+
+    def migrations(self, case_id: str) -> list[MigrationRecord]:
+        with self._lock:
+            return list(self._migrations.get(case_id, []))
+
+    def tamper(self, case_id: str, seq: int, **changes: Any) -> None:
+        """Change a stored event row in place (for tests of ``audit verify``)."""
+        with self._lock:
+            self._events[case_id][seq].update(changes)

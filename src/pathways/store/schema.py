@@ -1,0 +1,183 @@
+"""The versioned database schema, created and upgraded by SQLAlchemy itself.
+
+Version history (``schema_version.version``):
+
+1. events, cases (responsible roles kept as a JSON column ``owners``), resources.
+2. responsible roles move to the indexed table ``case_owners`` (so "owned by" is fast at
+   a million cases) and ``migrations`` records definition-version moves.
+
+:func:`ensure_schema` creates the current version in an empty database, upgrades an
+older one step by step in one transaction, and refuses a database that is not a
+pathways store or whose schema is newer than this code, writing nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from ..errors import StoreError
+
+__all__ = ["CURRENT_VERSION", "ensure_schema", "metadata", "metadata_v1"]
+
+CURRENT_VERSION = 2
+
+
+def _events(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "events", md,
+        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("at", sa.String(40), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("actor_person", sa.String(128)),
+        sa.Column("actor_role", sa.String(128)),
+        sa.Column("actor_sector", sa.String(128)),
+        sa.Column("trigger", sa.String(128)),
+        sa.Column("from_state", sa.String(128), nullable=False),
+        sa.Column("to_state", sa.String(128), nullable=False),
+        sa.Column("approvals", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text),
+        sa.Column("facts", sa.Text, nullable=False),
+        sa.Column("link", sa.Text),
+        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("pathway_version", sa.Integer, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+
+
+def _cases(md: sa.MetaData, *, owners_column: bool) -> sa.Table:
+    extra = [sa.Column("owners", sa.Text, nullable=False, server_default="[]")] if owners_column else []
+    return sa.Table(
+        "cases", md,
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("citizen", sa.String(128), nullable=False),
+        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("state", sa.String(128), nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("terminal", sa.Boolean, nullable=False),
+        sa.Column("due_at", sa.BigInteger),
+        sa.Column("head_hash", sa.String(64), nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
+        *extra,
+        sa.Index("ix_cases_state", "pathway_id", "state", "id"),
+        sa.Index("ix_cases_due", "due_at"),
+        sa.Index("ix_cases_version", "pathway_id", "version", "terminal"),
+    )
+
+
+def _resources(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "resources", md,
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("capacity", sa.Integer, nullable=False),
+        sa.Column("in_use", sa.Integer, nullable=False),
+        sa.CheckConstraint("in_use >= 0", name="ck_resources_in_use"),
+    )
+
+
+def _version_table(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "schema_version", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+
+
+def _owners(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "case_owners", md,
+        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("role", sa.String(128), primary_key=True),
+        sa.Column("sector", sa.String(128), nullable=False),
+        sa.Index("ix_owners_role", "role", "case_id"),
+        sa.Index("ix_owners_sector", "sector", "case_id"),
+    )
+
+
+def _migrations(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "migrations", md,
+        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("at_seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("from_version", sa.Integer, nullable=False),
+        sa.Column("to_version", sa.Integer, nullable=False),
+        sa.Column("from_state", sa.String(128), nullable=False),
+        sa.Column("to_state", sa.String(128), nullable=False),
+        sa.Column("at", sa.String(40), nullable=False),
+    )
+
+
+metadata_v1 = sa.MetaData()
+"""Schema version 1 (kept to test the upgrade)."""
+_events(metadata_v1)
+_cases(metadata_v1, owners_column=True)
+_resources(metadata_v1)
+_version_table(metadata_v1)
+
+metadata = sa.MetaData()
+"""The current schema."""
+events = _events(metadata)
+cases = _cases(metadata, owners_column=False)
+resources = _resources(metadata)
+schema_version = _version_table(metadata)
+case_owners = _owners(metadata)
+migrations = _migrations(metadata)
+
+
+def _upgrade_1_to_2(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    _owners(md).create(conn)
+    _migrations(md).create(conn)
+    old = sa.table("cases", sa.column("id"), sa.column("owners"))
+    rows = []
+    for case_id, owners in conn.execute(sa.select(old.c.id, old.c.owners)):
+        rows += [{"case_id": case_id, "role": role, "sector": sector} for role, sector in json.loads(owners)]
+    if rows:
+        conn.execute(case_owners.insert(), rows)
+    conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN owners")
+
+
+_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2}
+
+
+def create(conn: sa.Connection, md: sa.MetaData, version: int) -> None:
+    """Create a schema version in an empty database (``md`` is that version's metadata)."""
+    md.create_all(conn)
+    conn.execute(sa.insert(md.tables["schema_version"]).values(id=1, version=version))
+
+
+def ensure_schema(conn: sa.Connection, where: str) -> int:
+    """Create or upgrade the schema inside the caller's transaction; return the old version.
+
+    Raises:
+        StoreError: the database holds other tables, or a schema from the future.
+    """
+    tables = set(sa.inspect(conn).get_table_names())
+    if not tables:
+        create(conn, metadata, CURRENT_VERSION)
+        return 0
+    if "schema_version" not in tables:
+        shown = ", ".join(sorted(tables)[:5])
+        raise StoreError(
+            f"{where} is not a pathways store: it holds other tables ({shown}) and no schema_version; "
+            "point --db at a new file or an empty database"
+        )
+    found = conn.execute(sa.select(schema_version.c.version)).scalar()
+    if found is None:
+        raise StoreError(f"{where}: the schema_version table is empty; the store is damaged or not a pathways store")
+    if found > CURRENT_VERSION:
+        raise StoreError(
+            f"{where} has schema version {found}, newer than this pathways understands ({CURRENT_VERSION}); "
+            "upgrade the pathways package, nothing was changed"
+        )
+    for step in range(found, CURRENT_VERSION):
+        _UPGRADES[step](conn)
+    if found < CURRENT_VERSION:
+        conn.execute(schema_version.update().values(version=CURRENT_VERSION))
+    return int(found)

@@ -1,0 +1,371 @@
+"""One SQLAlchemy Core store serving SQLite (embedded default) and PostgreSQL (many workers).
+
+Concurrency is optimistic and enforced by the database, never by this process:
+
+* a case row moves only with ``UPDATE cases … WHERE id = ? AND seq = ? AND version = ?``;
+  no row updated means another writer got there first → :class:`ConcurrentUpdate`;
+* a shared place is taken only with ``UPDATE resources SET in_use = in_use + 1 WHERE
+  id = ? AND in_use + 1 <= capacity``; no row → :class:`NoCapacity`;
+* events, case rows and places change in one transaction (SQLite: ``BEGIN IMMEDIATE``
+  in WAL mode; PostgreSQL: READ COMMITTED, whose row locks re-check the WHERE clauses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+from ..case import Case, Event
+from ..errors import PathwaysError, StoreError, UnknownCase
+from . import schema
+from .base import (
+    CaseSummary,
+    CaseWrite,
+    Loaded,
+    MigrationRecord,
+    case_from_snapshot,
+    case_row,
+    chain,
+    concurrent,
+    loaded_from_row,
+    no_capacity,
+    row_event,
+    summary_from_row,
+    to_micros,
+)
+
+__all__ = ["SQLStore"]
+
+_C = schema.cases
+_E = schema.events
+_R = schema.resources
+_O = schema.case_owners
+_M = schema.migrations
+
+_SUMMARY = (_C.c.id, _C.c.citizen, _C.c.pathway_id, _C.c.version, _C.c.state, _C.c.seq, _C.c.due_at, _C.c.terminal)
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own first line, without SQL or parameters (they may hold data)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+class SQLStore:
+    """Cases in SQLite or PostgreSQL; see :func:`pathways.store.open_store`.
+
+    Args:
+        url: a SQLAlchemy URL, ``sqlite:///path`` or ``postgresql+psycopg://…``.
+        synchronous: SQLite only — ``FULL`` (default) survives power loss; ``NORMAL``
+            survives a crashed process and is faster.
+        pool_size: PostgreSQL connections kept per process.
+    """
+
+    def __init__(self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5) -> None:
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError:
+            raise StoreError(
+                "not a database URL or path; use a file path, sqlite:///path or postgresql+psycopg://user@host/db"
+            ) from None
+        self.url = parsed.render_as_string(hide_password=True)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            self._engine = self._sqlite(parsed, synchronous)
+        elif self.dialect == "postgresql":
+            if parsed.get_driver_name() != "psycopg":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self._engine = sa.create_engine(
+                parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                connect_args={"connect_timeout": 5, "application_name": "pathways"},
+            )
+        else:
+            raise StoreError(
+                f"unsupported database {self.dialect!r} in {self.url}; pathways stores cases in sqlite or postgresql"
+            )
+        try:
+            with self._write() as conn:
+                schema.ensure_schema(conn, self.url)
+            if self.dialect == "sqlite":
+                raw = self._engine.raw_connection()
+                try:
+                    raw.cursor().execute("PRAGMA journal_mode=WAL")
+                finally:
+                    raw.close()
+        except PathwaysError:
+            self._engine.dispose()
+            raise
+        except sa.exc.SQLAlchemyError as exc:
+            self._engine.dispose()
+            raise StoreError(f"cannot open the case store at {self.url}: {_reason(exc)}") from None
+
+    def _sqlite(self, url: sa.URL, synchronous: str) -> sa.Engine:
+        path = url.database or ""
+        if path in ("", ":memory:"):
+            raise StoreError("a SQLite store needs a file path (an in-memory SQLite database is private to one connection); use 'memory://' for tests")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise StoreError(f"cannot create the case store {path!r}: folder {parent!r} does not exist")
+        if synchronous not in ("FULL", "NORMAL"):
+            raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _begin)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout = 30000")
+            cur.execute(f"PRAGMA synchronous = {synchronous}")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            immediate = conn.get_execution_options().get("pathways_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    # -- transactions ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self._engine.connect().execution_options(pathways_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def ensure_resources(self, capacities: Mapping[str, int]) -> None:
+        have = self.resources()
+        if all(have.get(r, (None, 0))[0] == c for r, c in capacities.items()):
+            return
+        insert = pg_dialect.insert if self.dialect == "postgresql" else sqlite_dialect.insert
+        with self._guard(None), self._write() as conn:
+            for res, cap in sorted(capacities.items()):
+                conn.execute(insert(_R).values(id=res, capacity=cap, in_use=0).on_conflict_do_nothing())
+                conn.execute(_R.update().where(_R.c.id == res, _R.c.capacity != cap).values(capacity=cap))
+
+    @contextlib.contextmanager
+    def _guard(self, case_id: str | None, expected: int | None = None) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            raise concurrent(case_id or "?", expected) from None
+        except sa.exc.OperationalError as exc:
+            if self.dialect == "postgresql" and getattr(exc.orig, "sqlstate", "") in ("40001", "40P01"):
+                raise concurrent(case_id or "?", expected) from None
+            raise StoreError(f"writing to the case store at {self.url} failed: {_reason(exc)}; nothing was written") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"writing to the case store at {self.url} failed: {_reason(exc)}; nothing was written") from None
+
+    def commit(self, writes: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
+        ordered = sorted(writes, key=lambda w: w.case.id)
+        first = ordered[0] if ordered else None
+        with self._guard(first.case.id if first else None, first.expected_seq if first else None), self._write() as conn:
+            for w in ordered:
+                rows = chain(w)
+                crow = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
+                if w.expected_seq is None:
+                    conn.execute(_C.insert(), crow)
+                else:
+                    values = {k: v for k, v in crow.items() if k not in ("id", "citizen", "pathway_id")}
+                    done = conn.execute(
+                        _C.update()
+                        .where(_C.c.id == w.case.id, _C.c.seq == w.expected_seq, _C.c.version == w.case.version)
+                        .values(values)
+                    )
+                    if done.rowcount != 1:
+                        raise concurrent(w.case.id, w.expected_seq)
+                if w.state_changed or w.expected_seq is None:
+                    self._set_owners(conn, w.case.id, w.owners, new=w.expected_seq is None)
+                if rows:
+                    conn.execute(_E.insert(), rows)
+            for res, delta in sorted(deltas.items()):
+                if delta:
+                    done = conn.execute(
+                        _R.update()
+                        .where(_R.c.id == res, _R.c.in_use + delta <= _R.c.capacity, _R.c.in_use + delta >= 0)
+                        .values(in_use=_R.c.in_use + delta)
+                    )
+                    if done.rowcount != 1:
+                        cap = conn.execute(sa.select(_R.c.capacity).where(_R.c.id == res)).scalar()
+                        raise no_capacity(res, cap, delta)
+
+    @staticmethod
+    def _set_owners(conn: sa.Connection, case_id: str, owners: Sequence[tuple[str, str]], *, new: bool) -> None:
+        if not new:
+            conn.execute(_O.delete().where(_O.c.case_id == case_id))
+        if owners:
+            conn.execute(_O.insert(), [{"case_id": case_id, "role": r, "sector": s} for r, s in owners])
+
+    def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
+        crow = case_row(write, write.prev_hash)
+        with self._guard(write.case.id, write.expected_seq), self._write() as conn:
+            done = conn.execute(
+                _C.update()
+                .where(_C.c.id == write.case.id, _C.c.seq == write.expected_seq, _C.c.version == record.from_version)
+                .values({k: v for k, v in crow.items() if k != "id"})
+            )
+            if done.rowcount != 1:
+                raise concurrent(write.case.id, write.expected_seq)
+            self._set_owners(conn, write.case.id, write.owners, new=False)
+            conn.execute(_M.insert().values(
+                case_id=record.case_id, at_seq=record.at_seq, pathway_id=record.pathway_id,
+                from_version=record.from_version, to_version=record.to_version,
+                from_state=record.from_state, to_state=record.to_state, at=record.at.isoformat(),
+            ))
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _row(self, conn: sa.Connection, case_id: str) -> sa.RowMapping:
+        row = conn.execute(
+            sa.select(_C.c.snapshot, _C.c.seq, _C.c.head_hash).where(_C.c.id == case_id)
+        ).mappings().first()
+        if row is None:
+            raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
+        return row
+
+    def load(self, case_id: str) -> Loaded:
+        with self._read() as conn:
+            return loaded_from_row(self._row(conn, case_id))
+
+    def exists(self, case_id: str) -> bool:
+        with self._read() as conn:
+            return conn.execute(sa.select(_C.c.id).where(_C.c.id == case_id)).first() is not None
+
+    def get(self, case_id: str, *, history: bool = True) -> Case:
+        with self._read() as conn:
+            row = self._row(conn, case_id)
+            case = case_from_snapshot(row["snapshot"])
+            if history:
+                case.history = self._history(conn, case_id)
+                if len(case.history) != row["seq"]:
+                    raise StoreError(
+                        f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}; "
+                        "run 'pathways audit verify'"
+                    )
+            return case
+
+    def _history(self, conn: sa.Connection, case_id: str) -> list[Event]:
+        rows = conn.execute(sa.select(_E).where(_E.c.case_id == case_id).order_by(_E.c.seq)).mappings()
+        return [row_event(r) for r in rows]
+
+    def history(self, case_id: str) -> list[Event]:
+        with self._read() as conn:
+            return self._history(conn, case_id)
+
+    def summary(self, case_id: str) -> CaseSummary:
+        with self._read() as conn:
+            row = conn.execute(sa.select(*_SUMMARY).where(_C.c.id == case_id)).mappings().first()
+        if row is None:
+            raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
+        return summary_from_row(row)
+
+    def _summaries(self, query: sa.Select[Any]) -> list[CaseSummary]:
+        with self._read() as conn:
+            return [summary_from_row(r) for r in conn.execute(query).mappings()]
+
+    def in_state(self, pathway_id: str, state: str, *, limit: int = 100, after: str = "") -> list[CaseSummary]:
+        return self._summaries(
+            sa.select(*_SUMMARY)
+            .where(_C.c.pathway_id == pathway_id, _C.c.state == state, _C.c.id > after)
+            .order_by(_C.c.id).limit(limit)
+        )
+
+    def owned_by(
+        self, *, role: str | None = None, sector: str | None = None, limit: int = 100, after: str = ""
+    ) -> list[CaseSummary]:
+        if (role is None) == (sector is None):
+            raise StoreError("owned_by needs exactly one of role= or sector=")
+        if role is not None:
+            ids = sa.select(_O.c.case_id).where(_O.c.role == role, _O.c.case_id > after)
+        else:
+            ids = sa.select(_O.c.case_id).where(_O.c.sector == sector, _O.c.case_id > after).distinct()
+        sub = ids.order_by(_O.c.case_id).limit(limit).subquery()
+        return self._summaries(
+            sa.select(*_SUMMARY).join_from(sub, _C, _C.c.id == sub.c.case_id).order_by(_C.c.id)
+        )
+
+    def due_before(self, when: datetime, *, limit: int = 100) -> list[CaseSummary]:
+        return self._summaries(
+            sa.select(*_SUMMARY).where(_C.c.due_at <= to_micros(when)).order_by(_C.c.due_at, _C.c.id).limit(limit)
+        )
+
+    def on_version(self, pathway_id: str, version: int) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(
+                sa.select(_C.c.id).where(
+                    _C.c.pathway_id == pathway_id, _C.c.version == version, _C.c.terminal == sa.false()
+                ).order_by(_C.c.id)
+            ).scalars())
+
+    def in_use(self, resource: str) -> int:
+        with self._read() as conn:
+            return int(conn.execute(sa.select(_R.c.in_use).where(_R.c.id == resource)).scalar() or 0)
+
+    def resources(self) -> dict[str, tuple[int, int]]:
+        with self._read() as conn:
+            return {r.id: (r.capacity, r.in_use) for r in conn.execute(sa.select(_R))}
+
+    def case_ids(self) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(sa.select(_C.c.id).order_by(_C.c.id)).scalars())
+
+    def event_rows(self) -> Iterator[dict[str, Any]]:
+        after: tuple[str, int] = ("", -1)
+        while True:
+            with self._read() as conn:
+                page = [dict(r) for r in conn.execute(
+                    sa.select(_E).where(sa.tuple_(_E.c.case_id, _E.c.seq) > sa.tuple_(*after))
+                    .order_by(_E.c.case_id, _E.c.seq).limit(5000)
+                ).mappings()]
+            if not page:
+                return
+            yield from page
+            after = (page[-1]["case_id"], page[-1]["seq"])
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        with self._read() as conn:
+            return {r.id: (r.seq, r.head_hash) for r in conn.execute(sa.select(_C.c.id, _C.c.seq, _C.c.head_hash))}
+
+    def migrations(self, case_id: str) -> list[MigrationRecord]:
+        with self._read() as conn:
+            rows = conn.execute(sa.select(_M).where(_M.c.case_id == case_id).order_by(_M.c.at_seq)).mappings()
+            return [
+                MigrationRecord(
+                    r["case_id"], r["at_seq"], r["pathway_id"], r["from_version"], r["to_version"],
+                    r["from_state"], r["to_state"], datetime.fromisoformat(r["at"]),
+                )
+                for r in rows
+            ]
+
+    # -- maintenance -----------------------------------------------------------------
+
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for bulk loads in benchmarks and for tests)."""
+        return self._engine
+
+
+def dumps_owners(owners: Sequence[tuple[str, str]]) -> str:
+    """Schema v1 kept owners as JSON in the case row (used to build v1 stores in tests)."""
+    return json.dumps([list(o) for o in owners])
+
