@@ -85,6 +85,29 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from .store import DurableEngine, open_store, run_worker
+
+    engine = DurableEngine(load_registry(args.definitions), open_store(args.db))
+    try:
+        run_worker(engine, once=args.once, batch=args.batch, interval=args.interval, log=lambda t: print(t, flush=True))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.store.close()
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    from .store import open_store, verify
+
+    store = open_store(args.db)
+    report = verify(store)
+    store.close()
+    print(f"OK: {report.cases} cases, {report.events} events, every hash chain intact" if report.ok else f"TAMPERED: {report.problem}")
+    return 0 if report.ok else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +127,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("worker", help="fire due deadlines and approval timeouts of stored cases")
+    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
+    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
+    p.add_argument("--batch", type=int, default=100, help="cases per pass (default: 100)")
+    p.add_argument("--interval", type=float, default=5.0, help="seconds to wait when nothing is due (default: 5)")
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("audit", help="check the tamper-evident audit trail of a case store")
+    audit = p.add_subparsers(dest="audit_command", required=True)
+    p = audit.add_parser("verify", help="verify every event's hash chain; exit 1 at the first altered or missing event")
+    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
+    p.set_defaults(func=_cmd_audit_verify)
 
     return parser
 
