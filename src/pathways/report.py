@@ -1,0 +1,224 @@
+"""A self-contained HTML report of a simulation: tables, plots and pathway diagrams.
+
+Planners open it offline, often from a shared drive, so everything is inline: plots are
+matplotlib figures saved as SVG text (no pyplot, no global backend), diagrams are
+Graphviz SVG, styles are one ``<style>`` block, and there is no script at all. Without
+Graphviz the diagrams are replaced by a visible note and their Mermaid text.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from collections.abc import Iterable, Mapping
+
+from matplotlib.figure import Figure
+
+from . import diagram
+from .errors import RenderError
+from .registry import Registry
+from .simulate import PathwayResult, SimulationResult, WaitStats
+
+__all__ = ["render_report", "write_report"]
+
+_STYLE = """
+body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
+h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 20px; margin-top: 32px; border-bottom: 2px solid #ddd; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; } th { background: #f0f4f8; }
+tr.total td { font-weight: bold; background: #fafafa; }
+.plot svg, .diagram svg { max-width: 100%; height: auto; }
+.diagram { border: 1px solid #ddd; padding: 8px; margin: 8px 0 24px; overflow-x: auto; background: #fff; }
+.note { background: #fff4e5; border-left: 4px solid #f0a020; padding: 8px 12px; }
+.stranded { background: #fdecea; border-left: 4px solid #cc0000; padding: 8px 12px; margin: 8px 0; }
+pre { white-space: pre-wrap; font-size: 12px; }
+.meta { color: #666; }
+"""
+
+_FIELDS = ("started", "completed", "handed_over", "left", "open", "stranded", "deadlines_fired", "approval_timeouts")
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _svg_text(svg: str) -> str:
+    """Inline-able SVG: drop the XML prolog and doctype."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.S)
+    return re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
+
+
+def _figure_svg(fig: Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    return _svg_text(buf.getvalue())
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def _occupancy_plot(result: SimulationResult) -> str:
+    fig = Figure(figsize=(11, 3.2))
+    ax = fig.add_subplot()
+    days = (result.end - result.start).total_seconds() / 86400
+    for res, series in result.occupancy.items():
+        xs = [h / 24 for h, _ in series] + [days]
+        ys = [n for _, n in series] + [series[-1][1]]
+        ax.step(xs, ys, where="post", label=f"{res} in use", linewidth=1.2)
+        ax.axhline(result.capacity[res], color="#cc0000", linestyle="--", linewidth=1, label=f"{res} capacity")
+    ax.set_xlabel("day of the period")
+    ax.set_ylabel("places in use")
+    ax.set_xlim(0, days)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    if result.occupancy:
+        ax.legend(loc="upper right", fontsize=8)
+    return _figure_svg(fig)
+
+
+def _waits_plot(waits: Mapping[str, WaitStats], limit: int = 30) -> str:
+    rows = sorted(((k, w) for k, w in waits.items() if w.count), key=lambda kw: kw[1].median, reverse=True)[:limit]
+    fig = Figure(figsize=(11, max(2.5, 0.28 * len(rows) + 1)))
+    ax = fig.add_subplot()
+    names = [k for k, _ in rows][::-1]
+    med = [w.median / 3600 for _, w in rows][::-1]
+    p90 = [w.p90 / 3600 for _, w in rows][::-1]
+    mx = [w.max / 3600 for _, w in rows][::-1]
+    y = list(range(len(rows)))
+    ax.barh(y, p90, color="#9fc5e8", label="90th percentile")
+    ax.barh(y, med, color="#3d85c6", label="median")
+    ax.scatter(mx, y, marker="|", color="#222", s=80, label="max")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("hours in the state (log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _figure_svg(fig)
+
+
+def _turned_away_plot(result: SimulationResult) -> str:
+    fig = Figure(figsize=(11, 2.6))
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(result.turned_away))
+    for i, (res, counts) in enumerate(result.turned_away.items()):
+        ax.bar([h + i * width for h in range(24)], counts, width=width, label=res)
+    ax.set_xticks(range(24))
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel("found every place taken")
+    ax.set_ylim(0, max([1, *(max(c) for c in result.turned_away.values())]) * 1.1)
+    ax.grid(axis="y", alpha=0.3)
+    if result.turned_away:
+        ax.legend(fontsize=8)
+    return _figure_svg(fig)
+
+
+def _flows_dot(result: SimulationResult, registry: Registry) -> str:
+    lines = ["digraph flows {", "  rankdir=LR;", '  node [shape=box, style="filled,rounded", fillcolor="#e6e0f8", fontname="Helvetica"];',
+             '  edge [fontname="Helvetica", fontsize=10];']
+    for pid in sorted(set(result.pathways) | set(registry)):
+        started = result.pathways[pid].started if pid in result.pathways else 0
+        lines.append(f'  "{pid}" [label="{pid}\\n{started} started"];')
+    for key, n in result.flows.items():
+        if ":" in key:
+            continue
+        a, b = key.split("->")
+        acc = result.flows.get(f"{key}:accepted", 0)
+        dec = result.flows.get(f"{key}:declined", 0)
+        lines.append(f'  "{a}" -> "{b}" [label="{n} referred\\n{acc} accepted, {dec} declined", penwidth={1 + min(n, 500) / 100:.1f}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: Iterable[Iterable[object]], header: Iterable[str], total: Iterable[object] | None = None) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in header) + "</tr>"]
+    out += ["<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows]
+    if total is not None:
+        out.append('<tr class="total">' + "".join(f"<td>{_esc(c)}</td>" for c in total) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _summary(result: SimulationResult) -> str:
+    def row(r: PathwayResult, name: str) -> list[object]:
+        return [name, *(getattr(r, f) for f in _FIELDS)]
+
+    header = ["pathway", "started", "completed", "of which handed over", "left by choice", "open at end",
+              "stranded", "deadlines fired", "approvals timed out"]
+    return _table([row(r, pid) for pid, r in result.pathways.items()], header, row(result.overall, "whole house"))
+
+
+def _diagram_svg(dot_text: str) -> str:
+    return _svg_text(diagram.render(dot_text, "svg").decode("utf-8"))
+
+
+def render_report(result: SimulationResult, registry: Registry, *, title: str | None = None) -> str:
+    """The report as one HTML string; needs no network and no script to display."""
+    title = title or f"Simulation: {result.scenario}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="meta">{_esc(result.start.isoformat())} to {_esc(result.end.isoformat())} · seed {result.seed} · '
+        f"{result.steps} engine events · identity: started = completed + left + open + stranded "
+        "(completed includes handed over)</p>",
+        "<h2>Citizens</h2>",
+        _summary(result),
+    ]
+    if result.stranded_cases:
+        parts.append(f'<h2>Stranded citizens ({len(result.stranded_cases)})</h2>')
+        for s in result.stranded_cases[:50]:
+            parts.append(f'<div class="stranded"><b>{_esc(s.case_id)}</b> in {_esc(s.pathway)} / {_esc(s.state)} '
+                         f"since {_esc(s.since.isoformat())}<pre>{_esc(chr(10).join(s.story))}</pre></div>")
+    parts.append("<h2>Occupancy of shared places</h2>")
+    if result.occupancy:
+        parts.append(_table(
+            [[r, result.capacity[r], result.peak[r], sum(result.turned_away[r])] for r in result.occupancy],
+            ["resource", "capacity", "peak in use", "times every place was taken"],
+        ))
+        parts.append(f'<div class="plot" id="occupancy">{_occupancy_plot(result)}</div>')
+        parts.append("<h3>When citizens found every place taken (by hour of day)</h3>")
+        parts.append(f'<div class="plot" id="turned-away">{_turned_away_plot(result)}</div>')
+    else:
+        parts.append("<p>No pathway uses a shared resource.</p>")
+    parts.append("<h2>Waiting times per state</h2>")
+    parts.append(f'<div class="plot" id="waits">{_waits_plot(result.overall.waits)}</div>')
+    parts.append(_table(
+        [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.overall.waits.items()],
+        ["pathway.state", "stays", "median", "90th percentile", "max"],
+    ))
+    parts.append("<h2>Approvals (request to answer)</h2>")
+    parts.append(_table(
+        [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
+        ["pathway.trigger", "requests answered", "median", "90th percentile", "max"],
+    ) if result.approvals else "<p>No approvals were requested.</p>")
+    parts.append("<h2>Flows between pathways</h2>")
+    try:
+        parts.append(f'<div class="diagram" id="flows">{_diagram_svg(_flows_dot(result, registry))}</div>')
+        for pid in sorted(registry):
+            p = registry[pid]
+            if pid == sorted(registry)[0]:
+                parts.append("<h2>Pathway diagrams</h2>")
+            parts.append(f"<h3>{_esc(pid)} v{p.version}: {_esc(p.title.en)}</h3>")
+            parts.append(f'<div class="diagram" id="diagram-{_esc(pid)}">{_diagram_svg(diagram.to_dot(p))}</div>')
+    except RenderError as exc:
+        parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
+        parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
+        for pid in sorted(registry):
+            parts.append(f"<h3>{_esc(pid)}</h3><pre>{_esc(diagram.to_mermaid(registry[pid]))}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(result: SimulationResult, registry: Registry, path: str, *, title: str | None = None) -> None:
+    """Write :func:`render_report` to ``path`` as UTF-8."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(render_report(result, registry, title=title))
