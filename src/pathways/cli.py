@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._converter import format_duration
 from .errors import PathwaysError
@@ -108,6 +109,43 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import json
+
+    from .report import ProgressBar, summary_text, write_report
+    from .scenario import load_scenario
+    from .simulate import Simulation
+
+    scenario = load_scenario(args.scenario)
+    sim = Simulation(scenario, load_registry(args.definitions) if args.definitions else None, seed=args.seed)
+    result = sim.run(None if args.json else ProgressBar(sys.stderr))
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else summary_text(result))
+    if args.report:
+        write_report(result, sim.registry, args.report)
+        print(f"report written to {args.report}", file=sys.stderr)
+    return 1 if result.stranded_cases else 0
+
+
+def _cmd_diagram(args: argparse.Namespace) -> int:
+    from . import diagram
+
+    if bool(args.pathway) == bool(args.all):
+        print("error: name one PATHWAY or give --all", file=sys.stderr)
+        return 2
+    registry = load_registry(args.definitions)
+    if args.format == "mermaid":
+        text = diagram.registry_to_mermaid(registry, lang=args.lang) if args.all else diagram.to_mermaid(registry[args.pathway], lang=args.lang)
+    else:
+        text = diagram.registry_to_dot(registry, lang=args.lang) if args.all else diagram.to_dot(registry[args.pathway], lang=args.lang)
+    data = text.encode("utf-8") if args.format in ("mermaid", "dot") else diagram.render(text, args.format)
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +179,23 @@ def _parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", help="verify every event's hash chain; exit 1 at the first altered or missing event")
     p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
     p.set_defaults(func=_cmd_audit_verify)
+
+    p = sub.add_parser("simulate", help="simulate a scenario on the real engine; summary, --json or an HTML --report")
+    p.add_argument("scenario", help="scenario file (YAML, see docs/simulation.md)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's seed)")
+    p.add_argument("--json", action="store_true", help="print the full result as JSON instead of the summary")
+    p.add_argument("--report", metavar="FILE", help="write a self-contained HTML report with plots and diagrams")
+    p.add_argument("--definitions", "-d", default=None, help="folder of definitions (default: the scenario's 'definitions')")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("diagram", help="draw a pathway (or --all, with hand-overs) as Mermaid, Graphviz dot, SVG or PNG")
+    p.add_argument("pathway", nargs="?", help="pathway id")
+    p.add_argument("--all", action="store_true", help="every pathway, with hand-overs drawn between them")
+    p.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
+    p.add_argument("--output", "-o", help="write to this file (default: standard output)")
+    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p.add_argument("--lang", choices=["da", "en"], default="en")
+    p.set_defaults(func=_cmd_diagram)
 
     return parser
 

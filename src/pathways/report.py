@@ -12,6 +12,7 @@ import html
 import io
 import re
 from collections.abc import Iterable, Mapping
+from typing import TextIO
 
 from matplotlib.figure import Figure
 
@@ -20,7 +21,7 @@ from .errors import RenderError
 from .registry import Registry
 from .simulate import PathwayResult, SimulationResult, WaitStats
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["ProgressBar", "render_report", "summary_text", "write_report"]
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
@@ -222,3 +223,55 @@ def write_report(result: SimulationResult, registry: Registry, path: str, *, tit
     """Write :func:`render_report` to ``path`` as UTF-8."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(render_report(result, registry, title=title))
+
+
+def summary_text(result: SimulationResult) -> str:
+    """The terminal summary: citizens per pathway, places, approvals, stranded cases."""
+    header = ["pathway", "started", "completed", "handed over", "left", "open", "stranded", "deadlines"]
+    rows = [[pid, *(str(getattr(r, f)) for f in _FIELDS[:7])] for pid, r in result.pathways.items()]
+    rows.append(["whole house", *(str(getattr(result.overall, f)) for f in _FIELDS[:7])])
+    out = [f"{result.scenario} (seed {result.seed}): {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}, "
+           f"{result.steps} engine events", "", _text_table(rows, header)]
+    if result.occupancy:
+        out += ["", _text_table(
+            [[r, str(result.capacity[r]), str(result.peak[r]), str(sum(result.turned_away[r]))] for r in result.occupancy],
+            ["resource", "capacity", "peak", "found full"],
+        )]
+    if result.approvals:
+        out += ["", _text_table(
+            [[k, str(w.count), _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
+            ["approval", "answered", "median", "p90", "max"],
+        )]
+    for s in result.stranded_cases[:5]:
+        out += ["", f"STRANDED {s.case_id} in {s.pathway}/{s.state}:", *(f"  {line}" for line in s.story)]
+    if len(result.stranded_cases) > 5:
+        out.append(f"... and {len(result.stranded_cases) - 5} more stranded cases (see --json or --report)")
+    return "\n".join(out)
+
+
+def _text_table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False)))
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal stream (quiet when it is not a terminal)."""
+
+    def __init__(self, stream: TextIO, width: int = 40, *, force: bool = False) -> None:
+        self.stream = stream
+        self.width = width
+        self.enabled = force or stream.isatty()
+        self._last = -1
+
+    def __call__(self, done: float) -> None:
+        percent = int(done * 100)
+        if not self.enabled or percent == self._last:
+            return
+        self._last = percent
+        filled = int(done * self.width)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {percent:3d}% simulated")
+        if percent >= 100:
+            self.stream.write("\n")
+        self.stream.flush()
