@@ -9,6 +9,7 @@ independently of the stranding checker, so a definition change that breaks one f
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -252,6 +253,14 @@ def test_a_receiving_pathway_answers_within_its_deadline_or_returns_the_referral
     assert (returned.id, returned.outcome) == ("returned_to_sender", Outcome.HANDED_OVER)
 
 
+def test_the_stranding_checker_finds_nothing_in_the_seeds() -> None:
+    from pathways.check import check
+
+    report = check(REGISTRY)
+    assert [f.to_text() for f in report.findings] == []
+    assert report.complete and sorted(report.explored) == list(SIX)
+
+
 # -- what each pathway models -----------------------------------------------------------
 
 
@@ -389,8 +398,10 @@ SOCIALVAGT = Actor("sv-1", "social_duty_worker", "municipal_social")
 
 
 def _engine() -> tuple[Engine, ManualClock]:
+    """An engine on a manual clock with case ids case-1, case-2, … (runs are repeatable)."""
     clock = ManualClock()
-    return Engine(REGISTRY, clock=clock), clock
+    ids = (f"case-{n}" for n in itertools.count(1))
+    return Engine(REGISTRY, clock=clock, new_id=lambda: next(ids)), clock
 
 
 def test_when_all_16_places_are_taken_the_next_citizen_is_offered_the_ambulant_team() -> None:
@@ -454,40 +465,58 @@ _STAFF = {
 }
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def _people(p: Pathway) -> list[Actor]:
+    """Two people in every role (four-eyes needs a second), and the citizen themself."""
+    return [
+        Actor(_STAFF[p.roles[r].sector][i], r, p.roles[r].sector)
+        for r in sorted(p.roles) for i in ((0,) if r == "citizen" else (0, 1))
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pathway_id=st.sampled_from(SIX), data=st.data())
-def test_whatever_the_staff_do_the_citizen_can_always_leave_and_someone_can_act(
+def test_whatever_anyone_does_the_citizen_can_always_leave_and_someone_can_act(
     pathway_id: str, data: st.DataObject
 ) -> None:
-    """A random walk of permitted actions, facts and deadlines never strands the citizen."""
+    """A random run of permitted actions, answers, refusals, facts and deadlines over the
+    case and every case its hand-overs start never strands the citizen or overfills the places."""
     engine, clock = _engine()
-    p = REGISTRY[pathway_id]
-    case = engine.start(pathway_id, "c-0042")
-    for _ in range(25):
-        if p.state(case.state).terminal:
+    facts = sorted(REGISTRY[pathway_id].facts)
+    engine.start(pathway_id, "c-0042", facts=data.draw(st.fixed_dictionaries({f: st.booleans() for f in facts})))
+    for _ in range(60):
+        open_cases = [c for c in engine.cases.values() if not engine.pathway_of(c).state(c.state).terminal]
+        if not open_cases:
             break
-        options = engine.options(case, CITIZEN)
-        assert any(o.trigger == LEAVE and o.allowed for o in options), case.state
-        staff = [
-            Actor(_STAFF[p.roles[r].sector][i], r, p.roles[r].sector)
-            for r in sorted(p.roles) if r != "citizen" for i in (0, 1)
-        ]
-        moves = [(o, a) for a in staff for o in engine.options(case, a) if o.allowed]
-        assert moves, f"nobody can act in {pathway_id}.{case.state}"
-        step = data.draw(st.sampled_from(["act", "act", "act", "fact", "wait"]))
+        case = data.draw(st.sampled_from(sorted(open_cases, key=lambda c: int(c.id.split("-")[1]))))
+        p = engine.pathway_of(case)
+        assert engine.why_not(case, LEAVE, CITIZEN) == [], f"{p.id}.{case.state}: the citizen cannot leave"
+        moves: list[tuple[str, str, Actor]] = []
+        for actor in _people(p):
+            for o in engine.options(case, actor):
+                if o.allowed and o.trigger != LEAVE:
+                    moves.append((o.kind, o.trigger, actor))
+                    if o.kind == "approve":
+                        moves.append(("refuse", o.trigger, actor))
+        assert [m for m in moves if m[2].role != "citizen"], f"nobody on the staff can act in {p.id}.{case.state}"
+        step = data.draw(st.sampled_from(["act"] * 6 + ["fact", "wait", "leave"]))
         if step == "fact" and p.facts:
             fact = data.draw(st.sampled_from(sorted(p.facts)))
-            engine.set_fact(case, fact, data.draw(st.booleans()), CITIZEN)
+            engine.set_fact(case, fact, data.draw(st.sampled_from([True, True, False])), CITIZEN)
         elif step == "wait":
-            clock.advance(timedelta(days=data.draw(st.integers(0, 100))))
+            clock.advance(timedelta(hours=data.draw(st.integers(0, 24 * 60))))
             engine.fire_due()
+        elif step == "leave":
+            engine.fire(case, LEAVE, CITIZEN)
         else:
-            option, actor = data.draw(st.sampled_from(moves))
-            if option.kind == "approve":
+            kind, trigger, actor = data.draw(st.sampled_from(moves))
+            if kind == "approve":
                 engine.approve(case, actor)
+            elif kind == "refuse":
+                engine.refuse(case, actor, reason="not this time")
             else:
-                engine.fire(case, option.trigger, actor)
-        assert engine.in_use("overnight_places") <= 16
+                engine.fire(case, trigger, actor)
+        held = sum(c.holds.get("overnight_places", 0) for c in engine.cases.values())
+        assert engine.in_use("overnight_places") == held <= 16
 
 
 # -- the host-application example ---------------------------------------------------------
