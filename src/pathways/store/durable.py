@@ -164,10 +164,10 @@ class DurableEngine:
         """Load the case (and the case that referred it, which its answer may move)."""
         case_id = _id(ref)
         main = self.store.load(case_id)
-        if isinstance(ref, Case) and ref.seq != main.case.seq:
+        if isinstance(ref, Case) and (ref.seq, ref.version) != (main.case.seq, main.case.version):
             raise ConcurrentUpdate(
                 f"case {case_id!r} was changed by another writer since it was read at seq {ref.seq} "
-                f"(stored seq {main.case.seq}); re-read it and try again"
+                f"(stored seq {main.case.seq}, version {main.case.version}); re-read it and try again"
             )
         loaded = {case_id: main}
         sender = main.case.referred_by
