@@ -586,6 +586,16 @@ class TestEveryProblemAtOnce:
         text = _edit(BASE, [("initial: arrived\n", "initial: arrived\ninitial: staying\n"), ("kind: waiting", "kind: pending")])
         assert [p.path for p in _problems(text)] == ["initial", "states[2].kind"]
 
+    def test_a_mistake_is_reported_once_without_its_echoes(self) -> None:
+        """A misspelt approver is one problem; its sector is not also called unapprovable."""
+        text = _edit(BASE, [("rule: all_of, roles: [leder_region, leder_kommune]", "rule: one_per_sector, roles: [leder_regoin, leder_kommune], sectors: [region, kommune]")])
+        assert [p.message for p in _problems(text)] == ["unknown role 'leder_regoin'"]
+
+    def test_a_duplicate_state_does_not_make_duplicate_triggers(self) -> None:
+        """'leave' from '*' is not reported as defined twice because a state id is."""
+        text = _edit(BASE, [("{id: referred,", "{id: staying,")])
+        assert [p.path for p in _problems(text)] == ["states[2].id"]
+
     def test_problems_of_several_files_come_in_one_error(self, tmp_path: Path) -> None:
         """load_registry reports every file's problems and those between files together."""
         (tmp_path / "a.yaml").write_text(_edit(BASE, [("version: 1", "version: one")]), encoding="utf-8")

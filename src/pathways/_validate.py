@@ -141,7 +141,7 @@ def _approval(p: Pathway, i: int) -> Iterator[Found]:
     for j, sec in enumerate(a.sectors):
         if sec not in p.sectors:
             yield _unknown((*here, "sectors", j), sec, p.sectors, "sector")
-        elif not any(p.roles[r].sector == sec for r in (a.roles or p.roles) if r in p.roles):
+        elif all(r in p.roles for r in a.roles) and not any(p.roles[r].sector == sec for r in (a.roles or p.roles)):
             yield ((*here, "sectors", j), f"no role in sector {sec!r} can approve", f"add a role of sector {sec!r} to the approval's roles")
     if a.on_refusal not in p.state_by_id:
         yield _unknown((*here, "on_refusal"), a.on_refusal, p.state_by_id, "state")
