@@ -141,6 +141,13 @@ def test_roles_belong_to_the_houses_sectors(p: Pathway) -> None:
             assert p.roles[leader].sector == sector
 
 
+@each_pathway
+def test_every_declared_role_acts_somewhere(p: Pathway) -> None:
+    acting = {r for t in p.transitions for r in t.roles}
+    acting |= {r for t in p.transitions if t.approval for r in pathways.approvals.eligible_roles(t.approval, p)}
+    assert set(p.roles) - acting == set()
+
+
 # -- the house rules, on every pathway ----------------------------------------------------
 
 
