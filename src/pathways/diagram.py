@@ -231,7 +231,7 @@ def registry_to_dot(registry: Registry, *, lang: str = "en") -> str:
     for pid in sorted(registry):
         p = registry[pid]
         for t in p.transitions:
-            if t.handover and t.handover.to in registry:
+            if t.handover and t.handover.to in set(registry):
                 target = registry[t.handover.to]
                 assert target.intake is not None
                 out.append(
@@ -334,7 +334,7 @@ def registry_to_mermaid(registry: Registry, *, lang: str = "en") -> str:
         sectors |= {sec for s in p.states if (sec := _state_sector(p, s))}
     for pid in sorted(registry):
         for t in registry[pid].transitions:
-            if t.handover and t.handover.to in registry:
+            if t.handover and t.handover.to in set(registry):
                 target = registry[t.handover.to]
                 assert target.intake is not None
                 out.append(f'  {_mid(f"{pid}.{t.dest}")} ==>|"hand-over: {t.trigger}"| {_mid(f"{target.id}.{target.intake.state}")}')

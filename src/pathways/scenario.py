@@ -372,10 +372,11 @@ def _shape(s: Scenario) -> Iterator[tuple[_Path, str, str | None]]:
 
 def _against(s: Scenario, registry: Registry) -> Iterator[tuple[_Path, str, str | None]]:
     """Names in the scenario that the definitions do not have."""
+    known = set(registry)
     roles = {r for p in registry.values() for r in p.roles}
     facts = {f for p in registry.values() for f in p.facts}
     for i, a in enumerate(s.arrivals):
-        if a.pathway not in registry:
+        if a.pathway not in known:
             yield (("arrivals", i, "pathway"), f"unknown pathway {a.pathway!r}", did_you_mean(a.pathway, registry, "pathway"))
             continue
         for fact in a.facts:
@@ -406,7 +407,7 @@ def _name(path: _Path, key: str, registry: Registry, names: Any, what: str) -> I
     """``pathway.name`` must exist in that pathway; a bare ``name`` in some pathway."""
     if "." in key:
         pid, name = key.split(".", 1)
-        if pid not in registry:
+        if pid not in set(registry):
             yield (path, f"unknown pathway {pid!r}", did_you_mean(pid, registry, "pathway"))
         elif name not in names(registry[pid]):
             yield (path, f"pathway {pid!r} has no {what} {name!r}", did_you_mean(name, names(registry[pid]), what))

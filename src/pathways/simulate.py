@@ -363,8 +363,8 @@ class Simulation:
             actor = self.rng.choice(approvers)
             delay = self.scenario.durations.approval.sample(self.rng)
             if self.rng.random() < choices.refuse:
-                return (lambda: self.engine.refuse(case, actor, reason="refused in simulation")), delay
-            return (lambda: self.engine.approve(case, actor)), delay
+                return self._as(case, actor, lambda: self.engine.refuse(case, actor, reason="refused in simulation")), delay
+            return self._as(case, actor, lambda: self.engine.approve(case, actor)), delay
         leave: list[tuple[Transition, Actor]] = []
         escalate: list[tuple[Transition, Actor]] = []
         decline: list[tuple[Transition, Actor]] = []
@@ -399,7 +399,18 @@ class Simulation:
             return None, retry
         t, actor = pick
         trigger = t.trigger
-        return (lambda: self.engine.fire(case, trigger, actor)), self._duration(pathway, case.state, trigger).sample(rng)
+        action = self._as(case, actor, lambda: self.engine.fire(case, trigger, actor))
+        return action, self._duration(pathway, case.state, trigger).sample(rng)
+
+    def _as(self, case: Case, actor: Actor, act: Callable[[], list[Event]]) -> Callable[[], list[Event]]:
+        """``act`` when the step is done, if ``actor`` is still on shift then (else nothing)."""
+
+        def run() -> list[Event]:
+            if actor.person not in self._present(actor.role, self.clock.now(), case):
+                return []
+            return act()
+
+        return run
 
     def _able(self, case: Case, pathway: Pathway, t: Transition, now: datetime) -> Actor | None:
         """A present person who may fire ``t`` now (the engine says so), or ``None``."""
@@ -507,10 +518,14 @@ class Simulation:
                     slot[sh.role] += people
         return [{k: tuple(v) for k, v in slot.items()} for slot in table]
 
+    def on_shift(self, role: str, at: datetime) -> tuple[str, ...]:
+        """The staff (person ids) in ``role`` who are present at ``at``."""
+        return self._presence[at.weekday() * 24 + at.hour].get(role, ())
+
     def _present(self, role: str, now: datetime, case: Case) -> tuple[str, ...]:
         if role == self.scenario.citizen_role:
             return (case.citizen,)
-        return self._presence[now.weekday() * 24 + now.hour].get(role, ())
+        return self.on_shift(role, now)
 
     def _actor(self, pathway: Pathway, person: str, role: str) -> Actor:
         key = (pathway.id, person, role)

@@ -1,0 +1,326 @@
+"""Simulation: scenarios load strictly; runs use only moves the engine allows; counts add up."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathways import EventKind, load_registry, replay
+from pathways.errors import ScenarioError
+from pathways.model import ANY_STATE
+from pathways.registry import Registry
+from pathways.scenario import Choices, Scenario, load_scenario, load_scenario_text
+from pathways.simulate import Simulation, SimulationResult, WaitStats, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+MINI = ROOT / "tests" / "fixtures" / "mini"
+SEEDS = ROOT / "definitions"
+
+MINI_SCENARIO = """
+name: mini
+start: 2026-01-05T00:00:00+01:00
+period: P3D
+seed: 1
+arrivals:
+  - {pathway: stay, per_day: 12, hours: [16, 24], facts: {consent_given: 0.8}}
+durations:
+  default: {dist: exponential, mean: PT1H}
+  states: {stay.staying: {dist: lognormal, median: PT20H, sigma: 0.4}}
+  approval: PT20M
+staff:
+  - {role: nurse, count: 2}
+  - {role: ambulant, count: 1, hours: [8, 20]}
+  - {role: leader_region, hours: [8, 16], weekdays: [mon, tue, wed, thu, fri]}
+  - {role: leader_social, hours: [8, 16]}
+choices: {leave: 0.05, refuse: 0.1}
+"""
+
+SEED_SCENARIO = ROOT / "examples" / "short_week.yaml"
+
+
+def _mini(**changes: object) -> Scenario:
+    return attrs.evolve(load_scenario_text(MINI_SCENARIO, str(MINI / "scenario.yaml")), **changes)
+
+
+def _check_run(sim: Simulation, result: SimulationResult) -> None:
+    """The invariants every run must keep."""
+    engine = sim.engine
+    for case in engine.cases.values():
+        pathway = engine.pathway_of(case)
+        again = replay(pathway, case.citizen, case.history)
+        assert (again.state, again.context, again.holds, again.pending, again.referral) == (
+            case.state, case.context, case.holds, case.pending, case.referral,
+        )
+        for e in case.history:
+            if e.kind is EventKind.FIRED and e.actor is not None:
+                t = pathway.find(e.from_state, e.trigger or "")
+                assert t is not None
+                assert e.actor.role in t.roles
+                assert pathway.roles[e.actor.role].sector == e.actor.sector
+            if e.kind is EventKind.APPROVED:
+                assert e.actor is not None and e.approvals[-1].actor == e.actor
+    for res, series in result.occupancy.items():
+        assert all(0 <= n <= result.capacity[res] for _, n in series)
+        assert result.peak[res] <= result.capacity[res]
+    for r in [*result.pathways.values(), result.overall]:
+        assert r.started == r.completed + r.left + r.open + r.stranded
+        assert 0 <= r.handed_over <= r.completed
+    assert result.overall.started == len(engine.cases)
+
+
+class TestScenarioFile:
+    def test_a_scenario_loads_into_frozen_values(self) -> None:
+        s = _mini()
+        assert (s.name, s.period, s.arrivals[0].hours, s.staff[2].weekdays) == (
+            "mini", timedelta(days=3), (16, 24), ("mon", "tue", "wed", "thu", "fri"),
+        )
+        assert s.durations.triggers == {}
+        assert s.durations.approval.mean == timedelta(minutes=20)
+
+    def test_every_mistake_is_reported_at_once_with_line_and_hint(self) -> None:
+        text = textwrap.dedent("""\
+            name: x
+            start: 2026-01-05T00:00:00+01:00
+            period: P1D
+            arrivals: [{pathway: stay, per_day: lots}]
+            choices: {leav: 0.1}
+            """)
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario_text(text, "s.yaml")
+        assert str(exc.value) == (
+            "2 problems in simulation scenario:\n"
+            "  s.yaml:4:28: arrivals[0].per_day: expected a number, got 'lots'\n"
+            "  s.yaml:5:11: choices.leav: unknown field 'leav' (did you mean 'leave'?)"
+        )
+
+    def test_ranges_weekdays_and_distributions_are_checked(self) -> None:
+        text = textwrap.dedent("""\
+            name: x
+            start: 2026-01-05T00:00:00
+            period: P1D
+            arrivals: [{pathway: stay, per_day: 1, hours: [16, 25], weekdays: [mon, tues]}]
+            durations: {default: {dist: uniform, low: PT1H}}
+            choices: {refuse: 1.5}
+            """)
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario_text(text, "s.yaml")
+        messages = [f"{p.path}: {p.message}" for p in exc.value.problems]
+        assert messages == [
+            "start: start 2026-01-05T00:00:00 has no time zone",
+            "arrivals[0].hours: hours must be [from, to] with 0 <= hour <= 24 and from != to, got [16, 25]",
+            "arrivals[0].weekdays[1]: unknown weekday 'tues'",
+            "choices.refuse: a probability must be between 0 and 1, got 1.5",
+            "durations.default.high: a uniform distribution needs 'high'",
+        ]
+
+    def test_names_the_definitions_lack_are_errors_with_lines(self) -> None:
+        text = MINI_SCENARIO.replace("pathway: stay", "pathway: stai").replace("role: nurse", "role: nurze")
+        s = load_scenario_text(text, "s.yaml")
+        with pytest.raises(ScenarioError) as exc:
+            Simulation(s, load_registry(MINI))
+        assert [str(p) for p in exc.value.problems] == [
+            "s.yaml:7:6: arrivals[0].pathway: unknown pathway 'stai' (did you mean 'stay'?)",
+            "s.yaml:13:6: staff[0].role: no pathway has a role 'nurze' (did you mean 'nurse'?)",
+        ]
+
+    def test_the_definitions_folder_is_relative_to_the_scenario_file(self) -> None:
+        assert load_scenario(SEED_SCENARIO).definitions_path() == ROOT / "examples" / ".." / "definitions"
+
+    def test_a_plain_duration_is_a_fixed_distribution(self) -> None:
+        d = _mini().durations.approval
+        assert (d.dist.value, d.sample(__import__("random").Random(1)), d.mean_seconds()) == ("fixed", 1200.0, 1200.0)
+
+
+class TestDeterminism:
+    def test_the_same_seed_gives_the_same_result(self) -> None:
+        registry = load_registry(MINI)
+        a = simulate(_mini(), registry, seed=11).to_json()
+        b = simulate(_mini(), registry, seed=11).to_json()
+        assert a == b
+
+    def test_another_seed_gives_another_run(self) -> None:
+        registry = load_registry(MINI)
+        assert simulate(_mini(), registry, seed=1).to_json() != simulate(_mini(), registry, seed=2).to_json()
+
+    def test_case_ids_are_counted_not_random(self) -> None:
+        sim = Simulation(_mini(), load_registry(MINI))
+        sim.run()
+        ids = sorted(sim.engine.cases)
+        assert ids[:3] == ["case-000001", "case-000002", "case-000003"]
+
+
+class TestRules:
+    def test_staff_act_only_while_on_shift(self) -> None:
+        sim = Simulation(_mini(period=timedelta(days=7)), load_registry(MINI))
+        sim.run()
+        acts = [e for c in sim.engine.cases.values() for e in c.history if e.actor is not None]
+        approvals = [e for e in acts if e.kind is EventKind.APPROVED]
+        assert approvals and acts
+        for e in acts:
+            if e.actor is not None and e.actor.role != "citizen":
+                assert e.actor.person in sim.on_shift(e.actor.role, e.at)
+
+    def test_without_the_social_leader_at_night_no_evening_arrival_is_admitted(self) -> None:
+        """One approval per sector: nurses cover the region, only the social leader (8-16) the municipality."""
+        sim = Simulation(_mini(period=timedelta(days=7)), load_registry(MINI))
+        result = sim.run()
+        assert result.overall.started > 0
+        assert all(e.trigger != "admit" for c in sim.engine.cases.values() for e in c.history if e.kind is EventKind.FIRED)
+        assert sim.on_shift("leader_social", sim.scenario.start.replace(hour=9)) == ("leader_social-1",)
+        assert sim.on_shift("leader_social", sim.scenario.start.replace(hour=17)) == ()
+
+    def test_citizens_arrive_only_in_opening_hours(self) -> None:
+        sim = Simulation(_mini(), load_registry(MINI))
+        sim.run()
+        starts = [c.history[0].at for c in sim.engine.cases.values() if c.pathway_id == "stay"]
+        assert starts and all(16 <= at.hour < 24 for at in starts)
+
+    def test_deadlines_fired_counts_the_escalations(self) -> None:
+        sim = Simulation(_mini(), load_registry(MINI))
+        result = sim.run()
+        escalated = sum(e.kind is EventKind.ESCALATED for c in sim.engine.cases.values() for e in c.history)
+        assert result.overall.deadlines_fired == escalated > 0
+
+    def test_a_citizen_who_never_leaves_never_ends_left_by_choice(self) -> None:
+        result = simulate(_mini(choices=Choices(leave=0.0)), load_registry(MINI))
+        assert result.overall.left == 0
+
+    def test_hand_overs_start_cases_in_the_receiving_pathway(self) -> None:
+        scenario = load_scenario_text(
+            MINI_SCENARIO.replace("{role: leader_social, hours: [8, 16]}", "{role: leader_social}"), str(MINI / "s.yaml"),
+        )
+        scenario = attrs.evolve(scenario, choices=Choices(leave=0.0, refuse=0.0), period=timedelta(days=7))
+        sim = Simulation(scenario, load_registry(MINI))
+        result = sim.run()
+        received = [c for c in sim.engine.cases.values() if c.pathway_id == "amb"]
+        assert result.flows.get("stay->amb", 0) == len(received) > 0
+        assert all(c.referred_by is not None for c in received)
+
+    def test_the_progress_callback_runs_from_zero_to_one(self) -> None:
+        seen: list[float] = []
+        simulate(_mini(), load_registry(MINI), progress=seen.append)
+        assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
+
+    def test_capacity_override_is_used_by_the_engine(self) -> None:
+        sim = Simulation(_mini(capacities={"places": 3}), load_registry(MINI))
+        assert sim.engine.capacity("places") == 3
+
+
+STRANDING = """
+id: trap
+version: 1
+title: {da: Fælde, en: Trap}
+description: {da: d, en: d}
+initial: waiting
+sectors:
+  region: {label: {da: Region, en: Region}}
+  citizen: {label: {da: Borger, en: Citizen}}
+roles:
+  nurse: {sector: region, label: {da: S, en: Nurse}}
+  citizen: {sector: citizen, label: {da: B, en: Citizen}}
+facts:
+  consent_given: {label: {da: Samtykke, en: Consent}}
+states:
+  - {id: waiting, kind: waiting, label: {da: v, en: Waiting}, responsible: [nurse]}
+  - {id: done, kind: terminal, outcome: completed, label: {da: f, en: Done}}
+  - {id: left, kind: terminal, outcome: left_by_choice, label: {da: g, en: Left}, follow_up: {da: r, en: Call}}
+transitions:
+  - {trigger: proceed, source: waiting, dest: done, roles: [nurse], guards: [consent_given]}
+  - {trigger: leave, source: "*", dest: left, roles: [citizen]}
+"""
+
+
+class TestStranded:
+    def _run(self, tmp_path: Path) -> tuple[Simulation, SimulationResult]:
+        (tmp_path / "trap.yaml").write_text(STRANDING)
+        scenario = load_scenario_text(textwrap.dedent("""\
+            name: trap
+            start: 2026-01-05T00:00:00+00:00
+            period: P1D
+            seed: 4
+            arrivals: [{pathway: trap, per_day: 6, facts: {consent_given: 0.5}}]
+            staff: [{role: nurse}]
+            choices: {leave: 0.0}
+            """), str(tmp_path / "s.yaml"))
+        scenario = attrs.evolve(scenario, definitions=".")
+        sim = Simulation(scenario)
+        return sim, sim.run()
+
+    def test_a_case_nobody_can_move_on_is_stranded_with_its_story(self, tmp_path: Path) -> None:
+        sim, result = self._run(tmp_path)
+        without_consent = [c for c in sim.engine.cases.values() if not c.context["consent_given"]]
+        assert result.overall.stranded == len(without_consent) == len(result.stranded_cases) > 0
+        story = result.stranded_cases[0].story
+        assert story[0].endswith("started in 'waiting'")
+        assert story[1:] == (
+            "  'proceed' is not possible: guard 'consent_given' does not hold",
+            "stranded in 'waiting': no deadline, no pending answer, and nobody can move the case on",
+        )
+
+    def test_the_counts_still_add_up(self, tmp_path: Path) -> None:
+        sim, result = self._run(tmp_path)
+        _check_run(sim, result)
+        assert result.overall.left == 0
+
+
+class TestWaitStats:
+    def test_median_p90_and_max_by_nearest_rank(self) -> None:
+        assert WaitStats.of(range(1, 11)) == WaitStats(10, 5.5, 9.0, 10.0)
+
+    def test_no_values_give_zeros(self) -> None:
+        assert WaitStats.of([]) == WaitStats(0, 0.0, 0.0, 0.0)
+
+
+def _seed_registry() -> Registry:
+    return load_registry(SEEDS)
+
+
+class TestProperties:
+    @settings(max_examples=15, deadline=None)
+    @given(
+        seed=st.integers(0, 10_000),
+        per_day=st.floats(1, 40),
+        places=st.integers(1, 3),
+        leave=st.sampled_from([0.0, 0.05, 0.3]),
+        refuse=st.sampled_from([0.0, 0.5, 1.0]),
+    )
+    def test_mini_runs_keep_every_invariant(self, seed: int, per_day: float, places: int, leave: float, refuse: float) -> None:
+        scenario = _mini(capacities={"places": places}, choices=Choices(leave=leave, refuse=refuse))
+        scenario = attrs.evolve(scenario, arrivals=(attrs.evolve(scenario.arrivals[0], per_day=per_day),))
+        sim = Simulation(scenario, load_registry(MINI), seed=seed)
+        _check_run(sim, sim.run())
+
+    @settings(max_examples=8, deadline=None)
+    @given(seed=st.integers(0, 10_000), places=st.sampled_from([1, 4, 16]), leave=st.sampled_from([0.0, 0.1]))
+    def test_seed_pathway_runs_keep_every_invariant(self, seed: int, places: int, leave: float) -> None:
+        scenario = load_scenario(SEED_SCENARIO)
+        scenario = attrs.evolve(scenario, period=timedelta(days=2), capacities={"overnight_places": places},
+                                choices=attrs.evolve(scenario.choices, leave=leave))
+        sim = Simulation(scenario, _seed_registry(), seed=seed)
+        result = sim.run()
+        _check_run(sim, result)
+        assert result.capacity == {"overnight_places": places}
+
+    def test_with_sixteen_places_a_crowded_house_never_exceeds_sixteen(self) -> None:
+        scenario = load_scenario(SEED_SCENARIO)
+        crowded = tuple(
+            attrs.evolve(a, per_day=a.per_day * 4) if a.pathway == "overnight_stay" else a for a in scenario.arrivals
+        )
+        sim = Simulation(attrs.evolve(scenario, arrivals=crowded), _seed_registry())
+        result = sim.run()
+        _check_run(sim, result)
+        assert result.peak == {"overnight_places": 16}
+        assert sum(result.turned_away["overnight_places"]) > 0
+
+
+def test_any_state_is_the_model_wildcard() -> None:
+    """The simulation treats '*' sources through Pathway.sources_of, like the engine."""
+    p = load_registry(MINI)["stay"]
+    leave = next(t for t in p.transitions if t.trigger == "leave")
+    assert ANY_STATE in leave.source and "arrived" in p.sources_of(leave)
