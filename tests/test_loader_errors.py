@@ -9,7 +9,7 @@ documentation quotes what the loader really says.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -17,7 +17,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 
-from pathways import DefinitionError, Pathway, Problem, load_file, load_registry, load_text
+from pathways import DefinitionError, Guard, Pathway, Problem, load_file, load_registry, load_text
 from pathways._converter import converter
 from pathways.cli import main
 from strategies_local import pathways
@@ -545,6 +545,14 @@ class TestOneMistakeOneMessage:
             "states: expected a list, got 'arrived'",
             "unused: unknown field 'unused'",
         ]
+
+    def test_the_shape_checks_survive_other_uses_of_the_converter(self) -> None:
+        """Structuring a mapping elsewhere (e.g. a snapshot's facts) must not switch the check off."""
+        assert converter.structure({"consent_given": True}, Mapping[str, bool]) == {"consent_given": True}
+        with pytest.raises(ValueError, match=r"expected a mapping of names to values, got \['x'\]"):
+            converter.structure(["x"], Mapping[str, bool])
+        with pytest.raises(ValueError, match="expected a list, got 'arrived'"):
+            converter.structure("arrived", tuple[Guard, ...])
 
     def test_a_missing_file_is_a_definition_error(self, tmp_path: Path) -> None:
         """load_file names the missing file rather than raising OSError."""

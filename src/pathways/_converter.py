@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 import cattrs
+from cattrs.cols import mapping_structure_factory
 from cattrs.errors import IterableValidationError, IterableValidationNote
 
 from .model import Guard
@@ -124,7 +125,9 @@ def _checked_mapping(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, A
     """A list or a name where a mapping belongs (``sets: [x]``) is an error that says so."""
 
     def factory(t: Any) -> Callable[[Any, Any], Any]:
-        inner = conv.gen_structure_mapping(t)
+        # Not conv.gen_structure_mapping: it registers its own hook for ``t`` directly,
+        # which would then bypass this check for every later lookup.
+        inner = mapping_structure_factory(t, conv)
 
         def hook(value: Any, t: Any) -> Any:
             if not isinstance(value, Mapping):
