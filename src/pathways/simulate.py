@@ -35,6 +35,7 @@ from typing import Any
 import attrs
 import simpy
 
+from . import approvals
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -225,6 +226,11 @@ class Simulation:
         self._flows: Counter[str] = Counter()
         self._steps = 0
         self._presence = self._presence_table()
+        self._same_hours = [
+            next((k for k in range(1, 168) if self._presence[(slot + k) % 168] != self._presence[slot]), 168) - 1
+            for slot in range(168)
+        ]
+        self._found_full = False
         staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
         self._staffed = staffed | {scenario.citizen_role}
 
@@ -354,17 +360,17 @@ class Simulation:
 
     def _decide(self, case: Case, pathway: Pathway, now: datetime) -> tuple[Callable[[], list[Event]] | None, float]:
         """What happens next and after how long; ``None`` when nobody present can act."""
-        retry = self.scenario.durations.retry.total_seconds()
         choices = self.scenario.choices
         if case.pending is not None:
-            approvers = self._approvers(case, pathway, now)
-            if not approvers:
-                return None, retry
-            actor = self.rng.choice(approvers)
+            found = self._approvers(case, pathway, now)
+            if found is None:
+                return None, self._until_shift_change(now)
+            actor: Actor = found
             delay = self.scenario.durations.approval.sample(self.rng)
             if self.rng.random() < choices.refuse:
                 return self._as(case, actor, lambda: self.engine.refuse(case, actor, reason="refused in simulation")), delay
             return self._as(case, actor, lambda: self.engine.approve(case, actor)), delay
+        self._found_full = False
         leave: list[tuple[Transition, Actor]] = []
         escalate: list[tuple[Transition, Actor]] = []
         decline: list[tuple[Transition, Actor]] = []
@@ -396,7 +402,8 @@ class Simulation:
             weights = [self._weight(pathway, t) for t, _ in normal]
             pick = rng.choices(normal, weights)[0]
         if pick is None:
-            return None, retry
+            # a full resource may free up at any time; otherwise only a new shift changes anything
+            return None, self.scenario.durations.retry.total_seconds() if self._found_full else self._until_shift_change(now)
         t, actor = pick
         trigger = t.trigger
         action = self._as(case, actor, lambda: self.engine.fire(case, trigger, actor))
@@ -424,17 +431,22 @@ class Simulation:
                 return actor
             if t.takes and [r.code for r in reasons] == ["capacity"]:
                 self._turned_away[t.takes][now.hour] += 1
+                self._found_full = True
         return None
 
-    def _approvers(self, case: Case, pathway: Pathway, now: datetime) -> list[Actor]:
-        """Present people whose approval the engine would accept now."""
-        out = []
-        for role in pathway.roles:
-            for person in self._present(role, now, case):
-                actor = self._actor(pathway, person, role)
-                if any(o.kind == "approve" and o.allowed for o in self.engine.options(case, actor)):
-                    out.append(actor)
-        return out
+    def _approvers(self, case: Case, pathway: Pathway, now: datetime) -> Actor | None:
+        """A present person, picked at random, whose approval the engine would accept now."""
+        assert case.pending is not None
+        t = pathway.find(case.state, case.pending.trigger)
+        assert t is not None and t.approval is not None
+        people = [(role, person) for role in approvals.eligible_roles(t.approval, pathway)
+                  for person in self._present(role, now, case)]
+        self.rng.shuffle(people)
+        for role, person in people:
+            actor = self._actor(pathway, person, role)
+            if any(o.kind == "approve" and o.allowed for o in self.engine.options(case, actor)):
+                return actor
+        return None
 
     def _leaves(self, pathway: Pathway, t: Transition) -> bool:
         return pathway.state(t.dest).outcome is Outcome.LEFT_BY_CHOICE and self.scenario.citizen_role in t.roles
@@ -518,6 +530,11 @@ class Simulation:
                     slot[sh.role] += people
         return [{k: tuple(v) for k, v in slot.items()} for slot in table]
 
+    def _until_shift_change(self, now: datetime) -> float:
+        """Seconds until the staff present change (the next hour whose shifts differ)."""
+        slot = now.weekday() * 24 + now.hour
+        return 3600.0 - (now.minute * 60 + now.second) + 3600.0 * self._same_hours[slot]
+
     def on_shift(self, role: str, at: datetime) -> tuple[str, ...]:
         """The staff (person ids) in ``role`` who are present at ``at``."""
         return self._presence[at.weekday() * 24 + at.hour].get(role, ())
@@ -541,8 +558,8 @@ class Simulation:
         by_pathway: dict[str, list[Case]] = defaultdict(list)
         for case in self.engine.cases.values():
             by_pathway[case.pathway_id].append(case)
-        approvals: dict[str, list[float]] = defaultdict(list)
-        results = {pid: self._count(pid, cases, approvals) for pid, cases in sorted(by_pathway.items())}
+        answered: dict[str, list[float]] = defaultdict(list)
+        results = {pid: self._count(pid, cases, answered) for pid, cases in sorted(by_pathway.items())}
         overall_waits: dict[str, WaitStats] = {}
         for pid, r in results.items():
             overall_waits.update({f"{pid}.{s}": w for s, w in r.waits.items()})
@@ -558,7 +575,7 @@ class Simulation:
             end=self.scenario.end,
             overall=overall,
             pathways=results,
-            approvals={k: WaitStats.of(v) for k, v in sorted(approvals.items())},
+            approvals={k: WaitStats.of(v) for k, v in sorted(answered.items())},
             occupancy={r: tuple(v) for r, v in self._occupancy.items()},
             capacity={r: self.engine.capacity(r) for r in self._resources},
             peak={r: max(n for _, n in v) for r, v in self._occupancy.items()},
@@ -572,7 +589,7 @@ class Simulation:
         case = self.engine.cases[case_id]
         return self.engine.pathway_of(case).state(case.state).terminal
 
-    def _count(self, pid: str, cases: list[Case], approvals: dict[str, list[float]]) -> PathwayResult:
+    def _count(self, pid: str, cases: list[Case], answered: dict[str, list[float]]) -> PathwayResult:
         outcomes: Counter[str] = Counter()
         waits: dict[str, list[float]] = defaultdict(list)
         deadlines = timeouts = 0
@@ -598,7 +615,7 @@ class Simulation:
                 if e.kind is EventKind.REQUESTED:
                     requested = e.at
                 elif requested is not None and (e.kind is EventKind.REFUSED or (e.kind is EventKind.FIRED and e.approvals)):
-                    approvals[f"{pid}.{e.trigger}"].append((e.at - requested).total_seconds())
+                    answered[f"{pid}.{e.trigger}"].append((e.at - requested).total_seconds())
                     requested = None
                 if e.kind in _MOVES and e.to_state != current:
                     waits[current].append((e.at - entered).total_seconds())
