@@ -248,7 +248,8 @@ def registry_to_dot(registry: Registry, *, lang: str = "en") -> str:
 
 
 def _mid(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+    """A Mermaid node id: prefixed, so ids such as ``end`` or ``o…`` never clash with syntax."""
+    return "s_" + re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 def _mtext(lines: Iterable[str]) -> str:
