@@ -1,0 +1,248 @@
+"""Pathways seeded with one stranding fault of a named kind, for testing checkers.
+
+Each strategy starts from a sound generated pathway (or a sound sender/receiver pair for
+hand-overs) and adds one faulty spot, reachable from the start by the roles responsible
+on the way. :class:`Fault` says where the spot is. The citizen can still leave from every
+state (except where the fault is that they cannot): as in :mod:`pathways.check`, leaving
+by choice is a proper end but not "being moved on", so a state the citizen can only leave
+is still a dead end. Some kinds cannot occur alone (in a dead end its responsible roles
+can fire nothing, so nobody owns the citizen there); ``Fault.also`` lists them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from .. import _validate
+from ..model import (
+    ApprovalRule,
+    Deadline,
+    Fact,
+    Guard,
+    Label,
+    Pathway,
+    Resource,
+    RuleKind,
+    Sector,
+    State,
+    StateKind,
+    Transition,
+)
+from ..registry import Registry
+from ._generate import CITIZEN_SECTOR, DURATIONS, RESOURCE, pathways_strategy, registries
+
+__all__ = ["FAULT_KINDS", "Fault", "faulty_pathways", "seeded_faults"]
+
+FAULT_KINDS = (
+    "dead_end",
+    "trap",
+    "no_owner",
+    "wait_without_deadline",
+    "unsatisfiable_approval",
+    "guard_gap",
+    "capacity_starvation",
+    "handover_gap",
+    "no_exit_by_choice",
+)
+"""The stranding kinds, named as the checker's ``FindingKind`` values."""
+
+
+@attrs.frozen(eq=False)
+class Fault:
+    """A registry with one seeded fault: its kind, pathway, and the states and triggers involved."""
+
+    kind: str
+    registry: Registry
+    pathway_id: str
+    states: tuple[str, ...]
+    triggers: tuple[str, ...]
+    also: tuple[str, ...] = ()
+    """Kinds the same spot may also show because the fault implies them."""
+
+    @property
+    def pathway(self) -> Pathway:
+        return self.registry[self.pathway_id]
+
+    @property
+    def loadable(self) -> bool:
+        """Whether the loader accepts it; some faults (n of m with n > m) it rejects itself."""
+        return not any(True for p in self.registry.values() for _ in _validate.problems(p))
+
+
+def _label(text: str) -> Label:
+    return Label(f"{text} (da)", text)
+
+
+def _leave_without(p: Pathway, spots: set[str]) -> tuple[Transition, ...]:
+    """The transitions with the citizen's ``leave`` no longer possible in ``spots``."""
+    out = []
+    for t in p.transitions:
+        if t.trigger == "leave":
+            t = attrs.evolve(t, source=tuple(s for s in p.sources_of(t) if s not in spots))
+        out.append(t)
+    return tuple(out)
+
+
+def _with(p: Pathway, states: list[State], transitions: list[Transition], **changes: Any) -> Pathway:
+    """``p`` with states added before its terminal states, and transitions added."""
+    body = [s for s in p.states if not s.terminal]
+    ends = [s for s in p.states if s.terminal]
+    return attrs.evolve(p, states=(*body, *states, *ends), transitions=(*p.transitions, *transitions), **changes)
+
+
+def _entry(draw: Any, p: Pathway) -> tuple[str, str]:
+    """A state on the start chain (``s0``, ``s1``…) and a role responsible there."""
+    chain = [s for s in p.states if s.id.startswith("s") and s.id[1:].isdigit()]
+    state = draw(st.sampled_from(chain))
+    return state.id, state.responsible[0]
+
+
+def _dead_end(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    stuck = State("stuck", StateKind.ACTIVE, _label("stuck"), (role,))
+    p = _with(p, [stuck], [Transition("to_stuck", (at,), "stuck", roles=(role,))])
+    return p, ("stuck",), ("to_stuck",), ("no_owner",)
+
+
+def _trap(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    a = State("loop_a", StateKind.ACTIVE, _label("loop a"), (role,))
+    b = State("loop_b", StateKind.ACTIVE, _label("loop b"), (role,))
+    p = _with(p, [a, b], [
+        Transition("to_loop", (at,), "loop_a", roles=(role,)),
+        Transition("round_a", ("loop_a",), "loop_b", roles=(role,)),
+        Transition("round_b", ("loop_b",), "loop_a", roles=(role,)),
+    ])
+    return p, ("loop_a", "loop_b"), ("round_a", "round_b"), ()
+
+
+def _no_owner(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    others = [r for r, x in p.roles.items() if r != role and x.sector != CITIZEN_SECTOR]
+    responsible: tuple[str, ...] = ()
+    if others and draw(st.booleans()):
+        responsible = (draw(st.sampled_from(others)),)  # responsible, but can fire nothing there
+    unowned = State("unowned", StateKind.ACTIVE, _label("unowned"), responsible)
+    p = _with(p, [unowned], [
+        Transition("to_unowned", (at,), "unowned", roles=(role,)),
+        Transition("move_on", ("unowned",), "done", roles=(role,)),
+    ])
+    return p, ("unowned",), ("move_on",), ()
+
+
+def _wait_without_deadline(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    loops = draw(st.booleans())
+    deadline = Deadline(draw(st.sampled_from(DURATIONS)), "wait_again") if loops else None
+    waiting = State("waiting", StateKind.WAITING, _label("waiting"), (role,), deadline)
+    added = [Transition("to_wait", (at,), "waiting", roles=(role,)), Transition("move_on", ("waiting",), "done", roles=(role,))]
+    if loops:  # the escalation leads back into the same wait, forever
+        added.append(Transition("wait_again", ("waiting",), "waiting", roles=(role,)))
+    return _with(p, [waiting], added), ("waiting",), ("wait_again",) if loops else (), ()
+
+
+def _unsatisfiable_approval(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    staff = [r for r, x in p.roles.items() if x.sector != CITIZEN_SECTOR]
+    timeout = draw(st.sampled_from(DURATIONS))
+    changes: dict[str, Any] = {}
+    if draw(st.booleans()):  # n of m with n > m
+        roles = tuple(draw(st.lists(st.sampled_from(staff), min_size=1, max_size=2, unique=True)))
+        rule = ApprovalRule(RuleKind.N_OF, at, roles=roles, n=len(roles) + 1, timeout=timeout)
+    else:  # a sector that has no role to approve
+        changes["sectors"] = {**p.sectors, "civil_society": Sector(Label("Civilsamfund", "Civil society"))}
+        rule = ApprovalRule(RuleKind.ONE_PER_SECTOR, at, sectors=(p.roles[role].sector, "civil_society"), timeout=timeout)
+    p = _with(p, [], [Transition("decide", (at,), "done", roles=(role,), approval=rule)], **changes)
+    return p, (at,), ("decide",), ()
+
+
+def _guard_gap(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    fact = draw(st.sampled_from(sorted(p.facts))) if p.facts else "consent_given"
+    facts = {**p.facts, fact: Fact(_label(fact), default=False)}
+    gated = State("gated", StateKind.ACTIVE, _label("gated"), (role,))
+    guard = Guard(fact)
+    added = [
+        Transition("to_gated", (at,), "gated", roles=(role,)),
+        Transition("proceed", ("gated",), "done", roles=(role,), guards=(guard,)),
+    ]
+    if draw(st.booleans()):
+        added.append(Transition("go_back", ("gated",), at, roles=(role,), guards=(guard,)))
+    return _with(p, [gated], added, facts=facts), ("gated",), tuple(t.trigger for t in added[1:]), ()
+
+
+def _capacity_starvation(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    at, role = _entry(draw, p)
+    resources = p.resources or {RESOURCE: Resource(draw(st.integers(1, 3)), Label("Pladser", "Places"))}
+    queue = State("queue", StateKind.ACTIVE, _label("queue for a place"), (role,))
+    placed = State("placed", StateKind.ACTIVE, _label("placed"), (role,))
+    p = _with(p, [queue, placed], [
+        Transition("to_queue", (at,), "queue", roles=(role,)),
+        Transition("take_place", ("queue",), "placed", roles=(role,), takes=RESOURCE),
+        Transition("free_place", ("placed",), "done", roles=(role,), releases=RESOURCE),
+    ], resources=resources)
+    return p, ("queue",), ("take_place",), ()
+
+
+def _handover_gap(draw: Any, r: Registry) -> tuple[Registry, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    sender = r["sender"]
+    referred = sender.state("referred")
+    if draw(st.booleans()):  # the sender stops being responsible while the referral waits
+        changed, also = attrs.evolve(referred, responsible=()), ("no_owner",)
+    else:  # nobody chases an unanswered referral
+        changed, also = attrs.evolve(referred, deadline=None), ("wait_without_deadline",)
+    sender = attrs.evolve(sender, states=tuple(changed if s.id == "referred" else s for s in sender.states))
+    return Registry([sender, r["receiver"]]), ("referred",), ("refer",), also
+
+
+def _no_exit_by_choice(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    if draw(st.booleans()):  # leaving ends in silence: no follow-up offer
+        left = attrs.evolve(p.state("left"), follow_up=None)
+        p = attrs.evolve(p, states=tuple(left if s.id == "left" else s for s in p.states))
+        return p, ("left",), ("leave",), ()
+    at, _ = _entry(draw, p)
+    return attrs.evolve(p, transitions=_leave_without(p, {at})), (at,), ("leave",), ()
+
+
+_SINGLE = {
+    "dead_end": _dead_end,
+    "trap": _trap,
+    "no_owner": _no_owner,
+    "wait_without_deadline": _wait_without_deadline,
+    "unsatisfiable_approval": _unsatisfiable_approval,
+    "guard_gap": _guard_gap,
+    "capacity_starvation": _capacity_starvation,
+    "no_exit_by_choice": _no_exit_by_choice,
+}
+
+
+def seeded_faults(kind: str, *, max_states: int = 4) -> st.SearchStrategy[Fault]:
+    """Registries with exactly one faulty spot of ``kind`` (one of :data:`FAULT_KINDS`).
+
+    Raises:
+        ValueError: an unknown kind, with the known ones.
+    """
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; known kinds: {', '.join(FAULT_KINDS)}")
+
+    @st.composite
+    def build(draw: Any) -> Fault:
+        if kind == "handover_gap":
+            reg, states, triggers, also = _handover_gap(draw, draw(registries(max_states=max_states, max_extra=1)))
+            return Fault(kind, reg, "sender", states, triggers, also)
+        base = draw(pathways_strategy(pathway_id=f"faulty_{kind}", max_states=max_states, max_extra=2))
+        p, states, triggers, also = _SINGLE[kind](draw, base)
+        return Fault(kind, Registry([p]), p.id, states, triggers, also)
+
+    return build()
+
+
+def faulty_pathways(kind: str, *, max_states: int = 4) -> st.SearchStrategy[Registry]:
+    """Registries seeded with one fault of ``kind``, ready for ``check(...)``.
+
+    Use :func:`seeded_faults` to also learn where the fault is.
+    """
+    return seeded_faults(kind, max_states=max_states).map(lambda f: f.registry)

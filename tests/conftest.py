@@ -1,0 +1,25 @@
+"""Hypothesis profiles: ``dev`` (default, quick) and ``ci`` (more examples; scripts/test selects it).
+
+Choose one with ``HYPOTHESIS_PROFILE=ci``. Deadlines are off: a stateful run's step time
+depends on the machine, and tests must not assert on time.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "dev",
+    max_examples=15,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
