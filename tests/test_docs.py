@@ -20,7 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
+import yaml
 
 import pathways.errors
 from pathways.cli import main
@@ -96,6 +98,29 @@ def _diff(before: str, after: str) -> list[str]:
     """The changed lines only, as ``-old`` / ``+new``."""
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
     return [line for line in lines if not line.startswith(("---", "+++", "@@"))]
+
+
+class TestDefinitionReference:
+    @pytest.mark.parametrize(
+        "cls",
+        [
+            pathways.Pathway, pathways.Sector, pathways.Role, pathways.Fact, pathways.Resource, pathways.State,
+            pathways.Deadline, pathways.Transition, pathways.ApprovalRule, pathways.Handover, pathways.Intake,
+        ],
+        ids=lambda c: c.__name__,
+    )
+    def test_every_field_of_the_model_has_a_row(self, cls: type) -> None:
+        """A field added to the model without a row in definition-reference.md fails here."""
+        text = (DOCS / "definition-reference.md").read_text(encoding="utf-8")
+        missing = [a.name for a in attrs.fields(cls) if f"| `{a.name}` |" not in text]
+        assert missing == []
+
+    def test_every_yaml_example_is_valid_yaml(self) -> None:
+        """The examples are fragments, but each parses."""
+        blocks = [body for lang, _, body, _ in _blocks(DOCS / "definition-reference.md") if lang == "yaml"]
+        assert len(blocks) >= 10
+        for body in blocks:
+            yaml.safe_load(body)
 
 
 def render_catalogue(folder: Path) -> str:
