@@ -75,7 +75,8 @@ class CaseWrite:
     owners: tuple[tuple[str, str], ...]
     """(role, sector) pairs responsible for the case in its new state."""
     terminal: bool
-    state_changed: bool
+    owners_changed: bool
+    """Whether ``owners`` differ from the stored ones (so the owner rows are rewritten)."""
 
 
 @attrs.frozen

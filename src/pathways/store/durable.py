@@ -194,15 +194,17 @@ class DurableEngine:
             pathway = self._engine.pathway_of(case)
             state = pathway.state(case.state)
             events = tuple(case.history[first:])
+            owners = tuple((r, pathway.roles[r].sector) for r in state.responsible)
+            was = pathway.state(events[0].from_state).responsible if before is not None else None
             writes.append(CaseWrite(
                 case=case,
                 expected_seq=first if before else None,
                 events=events,
                 prev_hash=before.head_hash if before else "0" * 64,
                 due_at=case.due_at(pathway),
-                owners=tuple((r, pathway.roles[r].sector) for r in state.responsible),
+                owners=owners,
                 terminal=state.terminal,
-                state_changed=before is None or any(e.from_state != e.to_state for e in events),
+                owners_changed=was != state.responsible,
             ))
         ledger = self._engine.ledger
         assert isinstance(ledger, _DeltaLedger)

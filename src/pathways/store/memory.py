@@ -69,7 +69,7 @@ class MemoryStore:
             for w in writes:
                 rows = chain(w)
                 self._cases[w.case.id] = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
-                if w.state_changed or w.expected_seq is None:
+                if w.owners_changed or w.expected_seq is None:
                     self._owners[w.case.id] = w.owners
                 self._events.setdefault(w.case.id, []).extend(rows)
             for res, delta in deltas.items():

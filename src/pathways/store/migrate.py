@@ -100,7 +100,7 @@ def migrate(
             case=case, expected_seq=case.seq, events=(), prev_hash=loaded.head_hash,
             due_at=case.due_at(new),
             owners=tuple((r, new.roles[r].sector) for r in state.responsible),
-            terminal=state.terminal, state_changed=True,
+            terminal=state.terminal, owners_changed=True,
         )
         store.migrate(write, MigrationRecord(case.id, case.seq, pathway_id, from_version, to_version, before, target, at))
         moved.append((case.id, before, target))

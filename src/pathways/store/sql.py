@@ -195,7 +195,7 @@ class SQLStore:
                     )
                     if done.rowcount != 1:
                         raise concurrent(w.case.id, w.expected_seq)
-                if w.state_changed or w.expected_seq is None:
+                if w.owners_changed or w.expected_seq is None:
                     self._set_owners(conn, w.case.id, w.owners, new=w.expected_seq is None)
                 if rows:
                     conn.execute(_E.insert(), rows)
