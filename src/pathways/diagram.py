@@ -247,9 +247,13 @@ def registry_to_dot(registry: Registry, *, lang: str = "en") -> str:
 # -- Mermaid --------------------------------------------------------------------------
 
 
+def _word(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
 def _mid(text: str) -> str:
     """A Mermaid node id: prefixed, so ids such as ``end`` or ``o…`` never clash with syntax."""
-    return "s_" + re.sub(r"[^A-Za-z0-9_]", "_", text)
+    return "s_" + _word(text)
 
 
 def _mtext(lines: Iterable[str]) -> str:
@@ -265,7 +269,7 @@ def _mermaid_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str
         nid = _mid(prefix + s.id)
         out.append(f"{indent}{nid}{open_}{_mtext(_state_text(p, s, lang))}{close}")
         sector = _state_sector(p, s)
-        cls = "terminal" if s.terminal else f"sector_{_mid(sector)}" if sector else "nosector"
+        cls = "terminal" if s.terminal else f"sector_{_word(sector)}" if sector else "nosector"
         styles.append(f"{indent}class {nid} {cls}")
         if s.id in hl.states:
             styles.append(f"{indent}class {nid} highlight")
@@ -289,7 +293,7 @@ def _mermaid_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str
 
 
 def _class_defs(sectors: Iterable[str], known: Sequence[str]) -> list[str]:
-    out = [f"  classDef sector_{_mid(s)} fill:{sector_colour(s, known)},stroke:#555" for s in sectors]
+    out = [f"  classDef sector_{_word(s)} fill:{sector_colour(s, known)},stroke:#555" for s in sectors]
     out += [
         f"  classDef terminal fill:{_TERMINAL_FILL},stroke:#333,stroke-width:3px",
         "  classDef nosector fill:#eeeeee,stroke:#555",

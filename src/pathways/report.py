@@ -21,7 +21,10 @@ from .errors import RenderError
 from .registry import Registry
 from .simulate import PathwayResult, SimulationResult, WaitStats
 
-__all__ = ["ProgressBar", "render_report", "summary_text", "write_report"]
+__all__ = ["FLOW_FILL", "ProgressBar", "render_report", "summary_text", "write_report"]
+
+FLOW_FILL = "#b4a7d6"
+"""Fill of the pathway boxes in the flows diagram (the browser test looks for it)."""
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
@@ -122,7 +125,7 @@ def _turned_away_plot(result: SimulationResult) -> str:
 
 
 def _flows_dot(result: SimulationResult, registry: Registry) -> str:
-    lines = ["digraph flows {", "  rankdir=LR;", '  node [shape=box, style="filled,rounded", fillcolor="#e6e0f8", fontname="Helvetica"];',
+    lines = ["digraph flows {", "  rankdir=LR;", f'  node [shape=box, style="filled,rounded", fillcolor="{FLOW_FILL}", fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
     for pid in sorted(set(result.pathways) | set(registry)):
         started = result.pathways[pid].started if pid in result.pathways else 0
@@ -173,7 +176,13 @@ def render_report(result: SimulationResult, registry: Registry, *, title: str | 
         "(completed includes handed over)</p>",
         "<h2>Citizens</h2>",
         _summary(result),
+        "<h2>Flows between pathways</h2>",
     ]
+    try:
+        parts.append(f'<div class="diagram" id="flows">{_diagram_svg(_flows_dot(result, registry))}</div>')
+    except RenderError as exc:
+        parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
+        parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
     if result.stranded_cases:
         parts.append(f'<h2>Stranded citizens ({len(result.stranded_cases)})</h2>')
         for s in result.stranded_cases[:50]:
@@ -201,18 +210,14 @@ def render_report(result: SimulationResult, registry: Registry, *, title: str | 
         [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
         ["pathway.trigger", "requests answered", "median", "90th percentile", "max"],
     ) if result.approvals else "<p>No approvals were requested.</p>")
-    parts.append("<h2>Flows between pathways</h2>")
+    parts.append("<h2>Pathway diagrams</h2>")
     try:
-        parts.append(f'<div class="diagram" id="flows">{_diagram_svg(_flows_dot(result, registry))}</div>')
         for pid in sorted(registry):
             p = registry[pid]
-            if pid == sorted(registry)[0]:
-                parts.append("<h2>Pathway diagrams</h2>")
             parts.append(f"<h3>{_esc(pid)} v{p.version}: {_esc(p.title.en)}</h3>")
             parts.append(f'<div class="diagram" id="diagram-{_esc(pid)}">{_diagram_svg(diagram.to_dot(p))}</div>')
     except RenderError as exc:
         parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
-        parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
         for pid in sorted(registry):
             parts.append(f"<h3>{_esc(pid)}</h3><pre>{_esc(diagram.to_mermaid(registry[pid]))}</pre>")
     parts.append("</body></html>")
