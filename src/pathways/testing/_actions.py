@@ -159,7 +159,8 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
     here = pathway.transitions_from.get(case.state, ())
     for t in here:
         fire = st.builds(Fire, st.just(t.trigger), actors(pathway, roles=t.roles, persons=persons, wrong=False))
-        out.append((max(1, 6 // len(here)), fire))
+        # Ending the case is always possible (leave, close); lean towards going deeper.
+        out.append((1 if pathway.state(t.dest).terminal else 4, fire))
     helps = sorted({(g.fact, not g.negated) for t in here for g in t.guards})
     if helps:
         staff = actors(pathway, persons=persons, wrong=False)

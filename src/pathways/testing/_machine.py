@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -40,6 +41,8 @@ def pathway_machine(
     *,
     max_cases: int = 3,
     max_started: int = 20,
+    start: Sequence[str] | None = None,
+    capacity: int | None = None,
     persons: Sequence[str] = PERSONS,
     stranding: bool = True,
     engine: EngineFactory = Engine,
@@ -58,6 +61,10 @@ def pathway_machine(
         source: a pathway, or a registry of pathways that hand over to each other.
         max_cases: at most this many open cases at a time (hand-overs add receiving cases).
         max_started: at most this many cases started in one run.
+        start: the pathway ids the rules start cases of (default: every pathway in ``source``;
+            cases of the others then only begin by hand-over).
+        capacity: cap every shared resource at this many places, so that short runs also
+            meet "all places are taken" (the 16 overnight places need 17 cases otherwise).
         persons: the staff person ids actors are drawn from (four or more lets every
             approval rule be met by distinct people).
         stranding: also check the stranding properties (turn off for definitions that are
@@ -65,9 +72,13 @@ def pathway_machine(
         engine: builds the engine under test, e.g. a subclass or a store-backed engine.
     """
     registry = registry_of(source)
+    if capacity is not None:
+        registry = _capped(registry, capacity)
     finishing = {p.key: can_finish(p) for p in registry.versions()}
     capacities = {r: res.capacity for r, res in registry.resources().items()}
-    starts = sorted(registry)
+    starts = sorted(registry) if start is None else list(start)
+    for pid in starts:
+        registry[pid]  # an unknown id raises UnknownPathway now, not in the middle of a run
     strategies: dict[tuple[Any, ...], st.SearchStrategy[Action]] = {}
     start_facts = {pid: st.fixed_dictionaries({}, optional={f: st.booleans() for f in registry[pid].facts}) for pid in starts}
 
@@ -203,3 +214,14 @@ def pathway_machine(
 
     PathwayMachine.__name__ = PathwayMachine.__qualname__ = f"PathwayMachine_{'_'.join(starts)}"
     return PathwayMachine
+
+
+def _capped(registry: Registry, places: int) -> Registry:
+    """Every version in ``registry`` with its resources capped at ``places``."""
+    if places < 1:
+        raise ValueError(f"capacity must be at least 1, got {places}")
+    out = []
+    for p in registry.versions():
+        resources = {r: attrs.evolve(res, capacity=min(res.capacity, places)) for r, res in p.resources.items()}
+        out.append(attrs.evolve(p, resources=resources))
+    return Registry(out)
