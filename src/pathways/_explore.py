@@ -35,7 +35,7 @@ Code = tuple[int, int, int]
 FIRE, REQUEST, APPROVE, REFUSE, TIMEOUT, DEADLINE, FACT, FULL, FREE, ACCEPTED, DECLINED, LEAVE = range(12)
 
 # why a configuration is stuck
-STUCK_CAPACITY, STUCK_GUARD, STUCK_REFERRAL, STUCK_NOBODY = range(4)
+STUCK_CAPACITY, STUCK_GUARD, STUCK_REFERRAL, STUCK_NOBODY, STUCK_APPROVAL = range(5)
 
 
 @attrs.frozen
@@ -66,9 +66,8 @@ class _Rule:
     need_all: bool
     n: int
     refusal: int
-    timeout_first: bool
-    """Whether the timeout comes before the state's deadline (so it fires first)."""
-    has_timeout: bool
+    timeout: float | None
+    """Seconds until the approval times out, if it does."""
 
 
 class Space:
@@ -130,12 +129,11 @@ class Space:
                 eligible = tuple(any(p.roles[r].sector == sec for r in pool) for sec in a.sectors)
             else:
                 eligible = tuple(r in p.roles for r in a.roles)
-            src_deadlines = [p.state(s).deadline for s in p.sources_of(t) if s in p.state_by_id]
-            dl = min((d.after for d in src_deadlines if d is not None), default=None)
             self.rules[i] = _Rule(
                 len(eligible), eligible, a.rule is not RuleKind.N_OF, a.n or 0, idx.get(a.on_refusal, -1),
-                a.timeout is not None and (dl is None or a.timeout < dl), a.timeout is not None,
+                a.timeout.total_seconds() if a.timeout is not None else None,
             )
+        self.deadline_after = [s.deadline.after.total_seconds() if s.deadline else None for s in p.states]
         self.handovers: dict[int, tuple[int, int]] = {
             i: (idx.get(t.handover.accepted, -1), idx.get(t.handover.declined, -1))
             for i, t in enumerate(p.transitions) if t.handover is not None
@@ -189,14 +187,15 @@ class Space:
     def _places(self, cfg: Config, t: _T) -> tuple[tuple[int, ...], int] | None:
         """Holds and full-mask after ``t`` takes/releases, or ``None`` if it cannot."""
         holds, full = cfg[4], cfg[5]
+        # the engine asks for a free place before the transition gives its own back
+        if t.take >= 0 and (full >> t.take & 1 or holds[t.take] >= self.capacity[t.take]):
+            return None
         if t.release >= 0:
             if holds[t.release] < 1:
                 return None
             holds = (*holds[: t.release], holds[t.release] - 1, *holds[t.release + 1:])
             full &= ~(1 << t.release)
         if t.take >= 0:
-            if full >> t.take & 1 or holds[t.take] >= self.capacity[t.take]:
-                return None
             holds = (*holds[: t.take], holds[t.take] + 1, *holds[t.take + 1:])
         return holds, full
 
@@ -209,20 +208,20 @@ class Space:
         for t in self.out[s]:
             if not t.has_roles or not self._guards(facts, t):
                 continue
+            places = self._places(cfg, t)
+            if places is None:
+                continue
             if t.approval:
                 if pend != t.index:
                     self.fired.add(t.index)
                     yield (REQUEST, t.index, 0), (s, facts, t.index, 0, holds, full, ref), not t.leaving
-                continue
-            places = self._places(cfg, t)
-            if places is None:
                 continue
             self.fired.add(t.index)
             yield ((LEAVE if t.leaving else FIRE), t.index, 0), self._move(cfg, t, *places), not t.leaving
         if pend >= 0:
             yield from self._approvals(cfg)
         dl = self.deadline[s]
-        if dl is not None and not (pend >= 0 and self.rules[pend].timeout_first):
+        if dl is not None and not (pend >= 0 and self._timeout_first(s, pend)):
             places = self._places(cfg, dl)
             if places is not None:
                 self.fired.add(dl.index)
@@ -263,8 +262,18 @@ class Space:
             yield (APPROVE, pend, k), self._move(cfg, t, *places), True
         if rule.refusal >= 0 and any(rule.eligible):
             yield (REFUSE, pend, 0), self._answer(cfg, rule.refusal), True
-        if rule.refusal >= 0 and rule.timeout_first:
+        if rule.refusal >= 0 and self._timeout_first(s, pend):
             yield (TIMEOUT, pend, 0), self._answer(cfg, rule.refusal), True
+
+    def _timeout_first(self, s: int, pend: int) -> bool:
+        """Whether the pending approval times out before the state's deadline passes.
+
+        Every action takes no time, so a request is made when the state is entered and
+        both clocks start together; on a tie the deadline wins, as in the engine.
+        """
+        timeout = self.rules[pend].timeout
+        after = self.deadline_after[s]
+        return timeout is not None and (after is None or timeout < after)
 
     def _why_stuck(self, cfg: Config) -> int:
         s, facts, _, _, _, _, _ = cfg
@@ -274,8 +283,10 @@ class Space:
                 continue
             if not self._guards(facts, t):
                 blocked_by_guards = True
-            elif not t.approval and self._places(cfg, t) is None and t.take >= 0:
+            elif self._places(cfg, t) is None and t.take >= 0:
                 blocked_by_places = True
+        if cfg[2] >= 0:
+            return STUCK_APPROVAL
         if blocked_by_places:
             return STUCK_CAPACITY
         if blocked_by_guards:

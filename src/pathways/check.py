@@ -519,6 +519,15 @@ class _Checker:
                     f"add a transition from `{s}` for the uncovered case (e.g. consent withdrawn), or a deadline",
                     "no guard holds; nobody can act",
                 )
+            elif why == _explore.STUCK_APPROVAL:
+                t = self.p.transitions[cfg[2]]
+                yield self._at(
+                    FindingKind.UNSATISFIABLE_APPROVAL, cfg, [t.trigger],
+                    f"in `{s}` the request for `{t.trigger}` waits for approvals that nobody can give "
+                    "(or that would need a place or guard that is missing), with no timeout and no deadline",
+                    f"let roles of the pathway approve `{t.trigger}`, and give the approval a timeout",
+                    f"nobody can answer the request for `{t.trigger}`",
+                )
             elif why == _explore.STUCK_REFERRAL:
                 yield self._at(
                     FindingKind.HANDOVER_GAP, cfg, [t.trigger for t in self.p.transitions if t.handover and t.dest == s],

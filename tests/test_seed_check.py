@@ -1,0 +1,21 @@
+"""The six seed pathways of the houses strand nobody."""
+
+from __future__ import annotations
+
+from pathways import load_registry
+from pathways.check import check
+
+
+def test_the_seed_pathways_pass_the_stranding_check() -> None:
+    registry = load_registry("definitions")
+    report = check(registry)
+    assert report.ok, report.to_text()
+    assert report.complete
+    assert set(report.explored) == {"walk_in", "counselling", "open_dialogue", "overnight_stay", "ambulant_team", "job_bridge"}
+
+
+def test_every_seed_counterexample_replays_on_the_engine() -> None:
+    registry = load_registry("definitions")
+    for finding in check(registry).findings:
+        if finding.counterexample is not None:
+            assert finding.counterexample.replay(registry).state == finding.counterexample.ends_in
