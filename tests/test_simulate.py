@@ -202,6 +202,18 @@ class TestRules:
         assert result.flows.get("stay->amb", 0) == len(received) > 0
         assert all(c.referred_by is not None for c in received)
 
+    def test_a_definition_defect_met_under_load_is_reported_not_raised(self) -> None:
+        """The mini 'stay' releases its place on 'refer'; a declined hand-over returns to 'staying'
+        without a place, so the next 'refer' would release a place the case does not hold."""
+        scenario = load_scenario_text(
+            MINI_SCENARIO.replace("{role: leader_social, hours: [8, 16]}", "{role: leader_social}"), str(MINI / "s.yaml"),
+        )
+        scenario = attrs.evolve(scenario, choices=Choices(leave=0.0, refuse=0.0, decline=1.0), period=timedelta(days=7))
+        result = simulate(scenario, load_registry(MINI))
+        assert result.defects[0].startswith(
+            "'refer' releases a place of 'places', but case '<case>' holds none; a pathway must release only what it took (first: case-"
+        )
+
     def test_the_progress_callback_runs_from_zero_to_one(self) -> None:
         seen: list[float] = []
         simulate(_mini(), load_registry(MINI), progress=seen.append)

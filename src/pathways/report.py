@@ -183,6 +183,9 @@ def render_report(result: SimulationResult, registry: Registry, *, title: str | 
     except RenderError as exc:
         parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
         parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
+    if result.defects:
+        parts.append("<h2>Defects in the definitions</h2>")
+        parts += [f'<div class="stranded">{_esc(d)}</div>' for d in result.defects]
     if result.stranded_cases:
         parts.append(f'<h2>Stranded citizens ({len(result.stranded_cases)})</h2>')
         for s in result.stranded_cases[:50]:
@@ -247,6 +250,8 @@ def summary_text(result: SimulationResult) -> str:
             [[k, str(w.count), _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
             ["approval", "answered", "median", "p90", "max"],
         )]
+    for d in result.defects:
+        out += ["", f"DEFECT {d}"]
     for s in result.stranded_cases[:5]:
         out += ["", f"STRANDED {s.case_id} in {s.pathway}/{s.state}:", *(f"  {line}" for line in s.story)]
     if len(result.stranded_cases) > 5:

@@ -22,7 +22,6 @@ same result.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 import random
@@ -39,7 +38,7 @@ from . import approvals
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
-from .errors import ActionRefused, ScenarioError
+from .errors import ActionRefused, CapacityError, ScenarioError
 from .loader import load_registry
 from .model import Outcome, Pathway, Transition
 from .registry import Registry
@@ -132,6 +131,8 @@ class SimulationResult:
     steps: int
     """Engine events recorded (each a citizen-step)."""
     stranded_cases: tuple[Stranded, ...]
+    defects: tuple[str, ...] = ()
+    """Engine errors the definitions caused (not refusals), each with the first case it hit."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO strings, durations in seconds."""
@@ -160,6 +161,7 @@ class SimulationResult:
                  "story": list(s.story)}
                 for s in self.stranded_cases
             ],
+            "defects": list(self.defects),
         }
 
 
@@ -231,6 +233,7 @@ class Simulation:
             for slot in range(168)
         ]
         self._found_full = False
+        self._defects: dict[str, str] = {}
         staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
         self._staffed = staffed | {scenario.citizen_role}
 
@@ -272,9 +275,7 @@ class Simulation:
                     yield self.env.timeout(hour + float(int(offset)) - self.env.now)
                     self._arrive(index)
                     offset += self.rng.expovariate(rate) * 3600
-            hour += 3600
-            if hour < total:
-                yield self.env.timeout(hour - self.env.now)
+            hour += 3600  # closed or quiet hours cost no simulation event
 
     @staticmethod
     def _rate(per_day: float, hours: tuple[int, ...], days: tuple[str, ...], factor: Mapping[str, float], at: datetime) -> float:
@@ -328,9 +329,13 @@ class Simulation:
                 self._sleeping.discard(case.id)
             if action is not None:
                 self._now()
-                # ActionRefused: the world changed while the step took its time; decide again
-                with contextlib.suppress(ActionRefused):
+                try:
                     self._after(case, action())
+                except ActionRefused:
+                    pass  # the world changed while the step took its time; decide again
+                except CapacityError as exc:
+                    # why_not allowed it but the engine cannot: a defect in the definition
+                    self._defects.setdefault(str(exc).replace(case.id, "<case>"), case.id)
 
     def _after(self, case: Case, events: list[Event]) -> None:
         """Book-keeping after an engine call: new cases, woken senders, occupancy, flows."""
@@ -375,6 +380,7 @@ class Simulation:
         escalate: list[tuple[Transition, Actor]] = []
         decline: list[tuple[Transition, Actor]] = []
         normal: list[tuple[Transition, Actor]] = []
+        weights: list[float] = []
         state = pathway.state(case.state)
         deadline_trigger = state.deadline.trigger if state.deadline else None
         intake = pathway.intake if pathway.intake and pathway.intake.state == case.state else None
@@ -388,8 +394,9 @@ class Simulation:
                 escalate.append((t, able))
             elif intake is not None and t.trigger == intake.decline:
                 decline.append((t, able))
-            elif self._weight(pathway, t) > 0:
+            elif (w := self._weight(pathway, t)) > 0:
                 normal.append((t, able))
+                weights.append(w)
         rng = self.rng
         pick: tuple[Transition, Actor] | None = None
         if leave and rng.random() < choices.leave:
@@ -399,7 +406,6 @@ class Simulation:
         elif decline and (not normal or rng.random() < choices.decline):
             pick = rng.choice(decline)
         elif normal:
-            weights = [self._weight(pathway, t) for t, _ in normal]
             pick = rng.choices(normal, weights)[0]
         if pick is None:
             # a full resource may free up at any time; otherwise only a new shift changes anything
@@ -583,6 +589,7 @@ class Simulation:
             flows=dict(sorted(self._flows.items())),
             steps=self._steps,
             stranded_cases=tuple(s for cid, s in sorted(self._stranded.items()) if not self._closed(cid)),
+            defects=tuple(f"{text} (first: {cid})" for text, cid in self._defects.items()),
         )
 
     def _closed(self, case_id: str) -> bool:
