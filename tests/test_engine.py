@@ -119,6 +119,9 @@ sectors:
 roles:
   ambulant: {sector: region, label: {da: Ambulant, en: Ambulant nurse}}
   citizen: {sector: borger, label: {da: Borger, en: Citizen}}
+facts:
+  consent_given: {label: {da: Samtykke, en: Consent given}}
+  at_home: {label: {da: Hjemme, en: At home}}
 states:
   - {id: intake, kind: waiting, label: {da: Visitation, en: Intake}, responsible: [ambulant]}
   - {id: treat, kind: active, label: {da: Behandling, en: Treatment}, responsible: [ambulant]}
@@ -538,6 +541,12 @@ class TestHandover:
         assert (case.state, case.referral) == ("referred", Link("case2", "refer"))
         assert (receiver.pathway_id, receiver.citizen, receiver.referred_by) == ("amb", "c-0042", Link("case1", "refer"))
         assert engine.registry["stay"].state("referred").responsible == ("nurse",)
+
+    def test_facts_both_pathways_know_travel_with_the_citizen(self, engine: Engine) -> None:
+        """Consent given in the stay holds in the ambulant case; facts only one side knows stay behind."""
+        case = _admitted(engine)
+        engine.fire(case, "refer", NURSE)
+        assert engine.case("case2").context == {"consent_given": True, "at_home": False}
 
     def test_accepting_moves_the_sender_to_accepted(self, engine: Engine) -> None:
         """The receiver's accept moves the sender to the hand-over's 'accepted' state."""
