@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,10 +254,14 @@ class TestFiring:
 
     def test_the_citizen_can_leave_from_every_live_state(self, engine: Engine) -> None:
         """'leave' from '*' works in arrived, staying and waiting states alike; no coercion."""
-        for setup in (lambda: engine.start("stay", "c"), lambda: _admitted(engine)):
-            case = setup()
+        arrived = engine.start("stay", "c")
+        staying = _admitted(engine)
+        waiting = _admitted(engine)
+        engine.fire(waiting, "pause", NURSE)
+        assert [c.state for c in (arrived, staying, waiting)] == ["arrived", "staying", "review"]
+        for case in (arrived, staying, waiting):
             engine.fire(case, "leave", CITIZEN)
-            assert case.state == "left"
+        assert [c.state for c in (arrived, staying, waiting)] == ["left"] * 3
 
     def test_an_unknown_case_id_is_an_unknown_case(self, engine: Engine) -> None:
         """Looking up a case the engine does not hold raises UnknownCase."""
@@ -620,7 +625,13 @@ class TestHistory:
         """Every action adds events at the end with consecutive seq; old events never change."""
         case = engine.start("stay", "c-0042", facts={"consent_given": True})
         seen = list(case.history)
-        for step in (lambda: engine.fire(case, "admit", NURSE), lambda: engine.approve(case, LEADER_R), lambda: engine.approve(case, LEADER_K), lambda: engine.fire(case, "pause", NURSE)):
+        steps: list[Callable[[], object]] = [
+            lambda: engine.fire(case, "admit", NURSE),
+            lambda: engine.approve(case, LEADER_R),
+            lambda: engine.approve(case, LEADER_K),
+            lambda: engine.fire(case, "pause", NURSE),
+        ]
+        for step in steps:
             step()
             assert case.history[: len(seen)] == seen
             seen = list(case.history)
