@@ -230,7 +230,9 @@ def test_removing_every_way_to_leave_is_flagged(p: Pathway) -> None:
 def test_the_explorer_models_the_engine_exactly(p: Pathway) -> None:
     """The shortest run to an explored configuration replays to exactly that configuration."""
     space = Space(p, p.resources, 100_000).explore()
-    for cfg in list(space.parent)[-60:]:
+    for code in list(space.parent)[-60:]:
+        cfg = space.decode(code)
+        assert space.encode(cfg) == code
         cx = build(space, cfg, "")
         case = cx.replay(p)
         assert case.state == space.state_ids[cfg[0]], cx.story()

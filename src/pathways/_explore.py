@@ -1,6 +1,8 @@
 """Breadth-first exploration of one pathway's state space, for the context-dependent checks.
 
-A configuration is a tuple of small ints::
+A configuration is one ``int`` with these fields packed into it (for speed: hashing
+and copying an int is what a BFS over millions of configurations spends its time on);
+:meth:`Space.decode` unpacks it into the tuple::
 
     (state, facts, pending, covered, holds, full, referral)
 
@@ -20,7 +22,7 @@ first reached it, so every path it returns is a shortest one.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import attrs
 
@@ -40,21 +42,31 @@ STUCK_CAPACITY, STUCK_GUARD, STUCK_REFERRAL, STUCK_NOBODY, STUCK_APPROVAL = rang
 
 @attrs.frozen
 class _T:
-    """One transition, pre-digested for the inner loop."""
+    """One transition, pre-digested for the inner loop; masks are already shifted into place."""
 
     index: int
     dest: int
+    """The destination's packed state field (its index)."""
+    terminal: bool
     has_roles: bool
     pos: int
     neg: int
     known_guards: bool
-    take: int
-    release: int
+    take_full: int
+    """The full bit of the resource it takes (0: takes none)."""
+    take_shift: int
+    take_mask: int
+    take_cap: int
+    release_shift: int
+    """-1: releases none."""
+    release_mask: int
+    release_full: int
     set_on: int
     set_off: int
     approval: bool
     leaving: bool
-    handover: bool
+    ref: int
+    """The packed referral field it sets (hand-overs), else 0."""
 
 
 @attrs.frozen
@@ -70,6 +82,10 @@ class _Rule:
     """Seconds until the approval times out, if it does."""
 
 
+def _width(n: int) -> int:
+    return max(1, n.bit_length())
+
+
 class Space:
     """The explored configurations of one pathway, with BFS parents for shortest paths."""
 
@@ -78,47 +94,14 @@ class Space:
         self.bound = bound
         p = pathway
         self.state_ids = [s.id for s in p.states]
-        idx = {s: i for i, s in enumerate(self.state_ids)}
+        idx = self._index = {s: i for i, s in enumerate(self.state_ids)}
         self.terminal = [s.terminal for s in p.states]
-        guard_facts = sorted({g.fact for t in p.transitions for g in t.guards if g.fact in p.facts})
-        self.facts = guard_facts
-        fbit = {f: 1 << i for i, f in enumerate(guard_facts)}
+        self.facts = sorted({g.fact for t in p.transitions for g in t.guards if g.fact in p.facts})
         used = sorted({r for t in p.transitions for r in (t.takes, t.releases) if r and r in resources})
         self.resources = used
         self.capacity = [resources[r].capacity for r in used]
         ridx = {r: i for i, r in enumerate(used)}
         self.taken = sorted({ridx[t.takes] for t in p.transitions if t.takes in ridx})
-        self.transitions = p.transitions
-        digested: list[_T] = []
-        for i, t in enumerate(p.transitions):
-            pos = neg = 0
-            known = True
-            for g in t.guards:
-                if g.fact not in fbit:
-                    known = False
-                elif g.negated:
-                    neg |= fbit[g.fact]
-                else:
-                    pos |= fbit[g.fact]
-            on = sum(fbit[f] for f, v in t.sets.items() if v and f in fbit)
-            off = sum(fbit[f] for f, v in t.sets.items() if not v and f in fbit)
-            digested.append(_T(
-                i, idx.get(t.dest, -1), any(r in p.roles for r in t.roles), pos, neg, known and not (pos & neg),
-                ridx.get(t.takes or "", -1), ridx.get(t.releases or "", -1), on, off,
-                t.approval is not None, is_leaving(p, t), t.handover is not None,
-            ))
-        self.digested = digested
-        self.out: list[list[_T]] = [[] for _ in self.state_ids]
-        for i, t in enumerate(p.transitions):
-            if digested[i].dest < 0:
-                continue
-            for src in p.sources_of(t):
-                if src in idx:
-                    self.out[idx[src]].append(digested[i])
-        self.deadline: list[_T | None] = []
-        for s, out in zip(p.states, self.out, strict=True):
-            esc = [t for t in out if s.deadline and p.transitions[t.index].trigger == s.deadline.trigger]
-            self.deadline.append(esc[0] if esc else None)
         self.rules: dict[int, _Rule] = {}
         for i, t in enumerate(p.transitions):
             a = t.approval
@@ -133,39 +116,173 @@ class Space:
                 len(eligible), eligible, a.rule is not RuleKind.N_OF, a.n or 0, idx.get(a.on_refusal, -1),
                 a.timeout.total_seconds() if a.timeout is not None else None,
             )
+        self._layout(len(p.states), len(p.transitions), max((r.keys for r in self.rules.values()), default=0))
+        fbit = {f: 1 << (self.f_shift + i) for i, f in enumerate(self.facts)}
+        digested: list[_T] = []
+        for i, t in enumerate(p.transitions):
+            pos = neg = 0
+            known = True
+            for g in t.guards:
+                if g.fact not in fbit:
+                    known = False
+                elif g.negated:
+                    neg |= fbit[g.fact]
+                else:
+                    pos |= fbit[g.fact]
+            take, rel = ridx.get(t.takes or "", -1), ridx.get(t.releases or "", -1)
+            dest = idx.get(t.dest, -1)
+            digested.append(_T(
+                i, dest, dest >= 0 and self.terminal[dest], any(r in p.roles for r in t.roles), pos, neg,
+                known and not (pos & neg),
+                1 << (self.u_shift + take) if take >= 0 else 0,
+                self.h_shift[take] if take >= 0 else 0, self.h_mask[take] if take >= 0 else 0,
+                self.capacity[take] if take >= 0 else 0,
+                self.h_shift[rel] if rel >= 0 else -1, self.h_mask[rel] if rel >= 0 else 0,
+                1 << (self.u_shift + rel) if rel >= 0 else 0,
+                sum(fbit[f] for f, v in t.sets.items() if v and f in fbit),
+                sum(fbit[f] for f, v in t.sets.items() if not v and f in fbit),
+                t.approval is not None, is_leaving(p, t), (i + 1) << self.r_shift if t.handover else 0,
+            ))
+        self.digested = digested
+        self.out: list[list[_T]] = [[] for _ in self.state_ids]
+        for i, t in enumerate(p.transitions):
+            if digested[i].dest < 0:
+                continue
+            for src in p.sources_of(t):
+                if src in idx:
+                    self.out[idx[src]].append(digested[i])
+        self.deadline: list[_T | None] = []
+        for s, out in zip(p.states, self.out, strict=True):
+            esc = [t for t in out if s.deadline and p.transitions[t.index].trigger == s.deadline.trigger]
+            self.deadline.append(esc[0] if esc else None)
         self.deadline_after = [s.deadline.after.total_seconds() if s.deadline else None for s in p.states]
         self.handovers: dict[int, tuple[int, int]] = {
             i: (idx.get(t.handover.accepted, -1), idx.get(t.handover.declined, -1))
             for i, t in enumerate(p.transitions) if t.handover is not None
         }
+        self.handover_waits = {t.dest for t in p.transitions if t.handover is not None}
         init_facts = sum(b for f, b in fbit.items() if p.facts[f].default)
-        self.zero = tuple(0 for _ in used)
-        self.start: Config = (idx[p.initial], init_facts, -1, 0, self.zero, 0, -1)
-        self.starts = [self.start]
+        self.start_code = idx[p.initial] | init_facts
+        starts = [self.start_code]
         if p.intake is not None and p.intake.state in idx and p.intake.state != p.initial:
-            self.starts.append((idx[p.intake.state], init_facts, -1, 0, self.zero, 0, -1))
-        self.parent: dict[Config, tuple[Config, Code] | None] = dict.fromkeys(self.starts)
-        self.first_in: dict[int, Config] = {}
-        self.stuck: list[tuple[int, Config]] = []
+            starts.append(idx[p.intake.state] | init_facts)
+        self.starts = starts
+        self.parent: dict[int, tuple[int, Code] | None] = dict.fromkeys(starts)
+        self._first_in: dict[int, int] = {}
+        self._stuck: list[tuple[int, int]] = []
         self.fired: set[int] = set()
         self.complete = True
+
+    def _layout(self, states: int, transitions: int, keys: int) -> None:
+        """Where each field sits in the packed int."""
+        shift = _width(states)
+        self.s_mask = (1 << shift) - 1
+        self.f_shift = shift
+        shift += len(self.facts)
+        self.p_shift, p_width = shift, _width(transitions + 1)
+        shift += p_width
+        self.c_shift, c_width = shift, keys
+        shift += c_width
+        self.h_shift: list[int] = []
+        self.h_mask: list[int] = []
+        for cap in self.capacity:
+            self.h_shift.append(shift)
+            self.h_mask.append((1 << _width(cap)) - 1)
+            shift += _width(cap)
+        self.u_shift = shift
+        shift += len(self.capacity)
+        self.r_shift = shift
+        self.keep = ((1 << self.p_shift) - 1) & ~self.s_mask  # facts
+        self.keep |= ((1 << self.r_shift) - 1) & ~((1 << (self.c_shift + c_width)) - 1)  # holds and full
+        self.p_mask = (1 << p_width) - 1
+        self.c_mask = (1 << c_width) - 1
+
+    # -- packing -----------------------------------------------------------------------
+
+    def decode(self, code: int) -> Config:
+        """The packed configuration as ``(state, facts, pending, covered, holds, full, referral)``."""
+        holds = tuple((code >> sh) & m for sh, m in zip(self.h_shift, self.h_mask, strict=True))
+        return (
+            code & self.s_mask,
+            (code >> self.f_shift) & ((1 << len(self.facts)) - 1),
+            ((code >> self.p_shift) & self.p_mask) - 1,
+            (code >> self.c_shift) & self.c_mask,
+            holds,
+            (code >> self.u_shift) & ((1 << len(self.capacity)) - 1),
+            (code >> self.r_shift) - 1,
+        )
+
+    def encode(self, cfg: Config) -> int:
+        s, facts, pend, cov, holds, full, ref = cfg
+        code = s | facts << self.f_shift | (pend + 1) << self.p_shift | cov << self.c_shift
+        for h, sh in zip(holds, self.h_shift, strict=True):
+            code |= h << sh
+        return code | full << self.u_shift | (ref + 1) << self.r_shift
+
+    @property
+    def start(self) -> Config:
+        return self.decode(self.start_code)
+
+    def first_in(self, state: str) -> Config | None:
+        """The first (so nearest) configuration explored in ``state``, if any."""
+        code = self._first_in.get(self._index[state])
+        return None if code is None else self.decode(code)
+
+    @property
+    def stuck(self) -> list[tuple[int, Config]]:
+        """Configurations where nothing moves the citizen on, in BFS order, with why."""
+        return [(why, self.decode(c)) for why, c in self._stuck]
 
     # -- exploring -------------------------------------------------------------------
 
     def explore(self) -> Space:
         """Run the BFS to completion or to the bound; returns ``self``."""
         parent = self.parent
-        queue: deque[Config] = deque(self.starts)
-        first_in = self.first_in
+        queue: deque[int] = deque(self.starts)
+        first_in = self._first_in
         bound = self.bound
+        s_mask, terminal, out, fired = self.s_mask, self.terminal, self.out, self.fired
+        p_shift, p_mask, c_shift, c_mask = self.p_shift, self.p_mask, self.c_shift, self.c_mask
+        flips = [(FACT, i, 1 << (self.f_shift + i)) for i in range(len(self.facts))]
+        flips += [(FULL, r, 1 << (self.u_shift + r)) for r in self.taken]
+        clear_pending = ~((p_mask << p_shift) | (c_mask << c_shift))
+        keep = self.keep
+        extra = self._extra
         while queue:
             cfg = queue.popleft()
-            if cfg[0] not in first_in:
-                first_in[cfg[0]] = cfg
-            if self.terminal[cfg[0]]:
+            s = cfg & s_mask
+            if s not in first_in:
+                first_in[s] = cfg
+            if terminal[s]:
                 continue
+            pend = ((cfg >> p_shift) & p_mask) - 1
+            steps: list[tuple[Code, int, bool]] = []
+            for t in out[s]:
+                if not t.has_roles or not t.known_guards or cfg & t.pos != t.pos or cfg & t.neg:
+                    continue
+                if t.take_full and (cfg & t.take_full or (cfg >> t.take_shift) & t.take_mask >= t.take_cap):
+                    continue
+                if t.release_shift >= 0 and not (cfg >> t.release_shift) & t.release_mask:
+                    continue
+                fired.add(t.index)
+                if t.approval:
+                    if pend != t.index:
+                        steps.append(((REQUEST, t.index, 0), (cfg & clear_pending) | (t.index + 1) << p_shift, not t.leaving))
+                    continue
+                if t.terminal:
+                    nxt = t.dest
+                else:
+                    nxt = ((cfg & keep) | t.set_on) & ~t.set_off
+                    if t.release_shift >= 0:
+                        nxt = (nxt - (1 << t.release_shift)) & ~t.release_full
+                    if t.take_full:
+                        nxt += 1 << t.take_shift
+                    nxt |= t.dest | t.ref
+                steps.append((((LEAVE if t.leaving else FIRE), t.index, 0), nxt, not t.leaving))
+            if pend >= 0 or cfg >> self.r_shift or self.deadline[s] is not None:
+                steps += extra(cfg)
             progress = False
-            for code, nxt, moves in self._successors(cfg):
+            for code, nxt, moves in steps:
                 progress = progress or moves
                 if nxt not in parent:
                     if len(parent) >= bound:
@@ -173,97 +290,80 @@ class Space:
                         return self
                     parent[nxt] = (cfg, code)
                     queue.append(nxt)
+            for kind, i, bit in flips:
+                nxt = cfg ^ bit
+                if nxt not in parent:
+                    if len(parent) >= bound:
+                        self.complete = False
+                        return self
+                    value = 0 if cfg & bit else 1
+                    parent[nxt] = (cfg, (kind if kind == FACT or value else FREE, i, value))
+                    queue.append(nxt)
             if not progress:
-                self.stuck.append((self._why_stuck(cfg), cfg))
+                self._stuck.append((self._why_stuck(cfg), cfg))
         return self
 
-    def _move(self, cfg: Config, t: _T, holds: tuple[int, ...], full: int, dest: int | None = None) -> Config:
-        d = t.dest if dest is None else dest
-        if self.terminal[d]:
-            return (d, 0, -1, 0, self.zero, 0, -1)
-        facts = (cfg[1] | t.set_on) & ~t.set_off
-        return (d, facts, -1, 0, holds, full, t.index if t.handover else -1)
-
-    def _places(self, cfg: Config, t: _T) -> tuple[tuple[int, ...], int] | None:
-        """Holds and full-mask after ``t`` takes/releases, or ``None`` if it cannot."""
-        holds, full = cfg[4], cfg[5]
-        # the engine asks for a free place before the transition gives its own back
-        if t.take >= 0 and (full >> t.take & 1 or holds[t.take] >= self.capacity[t.take]):
-            return None
-        if t.release >= 0:
-            if holds[t.release] < 1:
-                return None
-            holds = (*holds[: t.release], holds[t.release] - 1, *holds[t.release + 1:])
-            full &= ~(1 << t.release)
-        if t.take >= 0:
-            holds = (*holds[: t.take], holds[t.take] + 1, *holds[t.take + 1:])
-        return holds, full
-
-    def _guards(self, facts: int, t: _T) -> bool:
-        return t.known_guards and facts & t.pos == t.pos and not facts & t.neg
-
-    def _successors(self, cfg: Config) -> Iterator[tuple[Code, Config, bool]]:
-        """Every step from ``cfg``: (code, next configuration, whether it moves the citizen on)."""
-        s, facts, pend, cov, holds, full, ref = cfg
-        for t in self.out[s]:
-            if not t.has_roles or not self._guards(facts, t):
-                continue
-            places = self._places(cfg, t)
-            if places is None:
-                continue
-            if t.approval:
-                if pend != t.index:
-                    self.fired.add(t.index)
-                    yield (REQUEST, t.index, 0), (s, facts, t.index, 0, holds, full, ref), not t.leaving
-                continue
-            self.fired.add(t.index)
-            yield ((LEAVE if t.leaving else FIRE), t.index, 0), self._move(cfg, t, *places), not t.leaving
+    def _extra(self, cfg: int) -> list[tuple[Code, int, bool]]:
+        """Approvals, deadlines and hand-over answers (rarer, so kept out of the hot loop)."""
+        s, _, pend, _, _, _, ref = self.decode(cfg)
+        steps: list[tuple[Code, int, bool]] = []
         if pend >= 0:
-            yield from self._approvals(cfg)
+            steps += self._approvals(cfg)
         dl = self.deadline[s]
-        if dl is not None and not (pend >= 0 and self._timeout_first(s, pend)):
-            places = self._places(cfg, dl)
-            if places is not None:
-                self.fired.add(dl.index)
-                yield (DEADLINE, dl.index, 0), self._move(cfg, dl, *places), True
+        if dl is not None and not (pend >= 0 and self._timeout_first(s, pend)) and self._places_ok(cfg, dl):
+            self.fired.add(dl.index)
+            steps.append(((DEADLINE, dl.index, 0), self._move(cfg, dl), True))
         if ref >= 0:
             acc, dec = self.handovers[ref]
             if acc >= 0:
-                yield (ACCEPTED, ref, 0), self._answer(cfg, acc), True
+                steps.append(((ACCEPTED, ref, 0), self._answer(cfg, acc), True))
             if dec >= 0:
-                yield (DECLINED, ref, 0), self._answer(cfg, dec), True
-        for i in range(len(self.facts)):
-            yield (FACT, i, 0 if facts >> i & 1 else 1), (s, facts ^ (1 << i), pend, cov, holds, full, ref), False
-        for r in self.taken:
-            kind = FREE if full >> r & 1 else FULL
-            yield (kind, r, 0), (s, facts, pend, cov, holds, full ^ (1 << r), ref), False
+                steps.append(((DECLINED, ref, 0), self._answer(cfg, dec), True))
+        return steps
 
-    def _answer(self, cfg: Config, dest: int) -> Config:
-        if self.terminal[dest]:
-            return (dest, 0, -1, 0, self.zero, 0, -1)
-        return (dest, cfg[1], -1, 0, cfg[4], cfg[5], -1)
+    def _places_ok(self, cfg: int, t: _T) -> bool:
+        """Whether the engine lets ``t`` take and release its places now."""
+        if t.take_full and (cfg & t.take_full or (cfg >> t.take_shift) & t.take_mask >= t.take_cap):
+            return False
+        return not (t.release_shift >= 0 and not (cfg >> t.release_shift) & t.release_mask)
 
-    def _approvals(self, cfg: Config) -> Iterator[tuple[Code, Config, bool]]:
-        s, facts, pend, cov, holds, full, ref = cfg
+    def _guards(self, cfg: int, t: _T) -> bool:
+        return t.known_guards and cfg & t.pos == t.pos and not cfg & t.neg
+
+    def _move(self, cfg: int, t: _T) -> int:
+        if t.terminal:
+            return t.dest
+        nxt = ((cfg & self.keep) | t.set_on) & ~t.set_off
+        if t.release_shift >= 0:
+            nxt = (nxt - (1 << t.release_shift)) & ~t.release_full
+        if t.take_full:
+            nxt += 1 << t.take_shift
+        return nxt | t.dest | t.ref
+
+    def _answer(self, cfg: int, dest: int) -> int:
+        """Moved to ``dest`` without a transition (refusal, timeout, hand-over answer)."""
+        return dest if self.terminal[dest] else (cfg & self.keep) | dest
+
+    def _approvals(self, cfg: int) -> list[tuple[Code, int, bool]]:
+        s, _, pend, cov, _, _, _ = self.decode(cfg)
         rule = self.rules[pend]
         t = self.digested[pend]
+        steps: list[tuple[Code, int, bool]] = []
         for k in range(rule.keys):
             if not rule.eligible[k] or cov >> k & 1:
                 continue
             new = cov | 1 << k
             met = new == (1 << rule.keys) - 1 if rule.need_all else bin(new).count("1") >= rule.n
             if not met:
-                yield (APPROVE, pend, k), (s, facts, pend, new, holds, full, ref), True
-                continue
-            places = self._places(cfg, t)
-            if places is None or not self._guards(facts, t):
-                continue
-            self.fired.add(pend)
-            yield (APPROVE, pend, k), self._move(cfg, t, *places), True
+                steps.append(((APPROVE, pend, k), cfg | (1 << (self.c_shift + k)), True))
+            elif self._places_ok(cfg, t) and self._guards(cfg, t):
+                self.fired.add(pend)
+                steps.append(((APPROVE, pend, k), self._move(cfg, t), True))
         if rule.refusal >= 0 and any(rule.eligible):
-            yield (REFUSE, pend, 0), self._answer(cfg, rule.refusal), True
+            steps.append(((REFUSE, pend, 0), self._answer(cfg, rule.refusal), True))
         if rule.refusal >= 0 and self._timeout_first(s, pend):
-            yield (TIMEOUT, pend, 0), self._answer(cfg, rule.refusal), True
+            steps.append(((TIMEOUT, pend, 0), self._answer(cfg, rule.refusal), True))
+        return steps
 
     def _timeout_first(self, s: int, pend: int) -> bool:
         """Whether the pending approval times out before the state's deadline passes.
@@ -275,23 +375,23 @@ class Space:
         after = self.deadline_after[s]
         return timeout is not None and (after is None or timeout < after)
 
-    def _why_stuck(self, cfg: Config) -> int:
-        s, facts, _, _, _, _, _ = cfg
+    def _why_stuck(self, cfg: int) -> int:
+        s = cfg & self.s_mask
         blocked_by_places = blocked_by_guards = False
         for t in self.out[s]:
             if t.leaving or not t.has_roles:
                 continue
-            if not self._guards(facts, t):
+            if not self._guards(cfg, t):
                 blocked_by_guards = True
-            elif self._places(cfg, t) is None and t.take >= 0:
+            elif t.take_full and not self._places_ok(cfg, t):
                 blocked_by_places = True
-        if cfg[2] >= 0:
+        if (cfg >> self.p_shift) & self.p_mask:
             return STUCK_APPROVAL
         if blocked_by_places:
             return STUCK_CAPACITY
         if blocked_by_guards:
             return STUCK_GUARD
-        if any(self.handovers.get(t.index) is not None and t.dest == s for t in self.digested):
+        if self.state_ids[s] in self.handover_waits:
             return STUCK_REFERRAL
         return STUCK_NOBODY
 
@@ -300,13 +400,13 @@ class Space:
     def path(self, cfg: Config) -> tuple[Config, list[tuple[Config, Code, Config]]]:
         """The shortest path to ``cfg``: its start, and the steps (before, step, after)."""
         out: list[tuple[Config, Code, Config]] = []
-        node = cfg
+        node = self.encode(cfg)
         while True:
             link = self.parent[node]
             if link is None:
                 break
             prev, code = link
-            out.append((prev, code, node))
+            out.append((self.decode(prev), code, self.decode(node)))
             node = prev
         out.reverse()
-        return node, out
+        return self.decode(node), out

@@ -246,8 +246,7 @@ class _Checker:
         return [s for s in self.order if s in self.reach]
 
     def _cx(self, state: str, ending: str) -> Counterexample | None:
-        idx = self.space.state_ids.index(state)
-        cfg = self.space.first_in.get(idx)
+        cfg = self.space.first_in(state)
         return build(self.space, cfg, ending) if cfg is not None else None
 
     def _finding(
