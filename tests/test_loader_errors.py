@@ -324,19 +324,19 @@ MISTAKES = [
         'blocked-escalation',
         'An escalation cannot be blocked by guards, approval or capacity.',
         edits=[('trigger: escalate}}', 'trigger: admit}}')],
-        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'admit' has guards, an approval or takes a place, so it could be blocked when the deadline passes (make the escalation an unconditional transition)"],
+        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'admit' could be blocked when the deadline passes: it has guard 'consent_given', needs an approval and takes a place of 'places' (make the escalation an unconditional transition)"],
     ),
     Mistake(
         'escalation-with-guard',
         'A guard alone is enough to make an escalation blockable.',
         edits=[('{trigger: escalate, source: arrived, dest: done, roles: [nurse]}', '{trigger: escalate, source: arrived, dest: done, roles: [nurse], guards: [not consent_given]}')],
-        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'escalate' has guards, an approval or takes a place, so it could be blocked when the deadline passes (make the escalation an unconditional transition)"],
+        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'escalate' could be blocked when the deadline passes: it has guard 'not consent_given' (make the escalation an unconditional transition)"],
     ),
     Mistake(
         'escalation-takes-place',
         'An escalation that takes a place could find none free.',
         edits=[('{trigger: escalate, source: arrived, dest: done, roles: [nurse]}', '{trigger: escalate, source: arrived, dest: done, roles: [nurse], takes: places}')],
-        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'escalate' has guards, an approval or takes a place, so it could be blocked when the deadline passes (make the escalation an unconditional transition)"],
+        expected=["stay.yaml:20:115: states[0].deadline.trigger: the escalation 'escalate' could be blocked when the deadline passes: it takes a place of 'places' (make the escalation an unconditional transition)"],
     ),
     Mistake(
         'terminal-without-outcome',

@@ -83,7 +83,11 @@ def _deadline(p: Pathway, i: int) -> Iterator[Found]:
     if t is None:
         yield (path, f"deadline trigger {s.deadline.trigger!r} is not a transition from state {s.id!r}", _trigger_hint(p, s.id, s.deadline.trigger))
     elif t.guards or t.approval or t.takes:
-        yield (path, f"the escalation {t.trigger!r} has guards, an approval or takes a place, so it could be blocked when the deadline passes", "make the escalation an unconditional transition")
+        blocking = [f"has guard '{g}'" for g in t.guards]
+        blocking += ["needs an approval"] if t.approval else []
+        blocking += [f"takes a place of {t.takes!r}"] if t.takes else []
+        said = ", ".join(blocking[:-1]) + " and " + blocking[-1] if len(blocking) > 1 else blocking[0]
+        yield (path, f"the escalation {t.trigger!r} could be blocked when the deadline passes: it {said}", "make the escalation an unconditional transition")
 
 
 def _transitions(p: Pathway) -> Iterator[Found]:
