@@ -167,7 +167,7 @@ class Space:
         if p.intake is not None and p.intake.state in idx and p.intake.state != p.initial:
             starts.append(idx[p.intake.state] | init_facts)
         self.starts = starts
-        self.parent: dict[int, tuple[int, Code] | None] = dict.fromkeys(starts)
+        self.parent: dict[int, int | None] = dict.fromkeys(starts)
         self._first_in: dict[int, int] = {}
         self._stuck: list[tuple[int, int]] = []
         self.fired: set[int] = set()
@@ -235,90 +235,138 @@ class Space:
 
     # -- exploring -------------------------------------------------------------------
 
+    def _fast(self) -> list[list[tuple[int, int, int, int, int, int, int, Code]]]:
+        """Per state, the transitions someone could fire, as flat tuples for the hot loop.
+
+        Each is ``(index, pos, neg, keep, put, kind, leaving, code)``: for a plain move the
+        next configuration is ``cfg & keep | put``; ``kind`` 0 plain, 1 with places (see
+        :meth:`_move`), 2 asks for approval.
+        """
+        fast = []
+        for out in self.out:
+            rows = []
+            for t in out:
+                if not (t.has_roles and t.known_guards):
+                    continue
+                kind = 2 if t.approval else 1 if (t.take_full or t.release_shift >= 0) else 0
+                if t.terminal:
+                    keep, put = 0, t.dest
+                else:
+                    keep, put = self.keep & ~t.set_off, (t.set_on & ~t.set_off) | t.dest | t.ref
+                code: Code = (REQUEST if t.approval else LEAVE if t.leaving else FIRE, t.index, 0)
+                rows.append((t.index, t.pos, t.neg, keep, put, kind, int(t.leaving), code))
+            fast.append(rows)
+        return fast
+
     def explore(self) -> Space:
         """Run the BFS to completion or to the bound; returns ``self``."""
         parent = self.parent
         queue: deque[int] = deque(self.starts)
         first_in = self._first_in
-        bound = self.bound
-        s_mask, terminal, out, fired = self.s_mask, self.terminal, self.out, self.fired
-        p_shift, p_mask, c_shift, c_mask = self.p_shift, self.p_mask, self.c_shift, self.c_mask
-        flips = [(FACT, i, 1 << (self.f_shift + i)) for i in range(len(self.facts))]
-        flips += [(FULL, r, 1 << (self.u_shift + r)) for r in self.taken]
+        room = self.bound - len(parent)
+        s_mask, terminal, fired, digested = self.s_mask, self.terminal, self.fired, self.digested
+        fast = self._fast()
+        p_shift, p_mask, c_shift, c_mask, r_shift = self.p_shift, self.p_mask, self.c_shift, self.c_mask, self.r_shift
+        flips = [1 << (self.f_shift + i) for i in range(len(self.facts))]
+        flips += [1 << (self.u_shift + r) for r in self.taken]
         clear_pending = ~((p_mask << p_shift) | (c_mask << c_shift))
-        keep = self.keep
-        extra = self._extra
+        deadline = self.deadline
+        extra, places_ok, move = self._extra, self._places_ok, self._move
+        pop, push = queue.popleft, queue.append
         while queue:
-            cfg = queue.popleft()
+            cfg = pop()
             s = cfg & s_mask
             if s not in first_in:
                 first_in[s] = cfg
             if terminal[s]:
                 continue
-            pend = ((cfg >> p_shift) & p_mask) - 1
-            steps: list[tuple[Code, int, bool]] = []
-            for t in out[s]:
-                if not t.has_roles or not t.known_guards or cfg & t.pos != t.pos or cfg & t.neg:
-                    continue
-                if t.take_full and (cfg & t.take_full or (cfg >> t.take_shift) & t.take_mask >= t.take_cap):
-                    continue
-                if t.release_shift >= 0 and not (cfg >> t.release_shift) & t.release_mask:
-                    continue
-                fired.add(t.index)
-                if t.approval:
-                    if pend != t.index:
-                        steps.append(((REQUEST, t.index, 0), (cfg & clear_pending) | (t.index + 1) << p_shift, not t.leaving))
-                    continue
-                if t.terminal:
-                    nxt = t.dest
-                else:
-                    nxt = ((cfg & keep) | t.set_on) & ~t.set_off
-                    if t.release_shift >= 0:
-                        nxt = (nxt - (1 << t.release_shift)) & ~t.release_full
-                    if t.take_full:
-                        nxt += 1 << t.take_shift
-                    nxt |= t.dest | t.ref
-                steps.append((((LEAVE if t.leaving else FIRE), t.index, 0), nxt, not t.leaving))
-            if pend >= 0 or cfg >> self.r_shift or self.deadline[s] is not None:
-                steps += extra(cfg)
             progress = False
-            for code, nxt, moves in steps:
-                progress = progress or moves
+            for i, pos, neg, keep, put, kind, leaving, _ in fast[s]:
+                if cfg & pos != pos or cfg & neg:
+                    continue
+                if kind == 0:
+                    nxt = (cfg & keep) | put
+                elif kind == 1:
+                    t = digested[i]
+                    if not places_ok(cfg, t):
+                        continue
+                    nxt = move(cfg, t)
+                else:
+                    t = digested[i]
+                    if not places_ok(cfg, t) or ((cfg >> p_shift) & p_mask) - 1 == i:
+                        continue
+                    nxt = (cfg & clear_pending) | (i + 1) << p_shift
+                fired.add(i)
+                if not leaving:
+                    progress = True
                 if nxt not in parent:
-                    if len(parent) >= bound:
+                    if not room:
                         self.complete = False
                         return self
-                    parent[nxt] = (cfg, code)
-                    queue.append(nxt)
-            for kind, i, bit in flips:
+                    room -= 1
+                    parent[nxt] = cfg
+                    push(nxt)
+            if (cfg >> p_shift) & p_mask or cfg >> r_shift or deadline[s] is not None:
+                for _, nxt in extra(cfg):
+                    progress = True
+                    if nxt not in parent:
+                        if not room:
+                            self.complete = False
+                            return self
+                        room -= 1
+                        parent[nxt] = cfg
+                        push(nxt)
+            for bit in flips:
                 nxt = cfg ^ bit
                 if nxt not in parent:
-                    if len(parent) >= bound:
+                    if not room:
                         self.complete = False
                         return self
-                    value = 0 if cfg & bit else 1
-                    parent[nxt] = (cfg, (kind if kind == FACT or value else FREE, i, value))
-                    queue.append(nxt)
+                    room -= 1
+                    parent[nxt] = cfg
+                    push(nxt)
             if not progress:
                 self._stuck.append((self._why_stuck(cfg), cfg))
         return self
 
-    def _extra(self, cfg: int) -> list[tuple[Code, int, bool]]:
+    def _steps(self, cfg: int) -> list[tuple[Code, int]]:
+        """Every step from ``cfg``, in the order the BFS tries them (slow; for rebuilding paths)."""
+        steps: list[tuple[Code, int]] = []
+        p_shift, p_mask = self.p_shift, self.p_mask
+        for t in self.out[cfg & self.s_mask]:
+            if not (t.has_roles and self._guards(cfg, t) and self._places_ok(cfg, t)):
+                continue
+            if t.approval:
+                if ((cfg >> p_shift) & p_mask) - 1 != t.index:
+                    clear = ~((p_mask << p_shift) | (self.c_mask << self.c_shift))
+                    steps.append(((REQUEST, t.index, 0), (cfg & clear) | (t.index + 1) << p_shift))
+            else:
+                steps.append(((LEAVE if t.leaving else FIRE, t.index, 0), self._move(cfg, t)))
+        steps += self._extra(cfg)
+        for i in range(len(self.facts)):
+            bit = 1 << (self.f_shift + i)
+            steps.append(((FACT, i, 0 if cfg & bit else 1), cfg ^ bit))
+        for r in self.taken:
+            bit = 1 << (self.u_shift + r)
+            steps.append(((FREE, r, 0) if cfg & bit else (FULL, r, 1), cfg ^ bit))
+        return steps
+
+    def _extra(self, cfg: int) -> list[tuple[Code, int]]:
         """Approvals, deadlines and hand-over answers (rarer, so kept out of the hot loop)."""
         s, _, pend, _, _, _, ref = self.decode(cfg)
-        steps: list[tuple[Code, int, bool]] = []
+        steps: list[tuple[Code, int]] = []
         if pend >= 0:
             steps += self._approvals(cfg)
         dl = self.deadline[s]
         if dl is not None and not (pend >= 0 and self._timeout_first(s, pend)) and self._places_ok(cfg, dl):
             self.fired.add(dl.index)
-            steps.append(((DEADLINE, dl.index, 0), self._move(cfg, dl), True))
+            steps.append(((DEADLINE, dl.index, 0), self._move(cfg, dl)))
         if ref >= 0:
             acc, dec = self.handovers[ref]
             if acc >= 0:
-                steps.append(((ACCEPTED, ref, 0), self._answer(cfg, acc), True))
+                steps.append(((ACCEPTED, ref, 0), self._answer(cfg, acc)))
             if dec >= 0:
-                steps.append(((DECLINED, ref, 0), self._answer(cfg, dec), True))
+                steps.append(((DECLINED, ref, 0), self._answer(cfg, dec)))
         return steps
 
     def _places_ok(self, cfg: int, t: _T) -> bool:
@@ -344,25 +392,25 @@ class Space:
         """Moved to ``dest`` without a transition (refusal, timeout, hand-over answer)."""
         return dest if self.terminal[dest] else (cfg & self.keep) | dest
 
-    def _approvals(self, cfg: int) -> list[tuple[Code, int, bool]]:
+    def _approvals(self, cfg: int) -> list[tuple[Code, int]]:
         s, _, pend, cov, _, _, _ = self.decode(cfg)
         rule = self.rules[pend]
         t = self.digested[pend]
-        steps: list[tuple[Code, int, bool]] = []
+        steps: list[tuple[Code, int]] = []
         for k in range(rule.keys):
             if not rule.eligible[k] or cov >> k & 1:
                 continue
             new = cov | 1 << k
             met = new == (1 << rule.keys) - 1 if rule.need_all else bin(new).count("1") >= rule.n
             if not met:
-                steps.append(((APPROVE, pend, k), cfg | (1 << (self.c_shift + k)), True))
+                steps.append(((APPROVE, pend, k), cfg | (1 << (self.c_shift + k))))
             elif self._places_ok(cfg, t) and self._guards(cfg, t):
                 self.fired.add(pend)
-                steps.append(((APPROVE, pend, k), self._move(cfg, t), True))
+                steps.append(((APPROVE, pend, k), self._move(cfg, t)))
         if rule.refusal >= 0 and any(rule.eligible):
-            steps.append(((REFUSE, pend, 0), self._answer(cfg, rule.refusal), True))
+            steps.append(((REFUSE, pend, 0), self._answer(cfg, rule.refusal)))
         if rule.refusal >= 0 and self._timeout_first(s, pend):
-            steps.append(((TIMEOUT, pend, 0), self._answer(cfg, rule.refusal), True))
+            steps.append(((TIMEOUT, pend, 0), self._answer(cfg, rule.refusal)))
         return steps
 
     def _timeout_first(self, s: int, pend: int) -> bool:
@@ -402,10 +450,10 @@ class Space:
         out: list[tuple[Config, Code, Config]] = []
         node = self.encode(cfg)
         while True:
-            link = self.parent[node]
-            if link is None:
+            prev = self.parent[node]
+            if prev is None:
                 break
-            prev, code = link
+            code = next(c for c, nxt in self._steps(prev) if nxt == node)
             out.append((self.decode(prev), code, self.decode(node)))
             node = prev
         out.reverse()
