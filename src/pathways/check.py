@@ -379,16 +379,21 @@ class _Checker:
                         problems.append(f"no role of sector {sec!r} can approve")
             if not any(r in p.roles for r in t.roles):
                 problems.append("no role of the pathway may request it")
+            refusal_only = not problems
             if a.on_refusal not in p.state_by_id:
                 problems.append(f"a refusal leads to unknown state {a.on_refusal!r}")
             elif a.on_refusal in self.stuck:
                 problems.append(f"a refusal leads to `{a.on_refusal}`, from which nobody can move the citizen on")
+            else:
+                refusal_only = False
             if problems:
+                where = [a.on_refusal] if refusal_only and a.on_refusal not in sources else []
                 yield self._finding(
-                    FindingKind.UNSATISFIABLE_APPROVAL, sources, [t.trigger],
+                    FindingKind.UNSATISFIABLE_APPROVAL, [*sources, *where], [t.trigger],
                     f"the approval of `{t.trigger}` can never work: " + "; ".join(problems),
                     "make the rule possible for roles that exist and may act there, and let a refusal lead to a state with a way on",
-                    ending=f"the approval of `{t.trigger}` cannot be given",
+                    ending="the refusal leads nowhere" if refusal_only else f"nobody can give the approval of `{t.trigger}`",
+                    at=a.on_refusal if refusal_only and a.on_refusal in p.state_by_id else None,
                 )
 
     def _handovers(self) -> Iterator[Finding]:
@@ -511,7 +516,10 @@ class _Checker:
                     "all places are taken; nobody can act",
                 )
             elif why == _explore.STUCK_GUARD:
-                facts = ", ".join(f"{f}={'true' if cfg[1] >> i & 1 else 'false'}" for i, f in enumerate(space.facts))
+                read = {g.fact for t in t_out for g in t.guards}
+                facts = ", ".join(
+                    f"{f}={'true' if cfg[1] >> i & 1 else 'false'}" for i, f in enumerate(space.facts) if f in read
+                )
                 yield self._at(
                     FindingKind.GUARD_GAP, cfg, [t.trigger for t in t_out],
                     f"in `{s}` every way on is guarded, and with {facts or 'these facts'} none is enabled",
