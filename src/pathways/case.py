@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+import cattrs
 
 from ._converter import converter
 from .errors import SnapshotError
@@ -251,7 +252,8 @@ def case_from_json(data: Mapping[str, Any], pathway: Pathway) -> Case:
     try:
         case = converter.structure(body, Case)
     except Exception as exc:
-        raise SnapshotError(f"malformed snapshot of case {data.get('id')!r}: {exc}") from None
+        details = "; ".join(cattrs.transform_error(exc, path="snapshot")) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
+        raise SnapshotError(f"malformed snapshot of case {data.get('id')!r}: {details}") from None
     if case.state not in pathway.state_by_id:
         raise SnapshotError(f"snapshot of case {case.id!r} is in state {case.state!r}, which {pathway.id!r} v{pathway.version} does not have")
     return case

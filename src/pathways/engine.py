@@ -47,6 +47,7 @@ from .errors import (
     NotAnApprover,
     NotPermitted,
     SelfApproval,
+    SnapshotError,
     UnknownCase,
     UnknownTrigger,
     WrongState,
@@ -315,7 +316,9 @@ class Engine:
 
     def restore(self, data: Mapping[str, Any]) -> Case:
         """Restore a snapshot into this engine; its pathway version must be loaded."""
-        pathway = self.registry.get_version(str(data.get("pathway_id")), int(data.get("version", -1)))
+        if not isinstance(data, Mapping) or not isinstance(data.get("version"), int):
+            raise SnapshotError("not a pathways case snapshot: expected a mapping with 'pathway_id' and an integer 'version'")
+        pathway = self.registry.get_version(str(data.get("pathway_id")), data["version"])
         case = case_from_json(data, pathway)
         old = self.cases.get(case.id)
         if old is not None:
