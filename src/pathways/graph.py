@@ -17,7 +17,7 @@ from typing import Any
 
 import networkx as nx
 
-from .model import Outcome, Pathway, Transition
+from .model import ANY_STATE, Outcome, Pathway, Transition
 from .registry import Registry
 
 __all__ = [
@@ -37,10 +37,12 @@ def is_leaving(pathway: Pathway, t: Transition) -> bool:
 
 
 def _edges(pathway: Pathway, progress: bool) -> Iterable[tuple[str, str]]:
+    exits = {s.id for s in pathway.states if s.outcome is Outcome.LEFT_BY_CHOICE} if progress else set()
+    working = tuple(s.id for s in pathway.states if not s.terminal)
     for t in pathway.transitions:
-        if progress and is_leaving(pathway, t):
+        if t.dest in exits:
             continue
-        sources = pathway.sources_of(t)
+        sources = working if ANY_STATE in t.source else t.source
         for src in sources:
             yield (src, t.dest)
             if t.approval is not None:
