@@ -224,6 +224,27 @@ class TestUnsatisfiableApproval:
         assert f.message == "the approval of `finish` can never work: role(s) chief do not exist in the pathway"
 
 
+    def test_four_eyes_with_the_citizen_as_the_only_possible_approver_can_never_be_met(self) -> None:
+        p = pathway(
+            "",
+            "- {trigger: self_admit, source: start, dest: done, roles: [citizen],"
+            "   approval: {rule: all_of, roles: [citizen, leader_region], on_refusal: start, timeout: PT1H}}\n",
+        )
+        f = only(check(p), FindingKind.UNSATISFIABLE_APPROVAL)
+        assert f.message == (
+            "the approval of `self_admit` can never work: four-eyes: it needs the approval of citizen, which only the "
+            "citizen can give, and the citizen is the one who asks (nobody approves their own request)"
+        )
+
+    def test_four_eyes_between_two_staff_roles_is_fine(self) -> None:
+        p = pathway(
+            "",
+            "- {trigger: self_admit, source: start, dest: done, roles: [citizen],"
+            "   approval: {rule: all_of, roles: [nurse, leader_region], on_refusal: start, timeout: PT1H}}\n",
+        )
+        assert check(p).of_kind(FindingKind.UNSATISFIABLE_APPROVAL) == ()
+
+
 class TestGuardGap:
     def test_consent_withdrawn_leaves_no_enabled_way_on(self) -> None:
         p = pathway("", "- {trigger: finish, source: start, dest: done, roles: [nurse], guards: [consent_given]}\n",

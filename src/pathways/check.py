@@ -379,6 +379,7 @@ class _Checker:
                         problems.append(f"no role of sector {sec!r} can approve")
             if not any(r in p.roles for r in t.roles):
                 problems.append("no role of the pathway may request it")
+            problems += self._four_eyes(t)
             refusal_only = not problems
             if a.on_refusal not in p.state_by_id:
                 problems.append(f"a refusal leads to unknown state {a.on_refusal!r}")
@@ -395,6 +396,35 @@ class _Checker:
                     ending="the refusal leads nowhere" if refusal_only else f"nobody can give the approval of `{t.trigger}`",
                     at=a.on_refusal if refusal_only and a.on_refusal in p.state_by_id else None,
                 )
+
+    def _four_eyes(self, t: Transition) -> list[str]:
+        """A rule that needs the citizen's approval of the citizen's own request.
+
+        A case has one citizen, so a citizen role is held by a single person, and the
+        requester never approves their own request.
+        """
+        p, a = self.p, t.approval
+        assert a is not None
+        requesters = {r for r in t.roles if r in p.roles}
+        if not requesters or not all(_is_citizen_role(p, r) for r in requesters):
+            return []
+        known = [r for r in a.roles if r in p.roles]
+        if a.rule is RuleKind.ALL_OF:
+            only_citizen = [r for r in known if _is_citizen_role(p, r)]
+        elif a.rule is RuleKind.N_OF:
+            others = {r for r in known if not _is_citizen_role(p, r)}
+            only_citizen = [r for r in known if _is_citizen_role(p, r)] if len(others) < (a.n or 0) else []
+        else:
+            pool = [r for r in (a.roles or tuple(p.roles)) if r in p.roles]
+            only_citizen = [
+                sec for sec in a.sectors
+                if any(p.roles[r].sector == sec for r in pool)
+                and all(_is_citizen_role(p, r) for r in pool if p.roles[r].sector == sec)
+            ]
+        if not only_citizen:
+            return []
+        return [f"four-eyes: it needs the approval of {', '.join(only_citizen)}, which only the citizen can give, "
+                "and the citizen is the one who asks (nobody approves their own request)"]
 
     def _handovers(self) -> Iterator[Finding]:
         p = self.p
