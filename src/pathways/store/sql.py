@@ -53,6 +53,35 @@ _M = schema.migrations
 _SUMMARY = (_C.c.id, _C.c.citizen, _C.c.pathway_id, _C.c.version, _C.c.state, _C.c.seq, _C.c.due_at, _C.c.terminal)
 
 
+class _Prepared:
+    """A Core statement compiled once for a dialect, run with the driver's own parameters.
+
+    The hot path (read a case, write its events and row) runs thousands of times a
+    second; compiling and cache-keying a fresh expression each time costs more than the
+    database work, so those statements are built and compiled once per store.
+    """
+
+    def __init__(self, stmt: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._order: list[str] | None = getattr(compiled, "positiontup", None)
+
+    def args(self, values: Mapping[str, Any]) -> Any:
+        return tuple(values[k] for k in self._order) if self._order else dict(values)
+
+    def run(self, cursor: Any, values: Mapping[str, Any]) -> int:
+        """Execute on a DB-API cursor of the current transaction; the rows it touched."""
+        cursor.execute(self.sql, self.args(values))
+        return int(cursor.rowcount)
+
+    def run_many(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        cursor.executemany(self.sql, [self.args(r) for r in rows])
+
+
+def _bind(*names: str) -> dict[str, Any]:
+    return {n: sa.bindparam(n) for n in names}
+
+
 def _reason(exc: BaseException) -> str:
     """The database's own first line, without SQL or parameters (they may hold data)."""
     orig = getattr(exc, "orig", None) or exc
@@ -92,6 +121,8 @@ class SQLStore:
             raise StoreError(
                 f"unsupported database {self.dialect!r} in {self.url}; pathways stores cases in sqlite or postgresql"
             )
+        self._prepare_statements(self._engine.dialect)
+        self._dbapi: Any = self._engine.dialect.dbapi
         try:
             with self._write() as conn:
                 schema.ensure_schema(conn, self.url)
@@ -107,6 +138,28 @@ class SQLStore:
         except sa.exc.SQLAlchemyError as exc:
             self._engine.dispose()
             raise StoreError(f"cannot open the case store at {self.url}: {_reason(exc)}") from None
+
+    def _prepare_statements(self, dialect: sa.Dialect) -> None:
+        row_cols = [c.name for c in _C.columns]
+        moved = [c for c in row_cols if c not in ("id", "citizen", "pathway_id")]
+        self._load = _Prepared(sa.select(_C.c.snapshot, _C.c.seq, _C.c.head_hash).where(_C.c.id == sa.bindparam("id")), dialect)
+        self._insert_case = _Prepared(_C.insert().values(_bind(*row_cols)), dialect)
+        self._update_case = _Prepared(
+            _C.update()
+            .where(_C.c.id == sa.bindparam("w_id"), _C.c.seq == sa.bindparam("w_seq"), _C.c.version == sa.bindparam("w_version"))
+            .values(_bind(*moved)),
+            dialect,
+        )
+        self._insert_events = _Prepared(_E.insert().values(_bind(*(c.name for c in _E.columns))), dialect)
+        self._delete_owners = _Prepared(_O.delete().where(_O.c.case_id == sa.bindparam("case_id")), dialect)
+        self._insert_owner = _Prepared(_O.insert().values(_bind("case_id", "role", "sector")), dialect)
+        delta = sa.bindparam("delta", type_=sa.Integer)
+        self._take = _Prepared(
+            _R.update()
+            .where(_R.c.id == sa.bindparam("res"), _R.c.in_use + delta <= _R.c.capacity, _R.c.in_use + delta >= sa.literal_column("0"))
+            .values(in_use=_R.c.in_use + delta),
+            dialect,
+        )
 
     def _sqlite(self, url: sa.URL, synchronous: str) -> sa.Engine:
         path = url.database or ""
@@ -168,8 +221,14 @@ class SQLStore:
     def _guard(self, case_id: str | None, expected: int | None = None) -> Iterator[None]:
         try:
             yield
-        except sa.exc.IntegrityError:
+        except (sa.exc.IntegrityError, self._dbapi.IntegrityError):
             raise concurrent(case_id or "?", expected) from None
+        except self._dbapi.OperationalError as exc:
+            if self.dialect == "postgresql" and getattr(exc, "sqlstate", "") in ("40001", "40P01"):
+                raise concurrent(case_id or "?", expected) from None
+            raise StoreError(f"writing to the case store at {self.url} failed: {_reason(exc)}; nothing was written") from None
+        except self._dbapi.Error as exc:
+            raise StoreError(f"writing to the case store at {self.url} failed: {_reason(exc)}; nothing was written") from None
         except sa.exc.OperationalError as exc:
             if self.dialect == "postgresql" and getattr(exc.orig, "sqlstate", "") in ("40001", "40P01"):
                 raise concurrent(case_id or "?", expected) from None
@@ -181,41 +240,30 @@ class SQLStore:
         ordered = sorted(writes, key=lambda w: w.case.id)
         first = ordered[0] if ordered else None
         with self._guard(first.case.id if first else None, first.expected_seq if first else None), self._write() as conn:
+            cur = conn.connection.cursor()
             for w in ordered:
                 rows = chain(w)
                 crow = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
                 if w.expected_seq is None:
-                    conn.execute(_C.insert(), crow)
+                    self._insert_case.run(cur, crow)
                 else:
-                    values = {k: v for k, v in crow.items() if k not in ("id", "citizen", "pathway_id")}
-                    done = conn.execute(
-                        _C.update()
-                        .where(_C.c.id == w.case.id, _C.c.seq == w.expected_seq, _C.c.version == w.case.version)
-                        .values(values)
-                    )
-                    if done.rowcount != 1:
+                    crow.update(w_id=w.case.id, w_seq=w.expected_seq, w_version=w.case.version)
+                    if self._update_case.run(cur, crow) != 1:
                         raise concurrent(w.case.id, w.expected_seq)
                 if w.owners_changed or w.expected_seq is None:
-                    self._set_owners(conn, w.case.id, w.owners, new=w.expected_seq is None)
+                    self._set_owners(cur, w.case.id, w.owners, new=w.expected_seq is None)
                 if rows:
-                    conn.execute(_E.insert(), rows)
+                    self._insert_events.run_many(cur, rows)
             for res, delta in sorted(deltas.items()):
-                if delta:
-                    done = conn.execute(
-                        _R.update()
-                        .where(_R.c.id == res, _R.c.in_use + delta <= _R.c.capacity, _R.c.in_use + delta >= 0)
-                        .values(in_use=_R.c.in_use + delta)
-                    )
-                    if done.rowcount != 1:
-                        cap = conn.execute(sa.select(_R.c.capacity).where(_R.c.id == res)).scalar()
-                        raise no_capacity(res, cap, delta)
+                if delta and self._take.run(cur, {"res": res, "delta": delta}) != 1:
+                    cap = conn.execute(sa.select(_R.c.capacity).where(_R.c.id == res)).scalar()
+                    raise no_capacity(res, cap, delta)
 
-    @staticmethod
-    def _set_owners(conn: sa.Connection, case_id: str, owners: Sequence[tuple[str, str]], *, new: bool) -> None:
+    def _set_owners(self, cur: Any, case_id: str, owners: Sequence[tuple[str, str]], *, new: bool) -> None:
         if not new:
-            conn.execute(_O.delete().where(_O.c.case_id == case_id))
+            self._delete_owners.run(cur, {"case_id": case_id})
         if owners:
-            conn.execute(_O.insert(), [{"case_id": case_id, "role": r, "sector": s} for r, s in owners])
+            self._insert_owner.run_many(cur, [{"case_id": case_id, "role": r, "sector": s} for r, s in owners])
 
     def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
         crow = case_row(write, write.prev_hash)
@@ -227,7 +275,7 @@ class SQLStore:
             )
             if done.rowcount != 1:
                 raise concurrent(write.case.id, write.expected_seq)
-            self._set_owners(conn, write.case.id, write.owners, new=False)
+            self._set_owners(conn.connection.cursor(), write.case.id, write.owners, new=False)
             conn.execute(_M.insert().values(
                 case_id=record.case_id, at_seq=record.at_seq, pathway_id=record.pathway_id,
                 from_version=record.from_version, to_version=record.to_version,
@@ -245,8 +293,16 @@ class SQLStore:
         return row
 
     def load(self, case_id: str) -> Loaded:
-        with self._read() as conn:
-            return loaded_from_row(self._row(conn, case_id))
+        try:
+            with self._engine.connect() as conn:  # one SELECT: no explicit transaction needed
+                cur = conn.connection.cursor()
+                self._load.run(cur, {"id": case_id})
+                row = cur.fetchone()
+        except self._dbapi.Error as exc:
+            raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
+        if row is None:
+            raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
+        return loaded_from_row({"snapshot": row[0], "seq": row[1], "head_hash": row[2]})
 
     def exists(self, case_id: str) -> bool:
         with self._read() as conn:

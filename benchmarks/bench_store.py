@@ -1,0 +1,251 @@
+"""Durable store speed: transitions per second and host queries at a million cases.
+
+Run: .venv/bin/python benchmarks/bench_store.py [--pg URL] [--steps N] [--cases N] [--skip-1m]
+
+Prints one table:
+
+* durable transitions/s on SQLite (one process; synchronous FULL and NORMAL) and on
+  PostgreSQL with 1, 4 and 8 processes, each firing ``--steps`` transitions on its own
+  cases (read the case, check it with the engine, write event + state row in one
+  transaction), with the per-transition latency median and p99;
+* host queries (case by id, with history, in a state, owned by a role / a sector,
+  deadline before T) on stores bulk-loaded with ``--cases`` cases (default 1,000,000).
+
+PostgreSQL comes from ``--pg`` or ``PATHWAYS_TEST_POSTGRES_URL``; its database is emptied.
+Targets (issue 4): SQLite ≥ 2,000/s, PostgreSQL 8 processes ≥ 4,000/s, queries ≤ 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import queue
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+import pathways
+from pathways.store import DurableEngine, open_store
+from pathways.store import schema as store_schema
+from pathways.store.base import event_row, snapshot, to_micros
+
+RING = 10
+NURSE = pathways.Actor("nurse-1", "nurse", "region")
+
+
+def _definition() -> str:
+    def owners(i: int) -> str:
+        return "[nurse, social_worker]" if i % 2 else "[nurse]"
+
+    states = "\n".join(
+        f"  - {{id: s{i}, kind: active, label: {{da: s, en: s}}, responsible: {owners(i)}, deadline: {{after: P7D, trigger: next}}}}"
+        for i in range(RING)
+    )
+    moves = "\n".join(
+        f"  - {{trigger: next, source: s{i}, dest: s{(i + 1) % RING}, roles: [nurse]}}"
+        for i in range(RING)
+    )
+    return f"""
+id: ring
+version: 1
+title: {{da: Ring, en: Ring}}
+description: {{da: Benchmark, en: Benchmark}}
+initial: s0
+sectors:
+  region: {{label: {{da: Region, en: Region}}}}
+  social: {{label: {{da: Social, en: Social}}}}
+  citizen: {{label: {{da: Borger, en: Citizen}}}}
+roles:
+  nurse: {{sector: region, label: {{da: S, en: Nurse}}}}
+  social_worker: {{sector: social, label: {{da: S, en: Social worker}}}}
+  citizen: {{sector: citizen, label: {{da: B, en: Citizen}}}}
+facts: {{consent_given: {{label: {{da: Samtykke, en: Consent}}, default: true}}}}
+states:
+{states}
+  - {{id: left, kind: terminal, outcome: left_by_choice, label: {{da: Gik, en: Left}}, follow_up: {{da: Ring, en: Call}}}}
+transitions:
+{moves}
+  - {{trigger: leave, source: "*", dest: left, roles: [citizen]}}
+"""
+
+
+def _registry() -> pathways.Registry:
+    return pathways.Registry([pathways.load_text(_definition(), "ring.yaml")])
+
+
+def _fresh(url: str) -> None:
+    """Empty a PostgreSQL database, or remove a SQLite file."""
+    if "://" not in url:
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(url + suffix):
+                os.remove(url + suffix)
+        return
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+
+
+# -- durable transitions -----------------------------------------------------------------
+
+
+def _runner(url: str, index: int, steps: int, synchronous: str, ready: Any, go: Any, out: Any) -> None:
+    store = open_store(url, synchronous=synchronous, pool_size=1)
+    engine = DurableEngine(_registry(), store)
+    ids = [engine.start("ring", f"cit-{index}-{i}", case_id=f"p{index}-{i:03}").id for i in range(50)]
+    ready.put(index)
+    go.wait()
+    latencies = []
+    start = time.perf_counter()
+    for k in range(steps):
+        t0 = time.perf_counter()
+        engine.fire(ids[k % len(ids)], "next", NURSE)
+        latencies.append(time.perf_counter() - t0)
+    end = time.perf_counter()
+    store.close()
+    out.put((start, end, latencies))
+
+
+def bench_transitions(url: str, processes: int, steps: int, synchronous: str = "FULL") -> tuple[float, float, float]:
+    """(transitions/s over all processes, median ms, p99 ms)."""
+    _fresh(url)
+    open_store(url).close()
+    ctx = mp.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_runner, args=(url, i, steps, synchronous, ready, go, out)) for i in range(processes)]
+    for p in procs:
+        p.start()
+    waiting = len(procs)
+    while waiting:
+        try:
+            ready.get(timeout=1)
+            waiting -= 1
+        except queue.Empty:
+            if any(p.exitcode not in (None, 0) for p in procs):
+                raise SystemExit("a benchmark process failed (see above)") from None
+    go.set()
+    results = [out.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join()
+    begin = min(r[0] for r in results)
+    finish = max(r[1] for r in results)
+    lat = sorted(x for r in results for x in r[2])
+    rate = len(lat) / (finish - begin)
+    return rate, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000
+
+
+# -- host queries at a million cases --------------------------------------------------------
+
+
+def bulk_load(url: str, cases: int) -> None:
+    """Write ``cases`` realistic rows (case row, owner rows, a STARTED event) directly."""
+    _fresh(url)
+    store = open_store(url, synchronous="NORMAL")
+    registry = _registry()
+    ring = registry["ring"]
+    engine = pathways.Engine(registry, clock=pathways.ManualClock())
+    template = engine.start("ring", "cit-template", case_id="template")
+    first = template.history[0]
+    base = datetime(2026, 1, 5, tzinfo=UTC)
+    sa_engine = store.engine()  # type: ignore[attr-defined]
+    chunk = 20_000
+    for lo in range(0, cases, chunk):
+        case_rows, owner_rows, event_rows = [], [], []
+        for i in range(lo, min(cases, lo + chunk)):
+            case_id = f"c{i:07d}"
+            state = f"s{i % RING}"
+            template.id, template.citizen, template.state = case_id, f"cit-{i}", state
+            due = base + timedelta(seconds=i)
+            ev = event_row(pathways.Event(case_id, 0, first.at, first.kind, state, state, facts=first.facts), "ring", 1, "0" * 64)
+            event_rows.append(ev)
+            case_rows.append({
+                "id": case_id, "citizen": f"cit-{i}", "pathway_id": "ring", "version": 1, "state": state,
+                "seq": 1, "terminal": False, "due_at": to_micros(due), "head_hash": ev["hash"],
+                "snapshot": snapshot(template),
+            })
+            owner_rows += [
+                {"case_id": case_id, "role": r, "sector": ring.roles[r].sector} for r in ring.state(state).responsible
+            ]
+        with sa_engine.begin() as conn:
+            conn.execute(store_schema.cases.insert(), case_rows)
+            conn.execute(store_schema.case_owners.insert(), owner_rows)
+            conn.execute(store_schema.events.insert(), event_rows)
+    with sa_engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    store.close()
+
+
+def bench_queries(url: str, cases: int) -> list[tuple[str, float, float]]:
+    store = open_store(url)
+    rng = random.Random(1)
+    base = datetime(2026, 1, 5, tzinfo=UTC)
+
+    def some_id() -> str:
+        return f"c{rng.randrange(cases):07d}"
+
+    queries: list[tuple[str, Callable[[], object]]] = [
+        ("case by id", lambda: store.summary(some_id())),
+        ("case with full history", lambda: store.get(some_id())),
+        ("100 cases in a state", lambda: store.in_state("ring", f"s{rng.randrange(RING)}", limit=100)),
+        ("100 cases owned by a role", lambda: store.owned_by(role="social_worker", limit=100, after=some_id())),
+        ("100 cases owned by a sector", lambda: store.owned_by(sector="region", limit=100, after=some_id())),
+        ("100 cases due before T", lambda: store.due_before(base + timedelta(seconds=rng.randrange(cases)), limit=100)),
+    ]
+    out = []
+    for name, fn in queries:
+        fn()
+        times = []
+        for _ in range(200):
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        out.append((name, statistics.median(times), times[int(len(times) * 0.99)]))
+    store.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default=os.environ.get("PATHWAYS_TEST_POSTGRES_URL"), help="PostgreSQL URL (emptied!)")
+    parser.add_argument("--steps", type=int, default=3000, help="transitions per process (default 3000)")
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases bulk-loaded for the queries")
+    parser.add_argument("--skip-1m", action="store_true", help="skip the bulk-loaded query part")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="pathways-bench-")
+    sqlite = os.path.join(folder, "cases.db")
+
+    rows: list[list[str]] = []
+    for sync in ("FULL", "NORMAL"):
+        rate, med, p99 = bench_transitions(sqlite, 1, args.steps, sync)
+        rows.append([f"durable transitions/s (synchronous={sync})", "SQLite", "1 proc", f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", "≥ 2,000/s"])
+    if args.pg:
+        for n in (1, 4, 8):
+            rate, med, p99 = bench_transitions(args.pg, n, args.steps)
+            rows.append(["durable transitions/s", "PostgreSQL", f"{n} proc", f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", "≥ 4,000/s at 8" if n == 8 else ""])
+    if not args.skip_1m:
+        targets = [("SQLite", sqlite)] + ([("PostgreSQL", args.pg)] if args.pg else [])
+        for name, url in targets:
+            t0 = time.perf_counter()
+            bulk_load(url, args.cases)
+            load = time.perf_counter() - t0
+            rows.append([f"bulk load of {args.cases:,} cases (setup)", name, "", f"{load:.0f} s", "", "", ""])
+            for query, med, p99 in bench_queries(url, args.cases):
+                rows.append([query, name, f"{args.cases:,} cases", "", f"{med:.2f}", f"{p99:.2f}", "≤ 10 ms"])
+
+    header = ["measurement", "back-end", "scale", "rate", "median ms", "p99 ms", "target"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
