@@ -94,8 +94,11 @@ class SQLStore:
 
     Args:
         url: a SQLAlchemy URL, ``sqlite:///path`` or ``postgresql+psycopg://…``.
-        synchronous: SQLite only — ``FULL`` (default) survives power loss; ``NORMAL``
-            survives a crashed process and is faster.
+        synchronous: ``FULL`` (default): a commit is on disk before it returns and
+            survives power loss. ``NORMAL``: a commit survives a crashed application
+            process but the last moments may be lost if the machine or database server
+            crashes (SQLite ``synchronous=NORMAL`` in WAL; PostgreSQL
+            ``synchronous_commit=off``); never a partial or inconsistent write.
         pool_size: PostgreSQL connections kept per process.
     """
 
@@ -108,14 +111,17 @@ class SQLStore:
             ) from None
         self.url = parsed.render_as_string(hide_password=True)
         self.dialect = parsed.get_backend_name()
+        if synchronous not in ("FULL", "NORMAL"):
+            raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         if self.dialect == "sqlite":
             self._engine = self._sqlite(parsed, synchronous)
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() != "psycopg":
                 parsed = parsed.set(drivername="postgresql+psycopg")
+            options = "-c synchronous_commit=off" if synchronous == "NORMAL" else ""
             self._engine = sa.create_engine(
                 parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-                connect_args={"connect_timeout": 5, "application_name": "pathways"},
+                connect_args={"connect_timeout": 5, "application_name": "pathways", "options": options},
             )
         else:
             raise StoreError(
@@ -168,8 +174,6 @@ class SQLStore:
         parent = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(parent):
             raise StoreError(f"cannot create the case store {path!r}: folder {parent!r} does not exist")
-        if synchronous not in ("FULL", "NORMAL"):
-            raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
