@@ -463,6 +463,15 @@ class TestBadInput:
         with pytest.raises(StoreError, match=message):
             open_store(url)
 
+    def test_an_unknown_durability_mode_is_refused(self, tmp_path: Path) -> None:
+        with pytest.raises(StoreError, match="synchronous must be FULL or NORMAL, not 'OFF'"):
+            open_store(tmp_path / "cases.db", synchronous="OFF")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_folder_is_not_a_store(self, tmp_path: Path) -> None:
+        with pytest.raises(StoreError, match="is a folder; give the path of a database file inside it"):
+            open_store(tmp_path)
+
     def test_a_missing_folder_is_a_clear_error(self, tmp_path: Path) -> None:
         with pytest.raises(StoreError, match=r"folder '.*nowhere' does not exist"):
             open_store(tmp_path / "nowhere" / "cases.db")
