@@ -9,6 +9,7 @@ refused action, bad input or a lost race leaves the stored cases exactly as they
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import TypeVar
 from ..case import Actor, Case, Event
 from ..clock import Clock, SystemClock
 from ..engine import Engine, Option, Reason
-from ..errors import ConcurrentUpdate, NoCapacity
+from ..errors import ConcurrentUpdate, NoCapacity, UnknownCase
 from ..registry import Registry
 from .base import CaseStore, CaseWrite, Loaded
 
@@ -171,8 +172,9 @@ class DurableEngine:
             )
         loaded = {case_id: main}
         sender = main.case.referred_by
-        if sender is not None and self.store.exists(sender.case_id):
-            loaded[sender.case_id] = self.store.load(sender.case_id)
+        if sender is not None:
+            with contextlib.suppress(UnknownCase):  # a sender kept elsewhere: nothing to answer here
+                loaded[sender.case_id] = self.store.load(sender.case_id)
         self._reset(loaded)
         return loaded
 
