@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathways import EventKind, load_registry, replay
+from pathways.approvals import eligible_roles
+from pathways.case import apply, new_case
 from pathways.errors import ScenarioError
 from pathways.model import ANY_STATE
 from pathways.registry import Registry
@@ -57,14 +59,20 @@ def _check_run(sim: Simulation, result: SimulationResult) -> None:
         assert (again.state, again.context, again.holds, again.pending, again.referral) == (
             case.state, case.context, case.holds, case.pending, case.referral,
         )
+        before = new_case(case.history[0], case.citizen, pathway)
         for e in case.history:
-            if e.kind is EventKind.FIRED and e.actor is not None:
+            if e.kind in (EventKind.FIRED, EventKind.REQUESTED) and e.actor is not None:
                 t = pathway.find(e.from_state, e.trigger or "")
-                assert t is not None
+                assert t is not None and before.state == e.from_state
                 assert e.actor.role in t.roles
                 assert pathway.roles[e.actor.role].sector == e.actor.sector
+                assert all(g.holds(before.context) for g in t.guards)
             if e.kind is EventKind.APPROVED:
                 assert e.actor is not None and e.approvals[-1].actor == e.actor
+                t = pathway.find(e.from_state, e.trigger or "")
+                assert t is not None and t.approval is not None
+                assert e.actor.role in eligible_roles(t.approval, pathway)
+            apply(before, e, pathway)
     for res, series in result.occupancy.items():
         assert all(0 <= n <= result.capacity[res] for _, n in series)
         assert result.peak[res] <= result.capacity[res]

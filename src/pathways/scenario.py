@@ -198,8 +198,6 @@ class Scenario:
     """The role the citizen acts in (to leave by own choice, to self-admit)."""
     source: str = attrs.field(default="<string>", eq=False)
     """The file the scenario came from (set by the loader)."""
-    document: Positioned | None = attrs.field(default=None, init=False, eq=False, repr=False)
-    """The parsed YAML with positions, so later checks can name lines."""
 
     @property
     def end(self) -> datetime:
@@ -234,6 +232,9 @@ def _make_converter() -> cattrs.Converter:
 _converter = _make_converter()
 
 _Path = tuple[str | int, ...]
+
+_POSITIONS: dict[str, Positioned] = {}
+"""The last parsed document of each scenario file, so checks against definitions can name lines."""
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -278,13 +279,13 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     problems.extend(at(path, msg, hint) for path, msg, hint in _shape(scenario))
     if problems:
         raise ScenarioError(problems)
-    object.__setattr__(scenario, "document", doc)
+    _POSITIONS[file] = doc
     return scenario
 
 
 def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
     """Problems between a scenario and the definitions it runs on (unknown names)."""
-    doc = scenario.document
+    doc = _POSITIONS.get(scenario.source)
     out = []
     for path, msg, hint in _against(scenario, registry):
         line, col = doc.position(path) if doc is not None else (None, None)
