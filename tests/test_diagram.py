@@ -13,7 +13,15 @@ import pytest
 
 from pathways import load_registry
 from pathways.cli import main
-from pathways.diagram import registry_to_dot, registry_to_mermaid, render, sector_colour, to_dot, to_mermaid
+from pathways.diagram import (
+    finding_highlight,
+    registry_to_dot,
+    registry_to_mermaid,
+    render,
+    sector_colour,
+    to_dot,
+    to_mermaid,
+)
 from pathways.errors import RenderError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +74,22 @@ class TestMermaid:
         assert "  class s_referred highlight" in text
         assert '|"#1 admit<br/>' in text and '|"#2 refer<br/>' in text
         assert "  linkStyle 0 stroke:#cc0000,stroke-width:3px" in text
+
+    def test_a_checker_finding_is_marked_with_its_counterexample_path(self, stay) -> None:  # type: ignore[no-untyped-def]
+        from pathways.check import check
+
+        registry = load_registry(MINI)
+        finding = next(f for f in check(registry).findings if f.pathway == "stay" and f.states == ("referred",))
+        marks = finding_highlight(finding)
+        assert marks == {
+            "highlight_states": ("referred",),
+            "highlight_transitions": (("arrived", "admit"), ("staying", "refer")),
+            "highlight_triggers": ("chase",),
+        }
+        text = to_mermaid(stay, **marks)
+        assert '  s_arrived -->|"#1 admit<br/>' in text and '  s_staying -->|"#2 refer<br/>' in text
+        assert '  s_referred -->|"chase<br/>by nurse"| s_referred' in text
+        assert "  class s_referred highlight" in text
 
     def test_the_registry_diagram_draws_hand_overs_between_pathways(self) -> None:
         text = registry_to_mermaid(load_registry(MINI))

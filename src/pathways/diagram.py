@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ._converter import format_duration
 from .approvals import describe
@@ -25,6 +26,7 @@ from .registry import Registry
 __all__ = [
     "SECTOR_COLOURS",
     "Highlight",
+    "finding_highlight",
     "registry_to_dot",
     "registry_to_mermaid",
     "render",
@@ -53,10 +55,13 @@ _TERMINAL_FILL = "#ffffff"
 
 
 class Highlight:
-    """What to mark on a diagram: states, and transitions as ordered ``(source, trigger)`` steps."""
+    """What to mark: states, transitions as ordered ``(source, trigger)`` steps, whole triggers."""
 
-    def __init__(self, states: Iterable[str] = (), transitions: Iterable[tuple[str, str]] = ()) -> None:
+    def __init__(
+        self, states: Iterable[str] = (), transitions: Iterable[tuple[str, str]] = (), triggers: Iterable[str] = ()
+    ) -> None:
         self.states = frozenset(states)
+        self.triggers = frozenset(triggers)
         self.steps: dict[tuple[str, str], list[int]] = {}
         for i, pair in enumerate(transitions, start=1):
             self.steps.setdefault((pair[0], pair[1]), []).append(i)
@@ -65,8 +70,33 @@ class Highlight:
         """Step numbers of this edge (``source`` may be ``*``), or ``None`` if not marked."""
         if source == ANY_STATE:
             found = [n for s in pathway.sources_of(t) for n in self.steps.get((s, t.trigger), [])]
-            return sorted(found) if found or (ANY_STATE, t.trigger) in self.steps else None
-        return self.steps.get((source, t.trigger))
+            marked = found or (ANY_STATE, t.trigger) in self.steps or t.trigger in self.triggers
+            return sorted(found) if marked else None
+        steps = self.steps.get((source, t.trigger))
+        return [] if steps is None and t.trigger in self.triggers else steps
+
+
+def finding_highlight(finding: Any) -> dict[str, tuple[Any, ...]]:
+    """Keyword arguments for :func:`to_dot`/:func:`to_mermaid` that mark a checker finding.
+
+    Duck-typed on :class:`pathways.check.Finding` (``states``, ``transitions`` as trigger
+    names, ``counterexample.steps`` with ``state``/``trigger``, ``counterexample.ends_in``),
+    so this module does not import the checker.
+    """
+    states = list(getattr(finding, "states", ()))
+    path: list[tuple[str, str]] = []
+    example = getattr(finding, "counterexample", None)
+    if example is not None:
+        for step in example.steps:
+            pair = (step.state, getattr(step, "trigger", None))
+            if pair[1] and (not path or path[-1] != pair):  # request, approvals, firing: one step
+                path.append((pair[0], str(pair[1])))
+        states.append(example.ends_in)
+    return {
+        "highlight_states": tuple(dict.fromkeys(states)),
+        "highlight_transitions": tuple(path),
+        "highlight_triggers": tuple(getattr(finding, "transitions", ())),
+    }
 
 
 def sector_colour(sector: str, known: Sequence[str] = ()) -> str:
@@ -198,10 +228,11 @@ def to_dot(
     *,
     highlight_states: Iterable[str] = (),
     highlight_transitions: Iterable[tuple[str, str]] = (),
+    highlight_triggers: Iterable[str] = (),
     lang: str = "en",
 ) -> str:
     """The pathway as a Graphviz ``digraph``; hand-overs point at the receiving pathway."""
-    hl = Highlight(highlight_states, highlight_transitions)
+    hl = Highlight(highlight_states, highlight_transitions, highlight_triggers)
     title = f"{pathway.id} v{pathway.version}: {getattr(pathway.title, lang)}"
     out = [f"digraph {_q(pathway.id)} {{", *_GRAPH_HEAD, f"  label={_q(title)}; labelloc=t;"]
     out += _dot_body(pathway, hl, lang, "", "  ")
@@ -307,10 +338,11 @@ def to_mermaid(
     *,
     highlight_states: Iterable[str] = (),
     highlight_transitions: Iterable[tuple[str, str]] = (),
+    highlight_triggers: Iterable[str] = (),
     lang: str = "en",
 ) -> str:
     """The pathway as a Mermaid ``flowchart`` (renders on GitHub and in most doc tools)."""
-    hl = Highlight(highlight_states, highlight_transitions)
+    hl = Highlight(highlight_states, highlight_transitions, highlight_triggers)
     body, styles = _mermaid_body(pathway, hl, lang, "", "  ")
     out = ["flowchart LR", *body]
     for t in pathway.transitions:
