@@ -472,7 +472,7 @@ class TestCapacity:
         engine.fire(case, "pause", NURSE)
         seq = case.seq
         message = _raises(CapacityError, engine.fire, case, "resume", NURSE)
-        assert message == "'resume' releases a place of 'places', but case 'case1' holds none; a pathway must release only what it took"
+        assert message == "nina (nurse, region) cannot fire 'resume' in case 'case1' (stay, state 'review'): 'resume' releases a place of 'places', but the case holds none (a defect in the pathway: release only what was taken)"
         assert (case.seq, case.state) == (seq, "review")
 
     def test_an_engine_counts_the_places_of_the_cases_it_is_given(self, engine: Engine) -> None:

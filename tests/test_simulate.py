@@ -219,7 +219,7 @@ class TestRules:
         scenario = attrs.evolve(scenario, choices=Choices(leave=0.0, refuse=0.0, decline=1.0), period=timedelta(days=7))
         result = simulate(scenario, load_registry(MINI))
         assert result.defects[0].startswith(
-            "'refer' releases a place of 'places', but case '<case>' holds none; a pathway must release only what it took (first: case-"
+            "'refer' releases a place of 'places', but the case holds none (a defect in the pathway: release only what was taken) (first: case-"
         )
 
     def test_the_progress_callback_runs_from_zero_to_one(self) -> None:

@@ -46,6 +46,7 @@ from .errors import (
     NoPendingApproval,
     NotAnApprover,
     NotPermitted,
+    PathwaysError,
     SelfApproval,
     SnapshotError,
     UnknownCase,
@@ -57,7 +58,8 @@ from .registry import Registry
 
 __all__ = ["Engine", "Option", "Reason"]
 
-_REFUSAL_BY_CODE: dict[str, type[ActionRefused]] = {
+_REFUSAL_BY_CODE: dict[str, type[PathwaysError]] = {
+    "release": CapacityError,
     "closed": CaseClosed,
     "role": NotPermitted,
     "sector": NotPermitted,
@@ -394,6 +396,12 @@ class Engine:
                 yield Reason("guard", f"guard '{g}' does not hold")
         if t.takes and self.in_use(t.takes) >= self.capacity(t.takes):
             yield Reason("capacity", f"all {self.capacity(t.takes)} places of {t.takes!r} are taken")
+        if t.releases and case.holds.get(t.releases, 0) < 1:
+            yield Reason(
+                "release",
+                f"{t.trigger!r} releases a place of {t.releases!r}, but the case holds none "
+                "(a defect in the pathway: release only what was taken)",
+            )
         if case.pending is not None and case.pending.trigger == t.trigger:
             yield Reason("pending", f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)")
 
@@ -403,11 +411,6 @@ class Engine:
             where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
             text = "; ".join(r.message for r in reasons)
             raise _REFUSAL_BY_CODE[reasons[0].code](f"{actor} cannot fire {t.trigger!r} in {where}: {text}")
-        if t.releases and case.holds.get(t.releases, 0) < 1:
-            raise CapacityError(
-                f"{t.trigger!r} releases a place of {t.releases!r}, but case {case.id!r} holds none; "
-                "a pathway must release only what it took"
-            )
 
     def _pending_transition(self, case: Case, actor: Actor) -> tuple[Pathway, Transition]:
         pathway = self.pathway_of(case)

@@ -36,6 +36,9 @@ class Registry(Mapping[str, Pathway]):
             known = ", ".join(sorted(self._latest)) or "none"
             raise UnknownPathway(f"no pathway {pathway_id!r} is loaded (loaded: {known})") from None
 
+    def __contains__(self, pathway_id: object) -> bool:
+        return pathway_id in self._latest
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._latest)
 

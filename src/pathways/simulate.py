@@ -333,8 +333,7 @@ class Simulation:
                     self._after(case, action())
                 except ActionRefused:
                     pass  # the world changed while the step took its time; decide again
-                except CapacityError as exc:
-                    # why_not allowed it but the engine cannot: a defect in the definition
+                except CapacityError as exc:  # the ledger refused what the engine allowed
                     self._defects.setdefault(str(exc).replace(case.id, "<case>"), case.id)
 
     def _after(self, case: Case, events: list[Event]) -> None:
@@ -438,6 +437,9 @@ class Simulation:
             if t.takes and [r.code for r in reasons] == ["capacity"]:
                 self._turned_away[t.takes][now.hour] += 1
                 self._found_full = True
+            for r in reasons:
+                if r.code == "release":  # the definition releases a place the case never took
+                    self._defects.setdefault(r.message, case.id)
         return None
 
     def _approvers(self, case: Case, pathway: Pathway, now: datetime) -> Actor | None:
