@@ -177,6 +177,8 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
         if roles and people:
             approvers = actors(pathway, roles=roles, persons=people, wrong=False)
             out += [(6, st.builds(Approve, approvers)), (1, st.builds(Refuse, approvers))]
+        if roles:  # four-eyes: the requester, or someone who approved already, tries again
+            out.append((1, st.builds(Approve, actors(pathway, roles=roles, persons=sorted(busy), wrong=False))))
     return out
 
 

@@ -12,18 +12,22 @@ from collections.abc import Iterable, Mapping
 
 from ..approvals import eligible_roles, is_met
 from ..case import Actor, Approval, Case, Event, EventKind
-from ..model import Pathway, Transition
+from ..model import Outcome, Pathway, Transition
 
 __all__ = ["can_finish", "capacity_problems", "event_problem", "story"]
 
 
 def can_finish(pathway: Pathway) -> frozenset[str]:
-    """The states from which some terminal state can be reached in the definition's graph.
+    """The states from which staff or time can move the citizen on to a terminal state.
 
-    Edges: transitions, refusal paths of approvals, and a hand-over's accepted/declined.
+    Edges: transitions, refusal paths of approvals, and a hand-over's accepted/declined;
+    not the citizen leaving (a transition into a ``left_by_choice`` terminal): as in
+    :mod:`pathways.check`, a state that only ends when the citizen gives up strands them.
     """
     back: dict[str, set[str]] = {s.id: set() for s in pathway.states}
     for t in pathway.transitions:
+        if pathway.state(t.dest).outcome is Outcome.LEFT_BY_CHOICE:
+            continue
         for src in pathway.sources_of(t):
             targets = [t.dest]
             if t.approval is not None:

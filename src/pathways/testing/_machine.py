@@ -169,7 +169,7 @@ def pathway_machine(
                 if state.terminal:
                     continue
                 assert case.state in finishing[pathway.key], (
-                    f"stranded: from {case.state!r} in {pathway.id!r} no path leads to an end\n{story(case)}"
+                    f"stranded: from {case.state!r} in {pathway.id!r} nothing but the citizen leaving leads to an end\n{story(case)}"
                 )
                 assert state.responsible, f"stranded: nobody is responsible for the citizen in {case.state!r} of {pathway.id!r}\n{story(case)}"
 
