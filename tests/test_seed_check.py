@@ -14,6 +14,10 @@ def test_the_seed_pathways_pass_the_stranding_check() -> None:
     assert set(report.explored) == {"walk_in", "counselling", "open_dialogue", "overnight_stay", "ambulant_team", "job_bridge"}
 
 
+def test_check_loads_a_folder_itself() -> None:
+    assert check("definitions").to_json() == check(load_registry("definitions")).to_json()
+
+
 def test_every_seed_counterexample_replays_on_the_engine() -> None:
     registry = load_registry("definitions")
     for finding in check(registry).findings:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -30,6 +31,7 @@ from ._explore import Space
 from ._story import Counterexample, Step, build
 from .case import Case
 from .graph import co_reachable, is_leaving, pathway_graph, reachable, traps
+from .loader import load_registry
 from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Transition
 from .registry import Registry
 
@@ -161,13 +163,19 @@ class Report:
         return "\n\n".join(blocks)
 
 
-def check(target: Pathway | Registry, *, bound: int = DEFAULT_BOUND) -> Report:
+def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND) -> Report:
     """Check one pathway, or every pathway of a registry and the hand-overs between them.
 
     Args:
+        target: a pathway, a registry, or a definition file or folder to load.
         bound: the most configurations explored per pathway; reaching it gives a
             ``bound_reached`` error instead of a silent pass.
+
+    Raises:
+        DefinitionError: ``target`` is a path whose definitions do not load.
     """
+    if isinstance(target, str | Path):
+        target = load_registry(target)
     if isinstance(target, Pathway):
         pathways: list[Pathway] = [target]
         resources: Mapping[str, Resource] = target.resources
