@@ -12,6 +12,7 @@ import pytest
 from pathways import Engine, Registry, load_registry, load_text
 from pathways.check import Finding, FindingKind, Report, Severity, check, replay_counterexample
 from pathways.cli import main
+from pathways.errors import NoCounterexample
 from pathways.model import ApprovalRule, Pathway, RuleKind, Sector
 
 HEAD = """\
@@ -388,7 +389,7 @@ class TestWarnings:
         f = only(report, FindingKind.UNREACHABLE_STATE)
         assert (f.severity, f.states, f.counterexample) == (Severity.WARNING, ("orphan",), None)
         assert report.ok
-        with pytest.raises(ValueError, match="has no counterexample"):
+        with pytest.raises(NoCounterexample, match=r"^the unreachable_state finding in 'p' \(orphan\) has no counterexample"):
             replay_counterexample(p, f)
 
     def test_a_transition_that_releases_a_place_never_taken_never_fires(self) -> None:

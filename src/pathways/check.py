@@ -30,6 +30,7 @@ from . import _explore
 from ._explore import Space
 from ._story import Counterexample, Step, build
 from .case import Case
+from .errors import NoCounterexample
 from .graph import co_reachable, is_leaving, pathway_graph, reachable, traps
 from .loader import load_registry
 from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Transition
@@ -199,10 +200,13 @@ def replay_counterexample(source: Pathway | Registry, finding: Finding) -> Case:
     """Replay a finding's counterexample on the real engine; returns the final case.
 
     Raises:
-        ValueError: the finding has no counterexample (e.g. an unreachable state).
+        NoCounterexample: the finding has no counterexample (e.g. an unreachable state).
     """
     if finding.counterexample is None:
-        raise ValueError(f"the {finding.kind.value} finding in {finding.pathway!r} has no counterexample to replay")
+        raise NoCounterexample(
+            f"the {finding.kind.value} finding in {finding.pathway!r} ({', '.join(finding.states) or 'no state'}) has no "
+            "counterexample to replay: no run leads into it; replay findings whose 'counterexample' is set"
+        )
     return finding.counterexample.replay(source)
 
 

@@ -24,6 +24,7 @@ they never contain the values of a case's context (privacy).
     │       └── NotAnApprover       the actor's role/sector is not part of the rule
     ├── CapacityError            releasing more places than were taken (a bug in the caller)
     ├── SnapshotError            a snapshot cannot be restored (malformed, other version)
+    ├── NoCounterexample         a checker finding has no run to replay (e.g. an unreachable state)
     ├── ScenarioError            a simulation scenario file is wrong (carries every Problem at once)
     ├── RenderError              a diagram or report cannot be rendered (e.g. Graphviz is missing)
     └── StoreError               durable storage failed (see pathways.store)
@@ -46,6 +47,7 @@ __all__ = [
     "DuplicateApproval",
     "GuardFailed",
     "NoCapacity",
+    "NoCounterexample",
     "NoPendingApproval",
     "NotAnApprover",
     "NotPermitted",
@@ -205,6 +207,10 @@ class ScenarioError(PathwaysError):
 
 class RenderError(PathwaysError):
     """A diagram or report cannot be rendered, e.g. Graphviz ``dot`` is not installed."""
+
+
+class NoCounterexample(PathwaysError):
+    """A stranding finding has no counterexample to replay (nothing leads into it)."""
 
 
 class StoreError(PathwaysError):
