@@ -438,3 +438,33 @@ class TestReportAndCli:
         for f in report.findings:
             if f.counterexample is not None:
                 story_ends_where_it_says(registry, f)
+
+
+class TestGraph:
+    def test_edges_include_refusals_and_hand_over_answers_and_progress_drops_leaving(self) -> None:
+        from pathways.graph import pathway_graph
+
+        registry = load_registry("tests/fixtures/mini")
+        g = pathway_graph(registry["stay"])
+        assert set(g.successors("arrived")) == {"staying", "done", "left"}  # admit, its refusal, escalate, leave
+        assert set(g.successors("referred")) == {"referred", "gone", "staying", "left"}  # chase, answers, leave
+        progress = pathway_graph(registry["stay"], progress=True)
+        assert "left" not in set(progress.predecessors("left"))
+        assert progress.in_degree("left") == 0
+
+    def test_the_registry_graph_links_a_hand_over_to_the_receivers_intake(self) -> None:
+        from pathways.graph import registry_graph
+
+        g = registry_graph(load_registry("tests/fixtures/mini"))
+        assert g.has_edge(("stay", "referred"), ("amb", "intake"))
+        assert g.number_of_nodes() == 6 + 4
+
+    def test_traps_are_sink_components_that_loop(self) -> None:
+        import networkx as nx
+
+        from pathways.graph import co_reachable, reachable, traps
+
+        g = nx.DiGraph([("s", "a"), ("a", "b"), ("b", "a"), ("s", "end"), ("s", "x"), ("x", "x"), ("s", "dead")])
+        stuck = reachable(g, "s") - co_reachable(g, ["end"])
+        assert stuck == {"a", "b", "x", "dead"}
+        assert traps(g, stuck) == [["a", "b"], ["x"]]
