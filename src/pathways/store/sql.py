@@ -75,7 +75,10 @@ class _Prepared:
         return int(cursor.rowcount)
 
     def run_many(self, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        cursor.executemany(self.sql, [self.args(r) for r in rows])
+        if len(rows) == 1:  # the usual case; psycopg's executemany costs a pipeline sync
+            cursor.execute(self.sql, self.args(rows[0]))
+        else:
+            cursor.executemany(self.sql, [self.args(r) for r in rows])
 
 
 def _bind(*names: str) -> dict[str, Any]:
@@ -128,6 +131,10 @@ class SQLStore:
                 f"unsupported database {self.dialect!r} in {self.url}; pathways stores cases in sqlite or postgresql"
             )
         self._prepare_statements(self._engine.dialect)
+        # single-statement reads need no transaction (PostgreSQL: saves BEGIN and ROLLBACK)
+        self._reader = (
+            self._engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self._engine
+        )
         self._dbapi: Any = self._engine.dialect.dbapi
         try:
             with self._write() as conn:
@@ -298,7 +305,7 @@ class SQLStore:
 
     def load(self, case_id: str) -> Loaded:
         try:
-            with self._engine.connect() as conn:  # one SELECT: no explicit transaction needed
+            with self._reader.connect() as conn:
                 cur = conn.connection.cursor()
                 self._load.run(cur, {"id": case_id})
                 row = cur.fetchone()
