@@ -92,7 +92,10 @@ class Step:
 
     def words(self) -> str:
         """This step in plain words."""
-        who = f"a {self.sector} {self.role}" if self.role else "someone"
+        if self.role and (self.sector in ("citizen", "borger") or self.role in ("citizen", "borger")):
+            who = "the citizen"
+        else:
+            who = f"a {self.sector} {self.role}" if self.role else "someone"
         arrow = f" → `{self.dest}`" if self.dest != self.state else ""
         k = self.kind
         if k in ("fire", "leave"):
