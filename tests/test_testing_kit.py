@@ -247,8 +247,8 @@ def test_assert_sound_fails_with_the_finding_and_its_story() -> None:
     with pytest.raises(AssertionError) as failure:
         assert_sound(load_text(stuck))
     text = str(failure.value)
-    assert "dead_end" in text or "dead end" in text
-    assert "staying" in text
+    assert text.startswith("ERROR dead_end in desk: `staying`\n")
+    assert "a region nurse fires `admit` → `staying`; nobody can move the citizen on — stuck in `staying`" in text
 
 
 def test_assert_sound_passes_on_a_sound_pathway() -> None:
