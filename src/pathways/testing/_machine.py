@@ -25,7 +25,7 @@ from ..engine import Engine
 from ..errors import ActionRefused, CapacityError
 from ..model import Pathway
 from ..registry import Registry
-from ._actions import PERSONS, Action, Advance, Approve, Fire, perform, registry_of
+from ._actions import PERSONS, Action, Advance, Approve, Fire, actions, perform, registry_of
 from ._laws import can_finish, capacity_problems, event_problem, story
 
 __all__ = ["pathway_machine"]
@@ -77,14 +77,11 @@ def pathway_machine(
     finishing = {p.key: can_finish(p) for p in registry.versions()}
     capacities = {r: res.capacity for r, res in registry.resources().items()}
     starts = sorted(registry) if start is None else list(start)
-    for pid in starts:
-        registry[pid]  # an unknown id raises UnknownPathway now, not in the middle of a run
     strategies: dict[tuple[Any, ...], st.SearchStrategy[Action]] = {}
+    # Looking the start pathways up here raises UnknownPathway now, not in the middle of a run.
     start_facts = {pid: st.fixed_dictionaries({}, optional={f: st.booleans() for f in registry[pid].facts}) for pid in starts}
 
     def actions_for(pathway: Pathway, case: Case) -> st.SearchStrategy[Action]:
-        from ._actions import actions
-
         pending = case.pending
         key = (pathway.key, case.state, pending and (pending.trigger, pending.requested_by, pending.approvals))
         if key not in strategies:
