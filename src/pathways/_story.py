@@ -35,6 +35,7 @@ from ._explore import (
 from .case import Actor, Case
 from .clock import ManualClock
 from .engine import Engine
+from .graph import CITIZEN_IDS
 from .model import (
     Handover,
     Intake,
@@ -92,7 +93,7 @@ class Step:
 
     def words(self) -> str:
         """This step in plain words."""
-        if self.role and (self.sector in ("citizen", "borger") or self.role in ("citizen", "borger")):
+        if self.role and (self.sector in CITIZEN_IDS or self.role in CITIZEN_IDS):
             who = "the citizen"
         else:
             who = f"a {self.sector} {self.role}" if self.role else "someone"

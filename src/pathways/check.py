@@ -31,7 +31,7 @@ from ._explore import Space
 from ._story import Counterexample, Step, build
 from .case import Case
 from .errors import NoCounterexample
-from .graph import co_reachable, is_leaving, pathway_graph, reachable, traps
+from .graph import CITIZEN_IDS, co_reachable, is_leaving, pathway_graph, reachable, traps
 from .loader import load_registry
 from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Transition
 from .registry import Registry
@@ -52,7 +52,7 @@ __all__ = [
 DEFAULT_BOUND = 1_000_000
 """Configurations explored per pathway before the check gives up (and says so)."""
 
-CITIZEN_SECTORS = frozenset({"citizen", "borger"})
+CITIZEN_SECTORS = CITIZEN_IDS
 """Sector ids (and role ids) that stand for the citizen themself."""
 
 

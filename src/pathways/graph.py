@@ -21,6 +21,7 @@ from .model import ANY_STATE, Outcome, Pathway, Transition
 from .registry import Registry
 
 __all__ = [
+    "CITIZEN_IDS",
     "co_reachable",
     "is_leaving",
     "pathway_graph",
@@ -28,6 +29,10 @@ __all__ = [
     "registry_graph",
     "traps",
 ]
+
+
+CITIZEN_IDS = frozenset({"citizen", "borger"})
+"""Sector ids (and role ids) that stand for the citizen themself."""
 
 
 def is_leaving(pathway: Pathway, t: Transition) -> bool:
