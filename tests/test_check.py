@@ -431,6 +431,19 @@ class TestReportAndCli:
         assert main(["check", str(folder)]) == 0
         assert capsys.readouterr().out.startswith("OK: 0 error(s), 0 warning(s) in 1 pathway(s)")
 
+    def test_a_run_that_begins_with_a_hand_over_is_told_from_the_sender(self) -> None:
+        registry = load_registry("tests/fixtures/mini")
+        f = next(f for f in check(registry).findings if f.pathway == "amb" and f.states == ("intake",))
+        assert f.counterexample is not None and f.counterexample.lead_in is not None
+        assert f.counterexample.story() == (
+            "the citizen arrives at Stay (`arrived`); `consent_given` becomes true; a region nurse asks for approval "
+            "of `admit`; a region nurse (nurse-2) approves `admit`; a social leader_social (leader_social-3) approves "
+            "`admit` → `staying`; a region nurse fires `refer` → `referred`; Amb receives the hand-over in `intake`; "
+            "nobody answers and no deadline passes — stuck in `intake`"
+        )
+        case = f.counterexample.replay(registry)
+        assert (case.pathway_id, case.state, case.referred_by is not None) == ("amb", "intake", True)
+
     def test_the_mini_fixture_shows_its_stranding(self) -> None:
         registry = load_registry("tests/fixtures/mini")
         report = check(registry)

@@ -27,6 +27,7 @@ from pathways.model import (
     Fact,
     Guard,
     Handover,
+    Intake,
     Label,
     Outcome,
     Pathway,
@@ -38,6 +39,7 @@ from pathways.model import (
     StateKind,
     Transition,
 )
+from pathways.registry import Registry
 
 # Checking one small pathway takes milliseconds, so these run ten times the examples of the
 # hypothesis profile (dev: 150, ci: 600); PATHWAYS_CHECK_EXAMPLES overrides.
@@ -244,3 +246,39 @@ def test_the_explorer_models_the_engine_exactly(p: Pathway) -> None:
         assert (case.pending.trigger if case.pending else None) == (p.transitions[cfg[2]].trigger if cfg[2] >= 0 else None)
         assert (case.referral is not None) == (cfg[6] >= 0), cx.story()
         assert [case.context[f] for f in space.facts] == [bool(cfg[1] >> i & 1) for i in range(len(space.facts))]
+
+
+@st.composite
+def registries(draw: Any) -> Registry:
+    """A sender ``p`` whose hand-overs go to ``other``: a random pathway with an intake in front.
+
+    Both know the facts f0 and f1 (with their own defaults), so hand-overs carry facts.
+    """
+    sender = draw(pathways())
+    body = draw(pathways())
+    intake = State("intake", StateKind.WAITING, L, ("nurse",), Deadline(timedelta(hours=3), "decline"))
+    back = tuple(  # the receiver's own hand-overs go back to the sender
+        attrs.evolve(t, handover=attrs.evolve(t.handover, to="p")) if t.handover else t for t in body.transitions
+    )
+    receiver = attrs.evolve(
+        body, id="other", states=(intake, *body.states), resources=sender.resources,
+        transitions=(
+            Transition("accept", ("intake",), body.initial, ("nurse",)),
+            Transition("decline", ("intake",), "done", ("nurse",)),
+            *back,
+        ),
+        intake=Intake("intake", "accept", "decline"),
+    )
+    return Registry([sender, receiver])
+
+
+@SETTINGS
+@given(registries())
+def test_every_counterexample_across_a_hand_over_replays_on_the_engine(registry: Registry) -> None:
+    report = check(registry)
+    for f in report.findings:
+        if f.counterexample is None:
+            continue
+        case = f.counterexample.replay(registry)
+        assert case.state == f.counterexample.ends_in, f.to_text()
+        assert case.pathway_id == f.pathway

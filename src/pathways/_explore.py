@@ -445,6 +445,17 @@ class Space:
 
     # -- reading results ----------------------------------------------------------------
 
+    def first_referral(self, receiver: str) -> Config | None:
+        """The nearest configuration that waits for an answer from pathway ``receiver``."""
+        targets = {i + 1 for i, t in enumerate(self.pathway.transitions) if t.handover and t.handover.to == receiver}
+        if not targets:
+            return None
+        r_shift = self.r_shift
+        for code in self.parent:  # insertion order is BFS order
+            if code >> r_shift in targets:
+                return self.decode(code)
+        return None
+
     def path(self, cfg: Config) -> tuple[Config, list[tuple[Config, Code, Config]]]:
         """The shortest path to ``cfg``: its start, and the steps (before, step, after)."""
         out: list[tuple[Config, Code, Config]] = []

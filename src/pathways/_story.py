@@ -10,6 +10,7 @@ never just the checker's opinion.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -134,75 +135,109 @@ class Counterexample:
     """What is wrong at the end, e.g. ``nobody can act``."""
     handed_over: bool = False
     """Whether the run begins with a hand-over into the pathway's intake."""
+    lead_in: Counterexample | None = None
+    """For a run that begins with a hand-over: the sending pathway's shortest run to it."""
 
     def story(self) -> str:
         """The counterexample as one short paragraph for a designer."""
-        how = "is handed over to" if self.handed_over else "arrives at"
-        parts = [f"the citizen {how} {self.title} (`{self.start}`)"]
+        if self.lead_in is not None:
+            parts = [f"the citizen arrives at {self.lead_in.title} (`{self.lead_in.start}`)"]
+            parts += [s.words() for s in self.lead_in.steps]
+            parts.append(f"{self.title} receives the hand-over in `{self.start}`")
+        else:
+            how = "is handed over to" if self.handed_over else "arrives at"
+            parts = [f"the citizen {how} {self.title} (`{self.start}`)"]
         parts += [s.words() for s in self.steps]
         parts.append(f"{self.ending} — stuck in `{self.ends_in}`" if self.ending else f"now in `{self.ends_in}`")
         return "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = attrs.asdict(self)
+        data: dict[str, Any] = {
+            k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in ("steps", "lead_in")
+        }
         data["steps"] = [{k: v for k, v in attrs.asdict(s).items() if v is not None} for s in self.steps]
+        data["lead_in"] = self.lead_in.to_json() if self.lead_in is not None else None
         data["story"] = self.story()
         return data
 
     def replay(self, source: Pathway | Registry) -> Case:
         """Drive a fresh :class:`Engine` (manual clock, in-memory places) through the steps.
 
-        Receiving pathways of hand-overs are stood in for by a minimal pathway that
-        only accepts or declines, so the replay shows this pathway's behaviour alone.
-        Returns the case at the end; its ``state`` is :attr:`ends_in`.
+        With a :attr:`lead_in` and a registry, the run starts in the real sending pathway
+        and the hand-over starts this case. Other receiving pathways are stood in for by a
+        minimal pathway that only accepts or declines (as is the sender without a lead-in),
+        so the replay shows these pathways' behaviour alone. Returns the case at the end;
+        its ``state`` is :attr:`ends_in`.
         """
         pathway = source if isinstance(source, Pathway) else source[self.pathway]
-        stubs = {t.handover.to: _receiver(t.handover.to) for t in pathway.transitions if t.handover}
-        stubs.pop(pathway.id, None)
-        sender = _sender(pathway)
+        lead = self.lead_in
+        sender = source[lead.pathway] if lead is not None and isinstance(source, Registry) else _sender(pathway)
+        real = {pathway.id, sender.id}
+        stubs = {
+            t.handover.to: _receiver(t.handover.to)
+            for p in (pathway, sender) for t in p.transitions if t.handover and t.handover.to not in real
+        }
         clock = ManualClock()
         ids = (f"case-{i}" for i in itertools.count(1))
         engine = Engine(Registry([pathway, *stubs.values(), sender]), clock=clock, new_id=lambda: next(ids))
-        if self.handed_over:
+        others: dict[str, int] = {}
+        if lead is not None and isinstance(source, Registry):
+            first = _run(engine, clock, engine.start(sender.id, "citizen-1", case_id="case-0"), sender, lead.steps, others)
+        elif self.handed_over:
             first = engine.start(sender.id, "citizen-1", case_id="case-0")
             engine.fire(first, "refer", Actor("sender_staff-1", "sender_staff", "sender"))
-            assert first.referral is not None
-            case = engine.case(first.referral.case_id)
         else:
-            case = engine.start(pathway.id, "citizen-1", case_id="case-0")
-        others: dict[str, int] = {}
-        staff = Actor("receiver_staff-1", "receiver_staff", "receiver")
-        for step in self.steps:
-            actor = step.actor
-            if step.kind in ("fire", "leave", "request"):
-                assert actor is not None and step.trigger is not None
-                engine.fire(case, step.trigger, actor)
-            elif step.kind == "approve":
-                assert actor is not None
-                engine.approve(case, actor)
-            elif step.kind == "refuse":
-                assert actor is not None
-                engine.refuse(case, actor, reason="refused in the counterexample")
-            elif step.kind in ("timeout", "deadline"):
-                due = case.due_at(pathway)
-                assert due is not None
-                clock.set(due)
-                engine.fire_due(cases=[case])
-            elif step.kind == "set_fact":
-                assert actor is not None and step.fact is not None and step.value is not None
-                engine.set_fact(case, step.fact, step.value, actor)
-            elif step.kind in ("others_full", "others_free"):
-                res = step.resource
-                assert res is not None
-                cap = engine.capacity(res)
-                delta = cap - engine.in_use(res) if step.kind == "others_full" else -others.get(res, 0)
-                engine.ledger.adjust(res, delta, cap)
-                others[res] = others.get(res, 0) + delta
-            else:
-                assert case.referral is not None
-                receiver = engine.case(case.referral.case_id)
-                engine.fire(receiver, "accept" if step.kind == "handover_accepted" else "decline", staff)
-        return case
+            return _run(engine, clock, engine.start(pathway.id, "citizen-1", case_id="case-0"), pathway, self.steps, others)
+        assert first.referral is not None
+        return _run(engine, clock, engine.case(first.referral.case_id), pathway, self.steps, others)
+
+
+def _run(
+    engine: Engine, clock: ManualClock, case: Case, pathway: Pathway, steps: Iterable[Step], others: dict[str, int],
+) -> Case:
+    """Carry out ``steps`` on ``case``; ``others`` counts the places filled for other cases."""
+    for step in steps:
+        actor = step.actor
+        if step.kind in ("fire", "leave", "request"):
+            assert actor is not None and step.trigger is not None
+            engine.fire(case, step.trigger, actor)
+        elif step.kind == "approve":
+            assert actor is not None
+            engine.approve(case, actor)
+        elif step.kind == "refuse":
+            assert actor is not None
+            engine.refuse(case, actor, reason="refused in the counterexample")
+        elif step.kind in ("timeout", "deadline"):
+            due = case.due_at(pathway)
+            assert due is not None
+            clock.set(due)
+            engine.fire_due(cases=[case])
+        elif step.kind == "set_fact":
+            assert actor is not None and step.fact is not None and step.value is not None
+            engine.set_fact(case, step.fact, step.value, actor)
+        elif step.kind in ("others_full", "others_free"):
+            res = step.resource
+            assert res is not None
+            cap = engine.capacity(res)
+            delta = cap - engine.in_use(res) if step.kind == "others_full" else -others.get(res, 0)
+            engine.ledger.adjust(res, delta, cap)
+            others[res] = others.get(res, 0) + delta
+        else:
+            assert case.referral is not None
+            receiver = engine.case(case.referral.case_id)
+            engine.fire(receiver, *_answer(engine.pathway_of(receiver), step.kind == "handover_accepted"))
+    return case
+
+
+def _answer(receiver: Pathway, accept: bool) -> tuple[str, Actor]:
+    """The trigger and actor with which a receiving pathway answers a hand-over."""
+    if receiver.intake is None or "receiver_staff" in receiver.roles:
+        return ("accept" if accept else "decline"), Actor("receiver_staff-1", "receiver_staff", "receiver")
+    trigger = receiver.intake.accept if accept else receiver.intake.decline
+    t = receiver.find(receiver.intake.state, trigger)
+    person, role, sector = _actor_for(receiver, t.roles if t is not None else ())
+    assert person is not None and role is not None and sector is not None
+    return trigger, Actor(person, role, sector)
 
 
 def _receiver(pathway_id: str) -> Pathway:
@@ -317,3 +352,49 @@ def _step(space: Space, code: Code, before: Config, after: Config, approvals: in
     t = p.transitions[i]
     assert t.handover is not None
     return Step(name, state, dest, t.trigger, to=t.handover.to)
+
+
+def with_lead_in(cx: Counterexample, receiver: Pathway, senders: Iterable[Space]) -> Counterexample:
+    """``cx`` (which begins with a hand-over into ``receiver``) with the shortest run of a
+    sending pathway up to that hand-over, when one exists and replays faithfully.
+
+    The hand-over carries the facts both pathways know; where they differ from the
+    receiver's defaults (which the receiver's exploration starts from), the run sets them
+    back first, as explicit steps. A sender that still holds places the receiver uses, or
+    that the receiver hands back to, keeps the stand-in sender instead.
+    """
+    best: tuple[int, Space, Config] | None = None
+    for space in senders:
+        found = space.first_referral(receiver.id)
+        if found is None or space.pathway.id in {t.handover.to for t in receiver.transitions if t.handover}:
+            continue
+        _, path = space.path(found)
+        if found[4] and any(h and r in receiver.resources for h, r in zip(found[4], space.resources, strict=True)):
+            continue
+        if best is None or len(path) < best[0]:
+            best = (len(path), space, found)
+    if best is None:
+        return cx
+    _, space, found = best
+    lead = build(space, found, "", ends_in=space.state_ids[found[0]])
+    carried = _context_after(space, found)
+    resets = []
+    for fact, value in carried.items():
+        if fact in receiver.facts and receiver.facts[fact].default != value:
+            person, role, sector = _actor_for(receiver, tuple(receiver.roles))
+            resets.append(Step("set_fact", cx.start, cx.start, None, person, role, sector, fact=fact,
+                               value=receiver.facts[fact].default))
+    return attrs.evolve(cx, steps=(*resets, *cx.steps), lead_in=lead)
+
+
+def _context_after(space: Space, cfg: Config) -> dict[str, bool]:
+    """The case's facts at ``cfg`` on its shortest path: defaults, ``sets`` of moves, fact changes."""
+    p = space.pathway
+    ctx = {f: fact.default for f, fact in p.facts.items()}
+    _, path = space.path(cfg)
+    for _before, (kind, i, value), after in path:
+        if kind in (FIRE, LEAVE, DEADLINE) or (kind == APPROVE and after[2] == -1):
+            ctx.update(p.transitions[i].sets)
+        elif kind == FACT:
+            ctx[space.facts[i]] = bool(value)
+    return ctx

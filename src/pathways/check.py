@@ -28,7 +28,7 @@ import attrs
 
 from . import _explore
 from ._explore import Space
-from ._story import Counterexample, Step, build
+from ._story import Counterexample, Step, build, with_lead_in
 from .case import Case
 from .errors import NoCounterexample
 from .graph import CITIZEN_IDS, co_reachable, is_leaving, pathway_graph, reachable, traps
@@ -186,14 +186,28 @@ def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND
         pathways = list(target.values())
         resources = target.resources()
     findings: list[Finding] = []
-    explored: dict[str, int] = {}
+    spaces: dict[str, Space] = {}
     complete = True
     for p in pathways:
-        space = Space(p, resources, bound).explore()
-        explored[p.id] = len(space.parent)
+        space = spaces[p.id] = Space(p, resources, bound).explore()
         complete = complete and space.complete
         findings += _Checker(p, space, registry).findings()
-    return Report(tuple(findings), explored, complete, bound)
+    if registry is not None:
+        findings = [_lead_in(f, registry, spaces) for f in findings]
+    return Report(tuple(findings), {pid: len(s.parent) for pid, s in spaces.items()}, complete, bound)
+
+
+def _lead_in(finding: Finding, registry: Registry, spaces: Mapping[str, Space]) -> Finding:
+    """A finding whose run begins with a hand-over, told from the sending pathway's start."""
+    cx = finding.counterexample
+    if cx is None or not cx.handed_over:
+        return finding
+    receiver = registry[finding.pathway]
+    senders = [
+        spaces[p.id] for p in registry.values()
+        if p.id != receiver.id and p.id in spaces and any(t.handover and t.handover.to == receiver.id for t in p.transitions)
+    ]
+    return attrs.evolve(finding, counterexample=with_lead_in(cx, receiver, senders))
 
 
 def replay_counterexample(source: Pathway | Registry, finding: Finding) -> Case:
