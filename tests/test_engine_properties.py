@@ -42,14 +42,21 @@ def _dump(pathway: object) -> str:
 # -- the seed pathways on the real engine ------------------------------------------------
 
 
+# The seed pathways are what the houses run: give them more and longer runs than the profile's default.
+SEED_RUNS = settings(
+    max_examples=settings.default.max_examples * 5 // 2,
+    stateful_step_count=settings.default.stateful_step_count * 5 // 4,
+)
+
+
 @pytest.mark.parametrize("pathway_id", sorted(REGISTRY))
 def test_random_runs_starting_in_each_seed_pathway_keep_every_law(pathway_id: str) -> None:
     """Cases start in this pathway; hand-overs start the receiving ones. Two places make 'full' reachable."""
-    run_state_machine_as_test(pathway_machine(REGISTRY, start=[pathway_id], capacity=2))
+    run_state_machine_as_test(pathway_machine(REGISTRY, start=[pathway_id], capacity=2), settings=SEED_RUNS)
 
 
 def test_random_runs_through_the_whole_house_with_its_real_capacity_keep_every_law() -> None:
-    run_state_machine_as_test(pathway_machine(REGISTRY, max_cases=4))
+    run_state_machine_as_test(pathway_machine(REGISTRY, max_cases=4), settings=SEED_RUNS)
 
 
 # -- generated pathways --------------------------------------------------------------------
