@@ -15,7 +15,14 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import pathways
 from pathways.errors import PathwaysError
@@ -84,27 +91,50 @@ class StoresAgree(RuleBasedStateMachine):
         ids = sorted(self.engines[0].store.case_ids())
         return data.draw(st.sampled_from(ids)) if ids else "none"
 
+    @precondition(lambda self: bool(self.case_ids))
     @rule(data=st.data(), trigger=st.sampled_from(TRIGGERS), actor=st.sampled_from(ACTORS))
     def fire(self, data: st.DataObject, trigger: str, actor: pathways.Actor) -> None:
         case_id = self._any_case(data)
         self._all(lambda e: e.fire(case_id, trigger, actor))
 
+    @precondition(lambda self: bool(self.case_ids))
+    @rule(data=st.data())
+    def take_an_allowed_option(self, data: st.DataObject) -> None:
+        """Mostly-successful moves, so admissions, approvals and hand-overs happen often."""
+        store = self.engines[0].store
+        open_ids = [i for i in store.case_ids() if not store.summary(i).terminal]
+        if not open_ids:
+            return
+        case_id = data.draw(st.sampled_from(open_ids))
+        for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+            allowed = [(a, o) for a in ACTORS for o in self.engines[0].options(case_id, a) if o.allowed]
+            if not allowed:
+                return
+            actor, option = data.draw(st.sampled_from(allowed))
+            if option.kind == "approve":
+                self._all(lambda e, a=actor: e.approve(case_id, a))
+            else:
+                self._all(lambda e, a=actor, t=option.trigger: e.fire(case_id, t, a))
+
+    @precondition(lambda self: bool(self.case_ids))
     @rule(data=st.data(), actor=st.sampled_from(ACTORS))
     def approve(self, data: st.DataObject, actor: pathways.Actor) -> None:
         case_id = self._any_case(data)
         self._all(lambda e: e.approve(case_id, actor))
 
+    @precondition(lambda self: bool(self.case_ids))
     @rule(data=st.data(), actor=st.sampled_from(ACTORS))
     def refuse(self, data: st.DataObject, actor: pathways.Actor) -> None:
         case_id = self._any_case(data)
         self._all(lambda e: e.refuse(case_id, actor, reason="not now"))
 
+    @precondition(lambda self: bool(self.case_ids))
     @rule(data=st.data(), value=st.booleans())
     def set_fact(self, data: st.DataObject, value: bool) -> None:
         case_id = self._any_case(data)
         self._all(lambda e: e.set_fact(case_id, "consent_given", value, NURSE))
 
-    @rule(minutes=st.integers(min_value=1, max_value=60 * 30))
+    @rule(minutes=st.integers(min_value=1, max_value=60 * 5))
     def time_passes(self, minutes: int) -> None:
         self.clock.advance(timedelta(minutes=minutes))
         self._all(lambda e: e.fire_due())
