@@ -10,11 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._converter import format_duration
 from .errors import PathwaysError
 from .loader import load_registry
 from .model import Label, Pathway
+from .registry import Registry
+
+if TYPE_CHECKING:
+    from .check import Finding
 
 __all__ = ["main"]
 
@@ -81,9 +86,41 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     from .check import check
 
-    report = check(load_registry(args.paths), bound=args.bound)
+    registry = load_registry(args.paths)
+    report = check(registry, bound=args.bound)
     print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else report.to_text())
+    if args.diagram:
+        for path in _finding_diagrams(registry, report.findings, Path(args.diagram), args.diagram_format):
+            print(f"wrote {path}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _finding_diagrams(registry: Registry, findings: Sequence[Finding], folder: Path, fmt: str) -> list[Path]:
+    """One diagram per finding, its states and counterexample path marked."""
+    from .diagram import finding_highlight, render, to_dot, to_mermaid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for n, finding in enumerate(findings, start=1):
+        pathway = registry[finding.pathway]
+        marks = finding_highlight(finding)
+        states, steps, triggers = marks["highlight_states"], marks["highlight_transitions"], marks["highlight_triggers"]
+        stem = folder / f"{n:02d}-{finding.pathway}-{finding.kind.value}"
+        if fmt == "mermaid":
+            path = stem.with_suffix(".mmd")
+            text = to_mermaid(pathway, highlight_states=states, highlight_transitions=steps, highlight_triggers=triggers)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+            continue
+        dot = to_dot(pathway, highlight_states=states, highlight_transitions=steps, highlight_triggers=triggers)
+        if fmt == "dot":
+            path = stem.with_suffix(".dot")
+            path.write_text(dot, encoding="utf-8")
+        else:
+            path = stem.with_suffix(".svg")
+            path.write_bytes(render(dot, "svg"))
+        written.append(path)
+    return written
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -164,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="definition files or folders of *.yaml")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
+    p.add_argument("--diagram", metavar="DIR", help="write one diagram per finding, its counterexample path marked")
+    p.add_argument("--diagram-format", choices=["svg", "mermaid", "dot"], default="svg")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("worker", help="fire due deadlines and approval timeouts of stored cases")
