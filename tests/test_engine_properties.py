@@ -52,7 +52,7 @@ SEED_RUNS = settings(
 @pytest.mark.parametrize("pathway_id", sorted(REGISTRY))
 def test_random_runs_starting_in_each_seed_pathway_keep_every_law(pathway_id: str) -> None:
     """Cases start in this pathway; hand-overs start the receiving ones. Two places make 'full' reachable."""
-    run_state_machine_as_test(pathway_machine(REGISTRY, start=[pathway_id], capacity=2), settings=SEED_RUNS)
+    run_state_machine_as_test(pathway_machine(REGISTRY, start=[pathway_id], capacity=2, max_cases=2), settings=SEED_RUNS)
 
 
 def test_random_runs_through_the_whole_house_with_its_real_capacity_keep_every_law() -> None:

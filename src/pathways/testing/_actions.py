@@ -86,7 +86,7 @@ Action = Fire | Approve | Refuse | SetFact | Advance
 
 def durations(pathways: Iterable[Pathway]) -> list[timedelta]:
     """Every deadline and approval timeout in ``pathways``: the interesting clock steps."""
-    out = {timedelta(minutes=1)}
+    out = {timedelta(minutes=1), timedelta(hours=1)}
     for p in pathways:
         out.update(s.deadline.after for s in p.states if s.deadline)
         out.update(t.approval.timeout for t in p.transitions if t.approval and t.approval.timeout)
@@ -158,6 +158,8 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
     out: list[tuple[int, st.SearchStrategy[Action]]] = []
     here = pathway.transitions_from.get(case.state, ())
     for t in here:
+        if case.pending is not None and t.trigger == case.pending.trigger:
+            continue  # already requested; firing it again is refused (the other draws try that)
         fire = st.builds(Fire, st.just(t.trigger), actors(pathway, roles=t.roles, persons=persons, wrong=False))
         # Ending the case is always possible (leave, close); lean towards going deeper.
         out.append((1 if pathway.state(t.dest).terminal else 4, fire))
