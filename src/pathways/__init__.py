@@ -1,12 +1,16 @@
 """pathways: cross-sector care pathways for psychiatry houses.
 
-The pipeline is file → model → check → engine → store / simulate:
+The pipeline is file → model → check → engine → store / simulate. The durable store
+(SQLAlchemy) and the HTML report (matplotlib) are imported on first use, so a host that
+only runs the engine does not pay for them.
 
 >>> import pathways
 >>> registry = pathways.load_registry("definitions")          # doctest: +SKIP
 >>> engine = pathways.Engine(registry)                         # doctest: +SKIP
 >>> case = engine.start("walk_in", citizen="c-0042")           # doctest: +SKIP
 """
+
+import typing as _typing
 
 from .approvals import describe as describe_approval
 from .capacity import Ledger, MemoryLedger
@@ -22,7 +26,10 @@ from .case import (
     case_to_json,
     replay,
 )
+from .check import Counterexample, Finding, FindingKind, Report, Severity, Step, check, replay_counterexample
 from .clock import Clock, ManualClock, SystemClock
+from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
+from .diagram import render as render_diagram
 from .engine import Engine, Option, Reason
 from .errors import (
     ActionRefused,
@@ -34,11 +41,14 @@ from .errors import (
     DuplicateApproval,
     GuardFailed,
     NoCapacity,
+    NoCounterexample,
     NoPendingApproval,
     NotAnApprover,
     NotPermitted,
     PathwaysError,
     Problem,
+    RenderError,
+    ScenarioError,
     SelfApproval,
     SnapshotError,
     StoreError,
@@ -68,6 +78,24 @@ from .model import (
     Transition,
 )
 from .registry import Registry
+from .scenario import Scenario, load_scenario
+from .simulate import SimulationResult, simulate
+
+if _typing.TYPE_CHECKING:
+    from .report import write_report
+    from .store import DurableEngine, open_store
+
+_LAZY = {"DurableEngine": "store", "open_store": "store", "write_report": "report"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    """Import the store and the report only when a host asks for them."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'pathways' has no attribute {name!r}")
+
 
 __all__ = [
     "ANY_STATE",
@@ -81,13 +109,17 @@ __all__ = [
     "CaseClosed",
     "Clock",
     "ConcurrentUpdate",
+    "Counterexample",
     "Deadline",
     "DefinitionError",
     "DuplicateApproval",
+    "DurableEngine",
     "Engine",
     "Event",
     "EventKind",
     "Fact",
+    "Finding",
+    "FindingKind",
     "Guard",
     "GuardFailed",
     "Handover",
@@ -98,6 +130,7 @@ __all__ = [
     "ManualClock",
     "MemoryLedger",
     "NoCapacity",
+    "NoCounterexample",
     "NoPendingApproval",
     "NotAnApprover",
     "NotPermitted",
@@ -109,14 +142,21 @@ __all__ = [
     "Problem",
     "Reason",
     "Registry",
+    "RenderError",
+    "Report",
     "Resource",
     "Role",
     "RuleKind",
+    "Scenario",
+    "ScenarioError",
     "Sector",
     "SelfApproval",
+    "Severity",
+    "SimulationResult",
     "SnapshotError",
     "State",
     "StateKind",
+    "Step",
     "StoreError",
     "SystemClock",
     "Transition",
@@ -126,9 +166,20 @@ __all__ = [
     "WrongState",
     "case_from_json",
     "case_to_json",
+    "check",
     "describe_approval",
     "load_file",
     "load_registry",
+    "load_scenario",
     "load_text",
+    "open_store",
+    "registry_to_dot",
+    "registry_to_mermaid",
+    "render_diagram",
     "replay",
+    "replay_counterexample",
+    "simulate",
+    "to_dot",
+    "to_mermaid",
+    "write_report",
 ]
