@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from pathways import Registry, load_registry, load_text
+from pathways import Pathway, Registry, load_registry, load_text
 from pathways._converter import converter
 from pathways._validate import problems
 from pathways.testing import pathway_machine, registries, sound_pathways, valid_pathways
@@ -43,9 +43,10 @@ def _dump(pathway: object) -> str:
 
 
 # The seed pathways are what the houses run: give them more and longer runs than the profile's default.
+_PROFILE = settings()  # the loaded profile's values
 SEED_RUNS = settings(
-    max_examples=settings.default.max_examples * 5 // 2,
-    stateful_step_count=settings.default.stateful_step_count * 5 // 4,
+    max_examples=_PROFILE.max_examples * 5 // 2,
+    stateful_step_count=_PROFILE.stateful_step_count * 5 // 4,
 )
 
 
@@ -64,15 +65,15 @@ def test_random_runs_through_the_whole_house_with_its_real_capacity_keep_every_l
 
 @settings(max_examples=40)
 @given(valid_pathways())
-def test_generated_valid_pathways_have_no_definition_problems_and_survive_yaml(p: object) -> None:
-    assert list(problems(p)) == []  # type: ignore[arg-type]
+def test_generated_valid_pathways_have_no_definition_problems_and_survive_yaml(p: Pathway) -> None:
+    assert list(problems(p)) == []
     assert load_text(_dump(p)) == p
 
 
 @settings(max_examples=40)
 @given(sound_pathways(max_states=6, max_extra=4))
-def test_generated_sound_pathways_have_no_definition_problems_and_survive_yaml(p: object) -> None:
-    assert list(problems(p)) == []  # type: ignore[arg-type]
+def test_generated_sound_pathways_have_no_definition_problems_and_survive_yaml(p: Pathway) -> None:
+    assert list(problems(p)) == []
     assert load_text(_dump(p)) == p
 
 
@@ -92,8 +93,8 @@ _INNER = settings(max_examples=8, stateful_step_count=25, deadline=None, databas
 
 @settings(max_examples=10, suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
 @given(sound_pathways())
-def test_random_runs_on_generated_sound_pathways_keep_every_law(p: object) -> None:
-    run_state_machine_as_test(pathway_machine(p, capacity=1), settings=_INNER)  # type: ignore[arg-type]
+def test_random_runs_on_generated_sound_pathways_keep_every_law(p: Pathway) -> None:
+    run_state_machine_as_test(pathway_machine(p, capacity=1), settings=_INNER)
 
 
 @settings(max_examples=6, suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
@@ -104,5 +105,5 @@ def test_random_runs_on_generated_hand_overs_keep_every_law(registry: Registry) 
 
 @settings(max_examples=6, suppress_health_check=[HealthCheck.nested_given, HealthCheck.too_slow])
 @given(valid_pathways())
-def test_random_runs_on_valid_but_unsound_pathways_keep_the_engine_laws(p: object) -> None:
-    run_state_machine_as_test(pathway_machine(p, stranding=False), settings=_INNER)  # type: ignore[arg-type]
+def test_random_runs_on_valid_but_unsound_pathways_keep_the_engine_laws(p: Pathway) -> None:
+    run_state_machine_as_test(pathway_machine(p, stranding=False), settings=_INNER)

@@ -2,6 +2,7 @@
 
 import sys
 from collections import deque
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from unittest import mock
 
@@ -22,8 +23,9 @@ from pathways import (
     approvals,
     load_text,
 )
-from pathways.case import Case
-from pathways.model import Pathway
+from pathways.case import Case, Event
+from pathways.engine import Reason
+from pathways.model import Pathway, Transition
 from pathways.testing import (
     CITIZEN_ROLE,
     FAULT_KINDS,
@@ -96,6 +98,12 @@ def _reachable(p: Pathway) -> set[str]:
     return seen
 
 
+def _way(p: Pathway, state: str, trigger: str) -> Transition:
+    t = p.find(state, trigger)
+    assert t is not None, f"no {trigger!r} from {state!r}"
+    return t
+
+
 def _moves_on(p: Pathway, state: str) -> list[str]:
     """Triggers from ``state`` that staff fire (the citizen's leave excluded)."""
     return [t.trigger for t in p.transitions_from.get(state, ()) if t.roles != (CITIZEN_ROLE,)]
@@ -130,7 +138,7 @@ def test_a_dead_end_is_a_state_only_the_citizen_can_leave(fault: Fault) -> None:
 def test_a_trap_is_a_loop_whose_only_exit_is_the_citizen_leaving(fault: Fault) -> None:
     p = fault.pathway
     for state in fault.states:
-        assert {p.find(state, t).dest for t in _moves_on(p, state)} <= set(fault.states)  # type: ignore[union-attr]
+        assert {_way(p, state, t).dest for t in _moves_on(p, state)} <= set(fault.states)
     assert not set(fault.states) & can_finish(p)
 
 
@@ -149,14 +157,14 @@ def test_a_wait_without_deadline_has_none_or_one_that_leads_back_into_itself(fau
     state = fault.pathway.state(fault.states[0])
     assert state.kind is StateKind.WAITING
     if state.deadline is not None:
-        assert fault.pathway.find(state.id, state.deadline.trigger).dest == state.id  # type: ignore[union-attr]
+        assert _way(fault.pathway, state.id, state.deadline.trigger).dest == state.id
 
 
 @settings(max_examples=15)
 @given(seeded_faults("unsatisfiable_approval"))
 def test_an_unsatisfiable_approval_asks_for_more_than_the_roles_can_give(fault: Fault) -> None:
     p = fault.pathway
-    rule = p.find(fault.states[0], fault.triggers[0]).approval  # type: ignore[union-attr]
+    rule = _way(p, fault.states[0], fault.triggers[0]).approval
     assert rule is not None
     if rule.rule is RuleKind.N_OF:
         assert rule.n == len(rule.roles) + 1
@@ -169,9 +177,9 @@ def test_an_unsatisfiable_approval_asks_for_more_than_the_roles_can_give(fault: 
 @given(seeded_faults("guard_gap"))
 def test_a_guard_gap_guards_every_way_on_by_a_fact_that_starts_false(fault: Fault) -> None:
     p = fault.pathway
-    ways = [p.find(fault.states[0], t) for t in _moves_on(p, fault.states[0])]
-    facts = {g.fact for t in ways for g in t.guards if not g.negated}  # type: ignore[union-attr]
-    assert ways and all(t.guards for t in ways)  # type: ignore[union-attr]
+    ways = [_way(p, fault.states[0], t) for t in _moves_on(p, fault.states[0])]
+    facts = {g.fact for t in ways for g in t.guards if not g.negated}
+    assert ways and all(t.guards for t in ways)
     assert len(facts) == 1 and not p.facts[facts.pop()].default
 
 
@@ -180,7 +188,7 @@ def test_a_guard_gap_guards_every_way_on_by_a_fact_that_starts_false(fault: Faul
 def test_capacity_starvation_is_a_queue_whose_only_way_on_takes_a_place(fault: Fault) -> None:
     p = fault.pathway
     (state,) = fault.states
-    assert [p.find(state, t).takes for t in _moves_on(p, state)] == ["places"]  # type: ignore[union-attr]
+    assert [_way(p, state, t).takes for t in _moves_on(p, state)] == ["places"]
     assert p.state(state).deadline is None
 
 
@@ -304,14 +312,14 @@ def test_the_machine_passes_on_the_real_engine() -> None:
 class _NoRoleCheck(Engine):
     """Forgets to check the actor's role."""
 
-    def _refusals(self, case, pathway, t, actor):  # type: ignore[no-untyped-def]
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
         return [r for r in super()._refusals(case, pathway, t, actor) if r.code not in ("role", "sector")]
 
 
 class _NoFourEyes(Engine):
     """Lets anyone approve, including the requester and people who approved already."""
 
-    def approve(self, case, actor, *, reason=None):  # type: ignore[no-untyped-def]
+    def approve(self, case: Case, actor: Actor, *, reason: str | None = None) -> list[Event]:
         with mock.patch.object(approvals, "objection", lambda *args: None):
             return super().approve(case, actor, reason=reason)
 
@@ -319,14 +327,14 @@ class _NoFourEyes(Engine):
 class _LedgerForgets(Engine):
     """Never tells the ledger about places taken or freed."""
 
-    def _reserve(self, before, after):  # type: ignore[no-untyped-def]
+    def _reserve(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
         return None
 
 
 class _QuietFacts(Engine):
     """Changes a fact without recording an event."""
 
-    def set_fact(self, case: Case, fact, value, actor, *, reason=None):  # type: ignore[no-untyped-def]
+    def set_fact(self, case: Case, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
         case.context[fact] = value
         return []
 
@@ -334,7 +342,7 @@ class _QuietFacts(Engine):
 class _GuardBlind(Engine):
     """Ignores guards."""
 
-    def _refusals(self, case, pathway, t, actor):  # type: ignore[no-untyped-def]
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
         return [r for r in super()._refusals(case, pathway, t, actor) if r.code != "guard"]
 
 
