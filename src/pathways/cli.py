@@ -55,21 +55,11 @@ def _show(p: Pathway, lang: str) -> str:
         ["state", "kind", "responsible", "deadline/outcome", "label"],
     ))
     out.append("")
+    from .diagram import conditions
+
     rows = []
     for t in p.transitions:
-        extra = []
-        if t.guards:
-            extra.append("if " + " and ".join(map(str, t.guards)))
-        if t.approval:
-            from .approvals import describe
-
-            extra.append(f"approval {describe(t.approval)}; refused → {t.approval.on_refusal}")
-        if t.takes:
-            extra.append(f"takes {t.takes}")
-        if t.releases:
-            extra.append(f"releases {t.releases}")
-        if t.handover:
-            extra.append(f"hand-over to {t.handover.to}")
+        extra = conditions(t)
         rows.append([t.trigger, ", ".join(t.source), t.dest, ", ".join(t.roles), "; ".join(extra) or "-"])
     out.append(_table(rows, ["trigger", "from", "to", "roles", "conditions"]))
     return "\n".join(out)

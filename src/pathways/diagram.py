@@ -26,6 +26,7 @@ from .registry import Registry
 __all__ = [
     "SECTOR_COLOURS",
     "Highlight",
+    "conditions",
     "finding_highlight",
     "registry_to_dot",
     "registry_to_mermaid",
@@ -137,6 +138,12 @@ def _edge_text(t: Transition) -> list[str]:
     lines = [t.trigger]
     if t.roles:
         lines.append("by " + ", ".join(t.roles))
+    return lines + conditions(t)
+
+
+def conditions(t: Transition) -> list[str]:
+    """What else a transition needs or does, one short line each (guards, approval, places)."""
+    lines = []
     if t.guards:
         lines.append("if " + " and ".join(map(str, t.guards)))
     if t.approval:
