@@ -156,6 +156,23 @@ class TestConcurrency:
         with pytest.raises(ConcurrentUpdate, match="re-read it and try again"):
             store.commit([write], {})
 
+    def test_a_stale_write_with_events_and_new_owners_writes_nothing(self, store: CaseStore, engine: DurableEngine) -> None:
+        engine.start("night", "cit-1", facts={"consent_given": True}, case_id="k1")
+        loaded = store.load("k1")
+        engine.fire("k1", "admit", NURSE)  # another writer moves k1 to seq 2
+        from pathways.store import CaseWrite
+
+        at = engine.clock.now()
+        loaded.case.state = "planned"
+        loaded.case.history.append(pathways.Event("k1", 1, at, EventKind.FIRED, "arrived", "planned", actor=SOCIAL, trigger="plan"))
+        write = CaseWrite(loaded.case, 1, tuple(loaded.case.history[1:]), loaded.head_hash, None, (("social_worker", "social"),), False, True)
+        with pytest.raises(ConcurrentUpdate, match=r"case 'k1' was changed by another writer since it was read at seq 1; re-read it"):
+            store.commit([write], {})
+        assert [(e.seq, e.to_state) for e in store.history("k1")] == [(0, "arrived"), (1, "staying")]
+        assert [s.id for s in store.owned_by(role="nurse")] == ["k1"]
+        assert store.owned_by(role="social_worker") == []
+        assert verify(store).ok
+
     def test_two_leaders_approving_at_once_both_count_exactly_once(self, engine: DurableEngine) -> None:
         engine.start("night", "cit-1", case_id="k1")
         engine.fire("k1", "plan", SOCIAL)

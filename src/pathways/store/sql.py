@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +93,28 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def _pg_move_sql(n_events: int, owners: bool) -> str:
+    """The single PostgreSQL statement of :meth:`SQLStore._pg_move` for ``n_events`` events."""
+    moved = [c.name for c in _C.columns if c.name not in ("id", "citizen", "pathway_id")]
+    sets = ", ".join(f"{c} = %(c_{c})s" for c in moved)
+    ecols = [c.name for c in _E.columns]
+    values = ", ".join(
+        "(" + ", ".join("(SELECT id FROM u)" if c == "case_id" else f"%(e{i}_{c})s" for c in ecols) + ")"
+        for i in range(n_events)
+    )
+    owner_ctes = (
+        ", d AS (DELETE FROM case_owners WHERE case_id = (SELECT id FROM u) AND role <> ALL(%(roles)s::text[]))"
+        ", o AS (INSERT INTO case_owners (case_id, role, sector)"
+        " SELECT u.id, r.role, r.sector FROM u CROSS JOIN unnest(%(roles)s::text[], %(sectors)s::text[]) AS r(role, sector)"
+        " ON CONFLICT (case_id, role) DO UPDATE SET sector = excluded.sector)"
+        if owners else ""
+    )
+    return (
+        f"WITH u AS (UPDATE cases SET {sets} WHERE id = %(w_id)s AND seq = %(w_seq)s AND version = %(w_version)s"
+        f" RETURNING id){owner_ctes} INSERT INTO events ({', '.join(ecols)}) VALUES {values}"
+    )
+
+
 class SQLStore:
     """Cases in SQLite or PostgreSQL; see :func:`pathways.store.open_store`.
 
@@ -136,6 +159,8 @@ class SQLStore:
             self._engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self._engine
         )
         self._dbapi: Any = self._engine.dialect.dbapi
+        self._local = threading.local()  # .claim: the DB-API connection of an open claim_due
+        self._pg_moves: dict[tuple[int, bool], str] = {}
         try:
             with self._write() as conn:
                 schema.ensure_schema(conn, self.url)
@@ -166,6 +191,7 @@ class SQLStore:
         self._insert_events = _Prepared(_E.insert().values(_bind(*(c.name for c in _E.columns))), dialect)
         self._delete_owners = _Prepared(_O.delete().where(_O.c.case_id == sa.bindparam("case_id")), dialect)
         self._insert_owner = _Prepared(_O.insert().values(_bind("case_id", "role", "sector")), dialect)
+        self._capacity = _Prepared(sa.select(_R.c.capacity).where(_R.c.id == sa.bindparam("res")), dialect)
         delta = sa.bindparam("delta", type_=sa.Integer)
         self._take = _Prepared(
             _R.update()
@@ -247,28 +273,129 @@ class SQLStore:
         except sa.exc.SQLAlchemyError as exc:
             raise StoreError(f"writing to the case store at {self.url} failed: {_reason(exc)}; nothing was written") from None
 
+    @contextlib.contextmanager
+    def _raw(self) -> Iterator[Any]:
+        """A DB-API connection for the hot path, without a SQLAlchemy ``Connection`` around it.
+
+        Inside :meth:`claim_due` it is the claim's connection (its transaction is open);
+        otherwise a pooled one, in autocommit on PostgreSQL (each statement, or an explicit
+        ``BEGIN`` … ``COMMIT``, is its own transaction) and SQLite (``isolation_level=None``).
+        """
+        bound = getattr(self._local, "claim", None)
+        if bound is not None:
+            yield bound
+            return
+        fairy = self._engine.raw_connection()
+        dbapi: Any = fairy.driver_connection
+        pg = self.dialect == "postgresql"
+        broken = False
+        try:
+            if pg:
+                dbapi.autocommit = True
+            yield dbapi
+        except (self._dbapi.OperationalError, self._dbapi.InterfaceError):
+            broken = True
+            fairy.invalidate()  # a broken connection is not put back into the pool
+            raise
+        finally:
+            if pg and not broken:
+                try:
+                    dbapi.autocommit = False  # the pool hands it to SQLAlchemy in transaction mode
+                except self._dbapi.Error:
+                    fairy.invalidate()
+            fairy.close()
+
     def commit(self, writes: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
         ordered = sorted(writes, key=lambda w: w.case.id)
         first = ordered[0] if ordered else None
-        with self._guard(first.case.id if first else None, first.expected_seq if first else None), self._write() as conn:
-            cur = conn.connection.cursor()
-            for w in ordered:
-                rows = chain(w)
-                crow = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
-                if w.expected_seq is None:
-                    self._insert_case.run(cur, crow)
-                else:
-                    crow.update(w_id=w.case.id, w_seq=w.expected_seq, w_version=w.case.version)
-                    if self._update_case.run(cur, crow) != 1:
-                        raise concurrent(w.case.id, w.expected_seq)
-                if w.owners_changed or w.expected_seq is None:
-                    self._set_owners(cur, w.case.id, w.owners, new=w.expected_seq is None)
-                if rows:
-                    self._insert_events.run_many(cur, rows)
-            for res, delta in sorted(deltas.items()):
-                if delta and self._take.run(cur, {"res": res, "delta": delta}) != 1:
-                    cap = conn.execute(sa.select(_R.c.capacity).where(_R.c.id == res)).scalar()
-                    raise no_capacity(res, cap, delta)
+        with self._guard(first.case.id if first else None, first.expected_seq if first else None), self._raw() as dbapi:
+            cur = dbapi.cursor()
+            bound = getattr(self._local, "claim", None) is not None
+            if (
+                self.dialect == "postgresql" and len(ordered) == 1 and ordered[0].expected_seq is not None
+                and ordered[0].events and not any(deltas.values())
+            ):
+                self._pg_move(cur, ordered[0])  # one statement = one round trip = one transaction
+                return
+            if not bound:
+                cur.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            try:
+                self._write_rows(cur, ordered, deltas)
+                if not bound:
+                    cur.execute("COMMIT")
+            except BaseException:
+                if not bound:
+                    with contextlib.suppress(self._dbapi.Error):
+                        cur.execute("ROLLBACK")
+                raise
+
+    def _write_rows(self, cur: Any, ordered: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
+        for w in ordered:
+            rows = chain(w)
+            crow = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
+            if w.expected_seq is None:
+                self._insert_case.run(cur, crow)
+            else:
+                crow.update(w_id=w.case.id, w_seq=w.expected_seq, w_version=w.case.version)
+                if self._update_case.run(cur, crow) != 1:
+                    raise concurrent(w.case.id, w.expected_seq)
+            if w.owners_changed or w.expected_seq is None:
+                self._set_owners(cur, w.case.id, w.owners, new=w.expected_seq is None)
+            if rows:
+                self._insert_events.run_many(cur, rows)
+        for res, delta in sorted(deltas.items()):
+            if delta and self._take.run(cur, {"res": res, "delta": delta}) != 1:
+                self._capacity.run(cur, {"res": res})
+                found = cur.fetchone()
+                raise no_capacity(res, found[0] if found else None, delta)
+
+    def _pg_move(self, cur: Any, w: CaseWrite) -> None:
+        """Move one PostgreSQL case in a single statement: row, events and owners.
+
+        The events' ``case_id`` is the id the guarded ``UPDATE … RETURNING`` gave back; when
+        another writer moved the case first, that is NULL and the NOT NULL constraint aborts
+        the whole statement (→ :class:`ConcurrentUpdate`), so nothing is written.
+        """
+        rows = chain(w)
+        crow = case_row(w, rows[-1]["hash"])
+        params: dict[str, Any] = {f"c_{k}": v for k, v in crow.items()}
+        params.update(w_id=w.case.id, w_seq=w.expected_seq, w_version=w.case.version)
+        for i, row in enumerate(rows):
+            params.update({f"e{i}_{k}": v for k, v in row.items()})
+        if w.owners_changed:
+            params["roles"] = [r for r, _ in w.owners]
+            params["sectors"] = [s for _, s in w.owners]
+        key = (len(rows), w.owners_changed)
+        sql = self._pg_moves.get(key)
+        if sql is None:
+            sql = self._pg_moves[key] = _pg_move_sql(*key)
+        cur.execute(sql, params)
+        if cur.rowcount != len(rows):  # pragma: no cover - the NOT NULL guard raises first
+            raise concurrent(w.case.id, w.expected_seq)
+
+    @contextlib.contextmanager
+    def claim_due(self, when: datetime, *, skip: Collection[str] = ()) -> Iterator[CaseSummary | None]:
+        """Hold the soonest due case (not in ``skip``) for one transaction; ``None`` if none.
+
+        PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent workers each get a
+        different case and never wait for one another. SQLite: the claim runs under
+        ``BEGIN IMMEDIATE`` (one writer at a time), which is exclusive by itself. Verbs of
+        a :class:`DurableEngine` on this store and thread read and write inside the claim;
+        it commits when the block ends and rolls back if it raises.
+        """
+        if getattr(self._local, "claim", None) is not None:
+            raise StoreError("claim_due is already open on this thread; finish that claim first")
+        query = sa.select(*_SUMMARY).where(_C.c.due_at <= to_micros(when))
+        if skip:
+            query = query.where(_C.c.id.not_in(sorted(skip)))
+        query = query.order_by(_C.c.due_at, _C.c.id).limit(1).with_for_update(skip_locked=True)
+        with self._guard(None), self._write() as conn:
+            row = conn.execute(query).mappings().first()
+            self._local.claim = conn.connection.dbapi_connection
+            try:
+                yield summary_from_row(row) if row is not None else None
+            finally:
+                self._local.claim = None
 
     def _set_owners(self, cur: Any, case_id: str, owners: Sequence[tuple[str, str]], *, new: bool) -> None:
         if not new:
@@ -305,8 +432,8 @@ class SQLStore:
 
     def load(self, case_id: str) -> Loaded:
         try:
-            with self._reader.connect() as conn:
-                cur = conn.connection.cursor()
+            with self._raw() as dbapi:
+                cur = dbapi.cursor()
                 self._load.run(cur, {"id": case_id})
                 row = cur.fetchone()
         except self._dbapi.Error as exc:
