@@ -566,3 +566,49 @@ def test_postgres_url_is_required_under_ci(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         postgres_url()
 
+
+
+def test_postgres_workers_skip_a_case_another_worker_has_claimed(tmp_path: Path) -> None:
+    """FOR UPDATE SKIP LOCKED: a claimed case is neither fired nor waited for by others."""
+    url = backend_url("postgres", tmp_path)
+    clock = pathways.ManualClock()
+    store = open_store(url)
+    engine = DurableEngine(registry(), store, clock=clock)
+    for i in range(3):
+        engine.start("night", f"cit-{i}", case_id=f"k{i}")
+    clock.advance(timedelta(hours=3))
+    other = open_store(url)
+    log: list[str] = []
+    try:
+        with store.claim_due(clock.now()) as held:
+            assert held is not None and held.id == "k0"
+            with other.claim_due(clock.now()) as second:
+                assert second is not None and second.id == "k1"
+            assert run_worker(DurableEngine(registry(), other, clock=clock), once=True, log=log.append) == 2
+            assert log == ["fired 2 event(s) on 2 due case(s)"]
+            assert [s.state for s in map(store.summary, ["k0", "k1", "k2"])] == ["arrived", "done", "done"]
+        assert run_worker(DurableEngine(registry(), other, clock=clock), once=True) == 1
+        for i in range(3):
+            assert [e.kind for e in store.history(f"k{i}")] == [EventKind.STARTED, EventKind.ESCALATED]
+    finally:
+        other.close()
+        store.close()
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_a_refused_escalation_inside_a_claim_writes_nothing_and_stays_due(backend: str, tmp_path: Path) -> None:
+    store = open_store(backend_url(backend, tmp_path))
+    clock = pathways.ManualClock()
+    engine = DurableEngine(registry(), store, clock=clock)
+    engine.start("night", "cit-0", case_id="k0")
+    clock.advance(timedelta(hours=3))
+    with pytest.raises(StoreError, match="claim_due is already open on this thread"), store.claim_due(clock.now()), store.claim_due(clock.now()):
+        pass  # pragma: no cover
+    with pytest.raises(NotPermitted), store.claim_due(clock.now()) as held:
+        assert held is not None and held.id == "k0"
+        engine.fire("k0", "plan", NURSE)  # a nurse may not plan: refused inside the claim
+    assert store.summary("k0").seq == 1
+    with store.claim_due(clock.now(), skip=["k0"]) as none:
+        assert none is None
+    assert run_worker(engine, once=True) == 1
+    store.close()

@@ -2,16 +2,22 @@
 
 Every case is fired in its own transaction guarded by its seq, so a worker killed
 mid-batch loses nothing (unfired cases stay due) and two workers never fire the same
-escalation twice (the second one's ``UPDATE … WHERE seq = ?`` matches no row).
+escalation twice (the second one's ``UPDATE … WHERE seq = ?`` matches no row). On a SQL
+store each case is first claimed (:meth:`SQLStore.claim_due`: PostgreSQL ``FOR UPDATE
+SKIP LOCKED``, SQLite ``BEGIN IMMEDIATE``) and fired inside that claim's transaction, so
+concurrent workers take different cases instead of racing for the same one.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from ..errors import ActionRefused, CapacityError, ConcurrentUpdate
 from .durable import DurableEngine
+from .sql import SQLStore
 
 __all__ = ["run_worker"]
 
@@ -34,20 +40,64 @@ def run_worker(
     fired = 0
     while stop is None or not stop():
         now = engine.clock.now()
-        n_events = 0
-        due = engine.store.due_before(now, limit=batch)
-        for summary in due:
-            try:
-                n_events += len(engine.fire_due_case(summary.id, now))
-            except ConcurrentUpdate:
-                say(f"case {summary.id}: handled by another worker")
-            except (ActionRefused, CapacityError) as exc:
-                say(f"case {summary.id}: escalation refused ({type(exc).__name__})")
+        if isinstance(engine.store, SQLStore):
+            n_events, n_cases = _claimed_pass(engine, engine.store, now, batch, say)
+        else:
+            n_events, n_cases = _pass(engine, now, batch, say)
         fired += n_events
         if n_events:
-            say(f"fired {n_events} event(s) on {len(due)} due case(s)")
+            say(f"fired {n_events} event(s) on {n_cases} due case(s)")
         if once and n_events == 0:
             break
         if not once and n_events == 0:
             time.sleep(interval)
     return fired
+
+
+def _fire(case_id: str, fire: Callable[[], int], say: Callable[[str], None]) -> int:
+    """Run one case's firing; a lost race or a refused escalation is logged, not raised."""
+    try:
+        return fire()
+    except ConcurrentUpdate:
+        say(f"case {case_id}: handled by another worker")
+    except (ActionRefused, CapacityError) as exc:
+        say(f"case {case_id}: escalation refused ({type(exc).__name__})")
+    return 0
+
+
+def _pass(engine: DurableEngine, now: datetime, batch: int, say: Callable[[str], None]) -> tuple[int, int]:
+    """Fire what is due now, each case guarded by its seq only (the in-memory store)."""
+    due = engine.store.due_before(now, limit=batch)
+    n_events = 0
+    for summary in due:
+        n_events += _fire(summary.id, functools.partial(_fire_case, engine, summary.id, now), say)
+    return n_events, len(due)
+
+
+def _claimed_pass(
+    engine: DurableEngine, store: SQLStore, now: datetime, batch: int, say: Callable[[str], None]
+) -> tuple[int, int]:
+    """Claim due cases one by one (SKIP LOCKED on PostgreSQL) and fire each inside its claim.
+
+    The claim's transaction is the firing's: it commits with the events, or rolls back
+    (releasing the case, still due) when the escalation is refused or fails; a case
+    tried once is not claimed again in this pass.
+    """
+    tried: list[str] = []
+    n_events = 0
+    while len(tried) < batch:
+        try:
+            with store.claim_due(now, skip=tried) as claimed:
+                if claimed is None:
+                    break
+                tried.append(claimed.id)
+                n_events += len(engine.fire_due_case(claimed.id, now))
+        except ConcurrentUpdate:
+            say(f"case {tried[-1] if tried else '?'}: handled by another worker")
+        except (ActionRefused, CapacityError) as exc:
+            say(f"case {tried[-1] if tried else '?'}: escalation refused ({type(exc).__name__})")
+    return n_events, len(tried)
+
+
+def _fire_case(engine: DurableEngine, case_id: str, now: datetime) -> int:
+    return len(engine.fire_due_case(case_id, now))
