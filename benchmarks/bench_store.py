@@ -6,8 +6,10 @@ Prints one table:
 
 * durable transitions/s on SQLite (one process; synchronous FULL and NORMAL) and on
   PostgreSQL with 1, 4 and 8 processes, each firing ``--steps`` transitions on its own
-  cases (read the case, check it with the engine, write event + state row in one
-  transaction), with the per-transition latency median and p99;
+  cases (read the case, check it with the engine, write event + state row + owner rows
+  in one transaction), with the per-transition latency median and p99 and the CPU time
+  one transition costs in the client processes and in the PostgreSQL server (all its
+  processes, read from /proc: the server must run on this machine);
 * host queries (case by id, with history, in a state, owned by a role / a sector,
   deadline before T) on stores bulk-loaded with ``--cases`` cases (default 1,000,000).
 
@@ -102,19 +104,68 @@ def _runner(url: str, index: int, steps: int, synchronous: str, ready: Any, go: 
     ids = [engine.start("ring", f"cit-{index}-{i}", case_id=f"p{index}-{i:03}").id for i in range(50)]
     ready.put(index)
     go.wait()
+    backend = _backend_pid(store)
+    server = _cpu_of(backend)
     latencies = []
+    cpu = time.process_time()
     start = time.perf_counter()
     for k in range(steps):
         t0 = time.perf_counter()
         engine.fire(ids[k % len(ids)], "next", NURSE)
         latencies.append(time.perf_counter() - t0)
     end = time.perf_counter()
+    cpu = time.process_time() - cpu
+    server = _cpu_of(backend) - server
     store.close()
-    out.put((start, end, latencies))
+    out.put((start, end, latencies, cpu, server))
 
 
-def bench_transitions(url: str, processes: int, steps: int, synchronous: str = "FULL") -> tuple[float, float, float]:
-    """(transitions/s over all processes, median ms, p99 ms)."""
+def _backend_pid(store: Any) -> int | None:
+    """The PostgreSQL server process of the store's hot-path connection (None for SQLite)."""
+    if store.dialect != "postgresql":
+        return None
+    with store._raw() as conn:  # the connection every durable transition of this process uses
+        return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+def _cpu_of(pid: int | None) -> float:
+    """CPU seconds a local process has used so far (0 when there is none)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL process on this machine."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    name = f.read().strip()
+            except OSError:
+                continue
+            if name in ("postgres", "postmaster"):
+                found[int(pid)] = _cpu_of(int(pid))
+    return found
+
+
+def _server_cpu(before: dict[int, float], backends: float) -> float:
+    """Server CPU of a run: the clients' own backends plus the server's shared processes."""
+    after = _postgres_pids()
+    return backends + sum(after[p] - before[p] for p in before.keys() & after.keys())
+
+
+def bench_transitions(
+    url: str, processes: int, steps: int, synchronous: str = "FULL"
+) -> tuple[float, float, float, float, float]:
+    """(transitions/s over all processes, median ms, p99 ms, client and server CPU µs per transition)."""
     _fresh(url)
     open_store(url).close()
     ctx = mp.get_context("spawn")
@@ -130,15 +181,18 @@ def bench_transitions(url: str, processes: int, steps: int, synchronous: str = "
         except queue.Empty:
             if any(p.exitcode not in (None, 0) for p in procs):
                 raise SystemExit("a benchmark process failed (see above)") from None
+    shared = _postgres_pids()
     go.set()
     results = [out.get(timeout=600) for _ in procs]
+    server = _server_cpu(shared, sum(r[4] for r in results)) if "://" in url else 0.0
     for p in procs:
         p.join()
     begin = min(r[0] for r in results)
     finish = max(r[1] for r in results)
     lat = sorted(x for r in results for x in r[2])
     rate = len(lat) / (finish - begin)
-    return rate, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000
+    client = sum(r[3] for r in results) / len(lat) * 1e6
+    return rate, statistics.median(lat) * 1000, lat[int(len(lat) * 0.99)] * 1000, client, server / len(lat) * 1e6
 
 
 # -- host queries at a million cases --------------------------------------------------------
@@ -213,6 +267,14 @@ def bench_queries(url: str, cases: int) -> list[tuple[str, float, float]]:
     return out
 
 
+_DURABILITY = {
+    ("sqlite", "FULL"): "synchronous=FULL: fsync per commit",
+    ("sqlite", "NORMAL"): "synchronous=NORMAL: WAL, no fsync per commit",
+    ("pg", "FULL"): "synchronous=FULL: synchronous_commit=on",
+    ("pg", "NORMAL"): "synchronous=NORMAL: synchronous_commit=off",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=os.environ.get("PATHWAYS_TEST_POSTGRES_URL"), help="PostgreSQL URL (emptied!)")
@@ -225,15 +287,19 @@ def main() -> None:
 
     rows: list[list[str]] = []
     for sync in ("FULL", "NORMAL"):
-        rate, med, p99 = bench_transitions(sqlite, 1, args.steps, sync)
-        rows.append([f"durable transitions/s (synchronous={sync})", "SQLite", "1 proc", f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", "≥ 2,000/s"])
+        rate, med, p99, client, _ = bench_transitions(sqlite, 1, args.steps, sync)
+        rows.append([
+            f"durable transitions/s ({_DURABILITY['sqlite', sync]})", "SQLite", "1 proc",
+            f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", f"{client:.0f}", "", "≥ 2,000/s",
+        ])
     if args.pg:
         for sync in ("FULL", "NORMAL"):
             for n in (1, 4, 8):
-                rate, med, p99 = bench_transitions(args.pg, n, args.steps, sync)
+                rate, med, p99, client, server = bench_transitions(args.pg, n, args.steps, sync)
                 rows.append([
-                    f"durable transitions/s (synchronous={sync})", "PostgreSQL", f"{n} proc",
-                    f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", "≥ 4,000/s at 8" if n == 8 else "",
+                    f"durable transitions/s ({_DURABILITY['pg', sync]})", "PostgreSQL", f"{n} proc",
+                    f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", f"{client:.0f}", f"{server:.0f}",
+                    "≥ 4,000/s at 8" if n == 8 else "",
                 ])
     if not args.skip_1m:
         targets = [("SQLite", sqlite)] + ([("PostgreSQL", args.pg)] if args.pg else [])
@@ -241,11 +307,11 @@ def main() -> None:
             t0 = time.perf_counter()
             bulk_load(url, args.cases)
             load = time.perf_counter() - t0
-            rows.append([f"bulk load of {args.cases:,} cases (setup)", name, "", f"{load:.0f} s", "", "", ""])
+            rows.append([f"bulk load of {args.cases:,} cases (setup)", name, "", f"{load:.0f} s", "", "", "", "", ""])
             for query, med, p99 in bench_queries(url, args.cases):
-                rows.append([query, name, f"{args.cases:,} cases", "", f"{med:.2f}", f"{p99:.2f}", "≤ 10 ms"])
+                rows.append([query, name, f"{args.cases:,} cases", "", f"{med:.2f}", f"{p99:.2f}", "", "", "≤ 10 ms"])
 
-    header = ["measurement", "back-end", "scale", "rate", "median ms", "p99 ms", "target"]
+    header = ["measurement", "back-end", "scale", "rate", "median ms", "p99 ms", "client µs", "server µs", "target"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

@@ -612,3 +612,22 @@ def test_a_refused_escalation_inside_a_claim_writes_nothing_and_stays_due(backen
         assert none is None
     assert run_worker(engine, once=True) == 1
     store.close()
+
+
+def test_postgres_a_dropped_connection_fails_one_call_and_is_replaced(tmp_path: Path) -> None:
+    store = open_store(backend_url("postgres", tmp_path))
+    engine = DurableEngine(registry(), store, clock=pathways.ManualClock())
+    engine.start("night", "cit-1", case_id="k1")
+    store.load("k1")  # the hot-path connection now waits, idle, in the store
+    assert isinstance(store, SQLStore)
+    with store.engine().connect() as conn:
+        conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'pathways' AND pid <> pg_backend_pid()"
+        )
+    with pytest.raises(StoreError, match=r"^reading the case store at postgresql\+psycopg://.* failed: "):
+        store.load("k1")
+    assert store.load("k1").case.seq == 1
+    engine.fire("k1", "plan", SOCIAL)
+    assert store.summary("k1").seq == 2
+    store.close()

@@ -160,6 +160,8 @@ class SQLStore:
         )
         self._dbapi: Any = self._engine.dialect.dbapi
         self._local = threading.local()  # .claim: the DB-API connection of an open claim_due
+        self._idle: list[Any] = []  # hot-path connections kept out of the pool (see _raw)
+        self._keep = pool_size if self.dialect == "postgresql" else 5  # the pool keeps as many for other reads
         self._pg_moves: dict[tuple[int, bool], str] = {}
         try:
             with self._write() as conn:
@@ -240,6 +242,8 @@ class SQLStore:
             raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
 
     def close(self) -> None:
+        while self._idle:
+            self._release(self._idle.pop())
         self._engine.dispose()
 
     # -- writing ---------------------------------------------------------------------
@@ -277,33 +281,58 @@ class SQLStore:
     def _raw(self) -> Iterator[Any]:
         """A DB-API connection for the hot path, without a SQLAlchemy ``Connection`` around it.
 
-        Inside :meth:`claim_due` it is the claim's connection (its transaction is open);
-        otherwise a pooled one, in autocommit on PostgreSQL (each statement, or an explicit
-        ``BEGIN`` … ``COMMIT``, is its own transaction) and SQLite (``isolation_level=None``).
+        Inside :meth:`claim_due` it is the claim's connection (its transaction is open).
+        Otherwise it comes from this store's own small stack of idle connections (taken
+        from the pool once, so no checkout and reset per call), in autocommit: on
+        PostgreSQL each statement, or an explicit ``BEGIN`` … ``COMMIT``, is its own
+        transaction; SQLite runs with ``isolation_level=None``. A connection left inside a
+        transaction or broken by an error is discarded, never reused.
         """
         bound = getattr(self._local, "claim", None)
         if bound is not None:
             yield bound
             return
-        fairy = self._engine.raw_connection()
-        dbapi: Any = fairy.driver_connection
-        pg = self.dialect == "postgresql"
-        broken = False
         try:
-            if pg:
-                dbapi.autocommit = True
+            fairy = self._idle.pop()
+        except IndexError:
+            fairy = self._engine.raw_connection()
+            if self.dialect == "postgresql":
+                fairy.driver_connection.autocommit = True  # type: ignore[union-attr]
+        dbapi: Any = fairy.driver_connection
+        try:
             yield dbapi
-        except (self._dbapi.OperationalError, self._dbapi.InterfaceError):
-            broken = True
-            fairy.invalidate()  # a broken connection is not put back into the pool
+        except BaseException:
+            if self._is_idle(dbapi):
+                self._put_back(fairy)
+            else:
+                fairy.invalidate()
             raise
-        finally:
-            if pg and not broken:
-                try:
-                    dbapi.autocommit = False  # the pool hands it to SQLAlchemy in transaction mode
-                except self._dbapi.Error:
-                    fairy.invalidate()
-            fairy.close()
+        self._put_back(fairy)
+
+    def _is_idle(self, dbapi: Any) -> bool:
+        """Whether a hot-path connection is usable and outside any transaction."""
+        try:
+            if self.dialect == "postgresql":
+                return not dbapi.closed and int(dbapi.info.transaction_status) == 0  # IDLE
+            return not dbapi.in_transaction
+        except Exception:
+            return False
+
+    def _put_back(self, fairy: Any) -> None:
+        if len(self._idle) < self._keep:
+            self._idle.append(fairy)
+        else:
+            self._release(fairy)
+
+    def _release(self, fairy: Any) -> None:
+        """Hand a hot-path connection back to the pool, in the mode SQLAlchemy expects."""
+        if self.dialect == "postgresql":
+            try:
+                fairy.driver_connection.autocommit = False
+            except self._dbapi.Error:
+                fairy.invalidate()
+                return
+        fairy.close()
 
     def commit(self, writes: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
         ordered = sorted(writes, key=lambda w: w.case.id)
