@@ -7,7 +7,11 @@ Concurrency is optimistic and enforced by the database, never by this process:
 * a shared place is taken only with ``UPDATE resources SET in_use = in_use + 1 WHERE
   id = ? AND in_use + 1 <= capacity``; no row → :class:`NoCapacity`;
 * events, case rows and places change in one transaction (SQLite: ``BEGIN IMMEDIATE``
-  in WAL mode; PostgreSQL: READ COMMITTED, whose row locks re-check the WHERE clauses).
+  in WAL mode; PostgreSQL: READ COMMITTED, whose row locks re-check the WHERE clauses);
+  on PostgreSQL the usual move of one case is a single statement (see ``_pg_move``).
+
+The hot path (``load`` and ``commit``) runs statements compiled once per store on DB-API
+connections the store keeps idle between calls; the rest goes through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -154,10 +158,6 @@ class SQLStore:
                 f"unsupported database {self.dialect!r} in {self.url}; pathways stores cases in sqlite or postgresql"
             )
         self._prepare_statements(self._engine.dialect)
-        # single-statement reads need no transaction (PostgreSQL: saves BEGIN and ROLLBACK)
-        self._reader = (
-            self._engine.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self._engine
-        )
         self._dbapi: Any = self._engine.dialect.dbapi
         self._local = threading.local()  # .claim: the DB-API connection of an open claim_due
         self._idle: list[Any] = []  # hot-path connections kept out of the pool (see _raw)
