@@ -631,3 +631,22 @@ def test_postgres_a_dropped_connection_fails_one_call_and_is_replaced(tmp_path: 
     engine.fire("k1", "plan", SOCIAL)
     assert store.summary("k1").seq == 2
     store.close()
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_inside_a_claim_places_are_read_and_taken_on_the_claims_own_connection(backend: str, tmp_path: Path) -> None:
+    store = open_store(backend_url(backend, tmp_path), pool_size=1)  # PostgreSQL: 1 pooled + 1 overflow
+    clock = pathways.ManualClock()
+    engine = DurableEngine(registry(), store, clock=clock)
+    engine.start("night", "cit-0", facts={"consent_given": True}, case_id="k0")
+    store.load("k0")  # keeps a hot-path connection idle in the store
+    clock.advance(timedelta(hours=3))
+    with store.claim_due(clock.now()) as held:
+        assert held is not None and held.id == "k0"
+        assert store.in_use("beds") == 0
+        engine.fire("k0", "admit", NURSE)
+        assert store.in_use("beds") == 1
+    assert store.resources()["beds"] == (16, 1)
+    assert [e.to_state for e in store.history("k0")] == ["arrived", "staying"]
+    assert verify(store).ok
+    store.close()

@@ -193,6 +193,7 @@ class SQLStore:
         self._insert_events = _Prepared(_E.insert().values(_bind(*(c.name for c in _E.columns))), dialect)
         self._delete_owners = _Prepared(_O.delete().where(_O.c.case_id == sa.bindparam("case_id")), dialect)
         self._insert_owner = _Prepared(_O.insert().values(_bind("case_id", "role", "sector")), dialect)
+        self._in_use = _Prepared(sa.select(_R.c.in_use).where(_R.c.id == sa.bindparam("res")), dialect)
         self._capacity = _Prepared(sa.select(_R.c.capacity).where(_R.c.id == sa.bindparam("res")), dialect)
         delta = sa.bindparam("delta", type_=sa.Integer)
         self._take = _Prepared(
@@ -542,8 +543,15 @@ class SQLStore:
             ).scalars())
 
     def in_use(self, resource: str) -> int:
-        with self._read() as conn:
-            return int(conn.execute(sa.select(_R.c.in_use).where(_R.c.id == resource)).scalar() or 0)
+        """Places taken now (inside :meth:`claim_due`: as the claim's transaction sees it)."""
+        try:
+            with self._raw() as dbapi:
+                cur = dbapi.cursor()
+                self._in_use.run(cur, {"res": resource})
+                row = cur.fetchone()
+        except self._dbapi.Error as exc:
+            raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
+        return int(row[0]) if row else 0
 
     def resources(self) -> dict[str, tuple[int, int]]:
         with self._read() as conn:
