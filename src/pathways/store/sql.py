@@ -161,6 +161,7 @@ class SQLStore:
         self._dbapi: Any = self._engine.dialect.dbapi
         self._local = threading.local()  # .claim: the DB-API connection of an open claim_due
         self._idle: list[Any] = []  # hot-path connections kept out of the pool (see _raw)
+        self._pid = os.getpid()
         self._keep = pool_size if self.dialect == "postgresql" else 5  # the pool keeps as many for other reads
         self._pg_moves: dict[tuple[int, bool], str] = {}
         try:
@@ -293,6 +294,8 @@ class SQLStore:
         if bound is not None:
             yield bound
             return
+        if self._pid != os.getpid():  # forked: the idle connections belong to the parent
+            self._idle, self._pid = [], os.getpid()
         try:
             fairy = self._idle.pop()
         except IndexError:
