@@ -1,5 +1,8 @@
 """Hypothesis profiles: ``dev`` (default, quick) and ``ci`` (more examples; scripts/test selects it).
 
+``dev`` draws new examples on every run, so local runs keep exploring; ``ci`` is
+derandomized, so a CI verdict is reproducible and a failure replays on any machine.
+
 Choose one with ``HYPOTHESIS_PROFILE=ci``. Deadlines are off: a stateful run's step time
 depends on the machine, and tests must not assert on time.
 """
@@ -20,6 +23,8 @@ settings.register_profile(
     max_examples=60,
     stateful_step_count=40,
     deadline=None,
+    derandomize=True,
+    print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
