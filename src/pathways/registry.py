@@ -20,11 +20,13 @@ class Registry(Mapping[str, Pathway]):
     def __init__(self, pathways: Iterable[Pathway] = ()) -> None:
         self._versions: dict[tuple[str, int], Pathway] = {}
         self._latest: dict[str, Pathway] = {}
+        self._resources: dict[str, Resource] | None = None
         for p in pathways:
             self.add(p)
 
     def add(self, pathway: Pathway) -> None:
         self._versions[pathway.key] = pathway
+        self._resources = None
         current = self._latest.get(pathway.id)
         if current is None or pathway.version >= current.version:
             self._latest[pathway.id] = pathway
@@ -60,8 +62,12 @@ class Registry(Mapping[str, Pathway]):
         return tuple(self._versions.values())
 
     def resources(self) -> Mapping[str, Resource]:
-        """Shared resources across all pathways; same id means the same pool."""
-        out: dict[str, Resource] = {}
-        for p in self._latest.values():
-            out.update(p.resources)
-        return out
+        """Shared resources across all pathways; same id means the same pool.
+
+        Built once per set of pathways: the engine asks on every capacity check.
+        """
+        if self._resources is None:
+            self._resources = {}
+            for p in self._latest.values():
+                self._resources.update(p.resources)
+        return self._resources
