@@ -23,7 +23,6 @@ import networkx as nx
 
 from pathways import load_registry
 from pathways._explore import Space
-from pathways.check import check
 from pathways.graph import co_reachable, pathway_graph, reachable, traps
 from pathways.model import (
     Deadline,
@@ -39,6 +38,7 @@ from pathways.model import (
     StateKind,
     Transition,
 )
+from pathways.stranding import check
 
 L = Label("x", "x")
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from pathways.scenario import load_scenario
-from pathways.simulate import Simulation
+from pathways.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parents[1]
 _TIMED = ("start", "fire", "approve", "refuse", "fire_due")

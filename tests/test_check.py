@@ -10,10 +10,10 @@ import attrs
 import pytest
 
 from pathways import Engine, Registry, load_registry, load_text
-from pathways.check import Finding, FindingKind, Report, Severity, check, replay_counterexample
 from pathways.cli import main
 from pathways.errors import NoCounterexample
 from pathways.model import ApprovalRule, Pathway, RuleKind, Sector
+from pathways.stranding import CheckResult, Finding, FindingKind, Severity, check, replay_counterexample
 
 HEAD = """\
 id: {id}
@@ -63,7 +63,7 @@ def with_approval(rule: ApprovalRule, extra_sector: str | None = None) -> Pathwa
     return attrs.evolve(base, transitions=(finish, *base.transitions[1:]), sectors=sectors)
 
 
-def only(report: Report, kind: FindingKind) -> Finding:
+def only(report: CheckResult, kind: FindingKind) -> Finding:
     found = report.of_kind(kind)
     assert len(found) == 1, report.to_text()
     return found[0]

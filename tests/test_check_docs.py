@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pathways import Registry, load_text
-from pathways.check import FindingKind, check
 from pathways.model import Pathway
+from pathways.stranding import FindingKind, check
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "findings"
 PAGES = [k for k in FindingKind if k is not FindingKind.BOUND_REACHED]

@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from pathways._explore import Space
 from pathways._story import build
-from pathways.check import FindingKind, check
 from pathways.model import (
     ApprovalRule,
     Deadline,
@@ -40,6 +39,7 @@ from pathways.model import (
     Transition,
 )
 from pathways.registry import Registry
+from pathways.stranding import FindingKind, check
 
 # Checking one small pathway takes milliseconds, so these run ten times the examples of the
 # hypothesis profile (dev: 150, ci: 600); PATHWAYS_CHECK_EXAMPLES overrides.

@@ -76,7 +76,7 @@ class TestMermaid:
         assert "  linkStyle 0 stroke:#cc0000,stroke-width:3px" in text
 
     def test_a_checker_finding_is_marked_with_its_counterexample_path(self, stay) -> None:  # type: ignore[no-untyped-def]
-        from pathways.check import check
+        from pathways.stranding import check
 
         registry = load_registry(MINI)
         finding = next(f for f in check(registry).findings if f.pathway == "stay" and f.states == ("referred",))

@@ -16,7 +16,7 @@ import pytest
 from pathways.cli import main
 from pathways.report import FLOW_FILL, ProgressBar, render_report, summary_text
 from pathways.scenario import load_scenario
-from pathways.simulate import Simulation, SimulationResult
+from pathways.simulation import Simulation, SimulationResult
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT_WEEK = ROOT / "examples" / "short_week.yaml"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathways import load_registry
-from pathways.check import check
+from pathways.stranding import check
 
 
 def test_the_seed_pathways_pass_the_stranding_check() -> None:

@@ -261,7 +261,7 @@ def test_a_receiving_pathway_answers_within_its_deadline_or_returns_the_referral
 
 
 def test_the_stranding_checker_finds_nothing_in_the_seeds() -> None:
-    from pathways.check import check
+    from pathways.stranding import check
 
     report = check(REGISTRY)
     assert [f.to_text() for f in report.findings] == []

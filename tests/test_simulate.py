@@ -18,7 +18,7 @@ from pathways.errors import ScenarioError
 from pathways.model import ANY_STATE
 from pathways.registry import Registry
 from pathways.scenario import Choices, Scenario, load_scenario, load_scenario_text
-from pathways.simulate import Simulation, SimulationResult, WaitStats, simulate
+from pathways.simulation import Simulation, SimulationResult, WaitStats, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 MINI = ROOT / "tests" / "fixtures" / "mini"

@@ -1,6 +1,5 @@
 """The testing kit's own behaviour: faults are really there, the machine catches broken engines."""
 
-import sys
 from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -233,7 +232,7 @@ def test_faulty_pathways_are_registries_and_unknown_kinds_are_named() -> None:
 @settings(max_examples=10)
 @given(data=st.data())
 def test_the_checker_flags_each_seeded_fault_with_its_kind_and_nothing_unrelated(kind: str, data: st.DataObject) -> None:
-    from pathways.check import check
+    from pathways.stranding import check
 
     fault: Fault = data.draw(seeded_faults(kind))
     found = {f.kind.value for f in check(fault.registry).errors}
@@ -262,11 +261,6 @@ def test_assert_sound_fails_with_the_finding_and_its_story() -> None:
 def test_assert_sound_passes_on_a_sound_pathway() -> None:
     assert_sound(_desk())
 
-
-def test_assert_sound_says_so_when_the_checker_is_missing() -> None:
-    with mock.patch.dict(sys.modules, {"pathways.check": None}), pytest.raises(PathwaysError) as failure:
-        assert_sound(_desk())
-    assert str(failure.value).startswith("assert_sound needs the stranding checker pathways.check, which cannot be imported")
 
 
 # -- actions and the machine ------------------------------------------------------------------

@@ -26,7 +26,6 @@ from .case import (
     case_to_json,
     replay,
 )
-from .check import Counterexample, Finding, FindingKind, Report, Severity, Step, check, replay_counterexample
 from .clock import Clock, ManualClock, SystemClock
 from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
 from .diagram import render as render_diagram
@@ -79,7 +78,17 @@ from .model import (
 )
 from .registry import Registry
 from .scenario import Scenario, load_scenario
-from .simulate import SimulationResult, simulate
+from .simulation import SimulationResult, simulate
+from .stranding import (
+    CheckResult,
+    Counterexample,
+    Finding,
+    FindingKind,
+    Severity,
+    Step,
+    check,
+    replay_counterexample,
+)
 
 if _typing.TYPE_CHECKING:
     from .report import write_report
@@ -107,6 +116,7 @@ __all__ = [
     "CapacityError",
     "Case",
     "CaseClosed",
+    "CheckResult",
     "Clock",
     "ConcurrentUpdate",
     "Counterexample",
@@ -143,7 +153,6 @@ __all__ = [
     "Reason",
     "Registry",
     "RenderError",
-    "Report",
     "Resource",
     "Role",
     "RuleKind",

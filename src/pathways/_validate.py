@@ -7,28 +7,13 @@ stuck? — belong to :mod:`pathways.check`. Every check reports every problem it
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator
 
+from ._documents import DocPath, Found, did_you_mean
 from .model import ANY_STATE, Pathway, RuleKind, StateKind
 
-Found = tuple[tuple[str | int, ...], str, str | None]
-"""(path in the document, what is wrong, hint)."""
 
-
-def did_you_mean(name: str, known: Iterable[str], what: str) -> str:
-    """A hint naming the closest known name, or listing the known ones."""
-    known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    if not known:
-        return f"no {what} is declared; declare it first"
-    listed = ", ".join(repr(k) for k in known[:12]) + (", …" if len(known) > 12 else "")
-    return f"known {what}s: {listed}"
-
-
-def _unknown(path: tuple[str | int, ...], name: str, known: Iterable[str], what: str) -> Found:
+def _unknown(path: DocPath, name: str, known: Iterable[str], what: str) -> Found:
     return (path, f"unknown {what} {name!r}", did_you_mean(name, known, what))
 
 

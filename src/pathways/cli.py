@@ -19,7 +19,7 @@ from .model import Label, Pathway
 from .registry import Registry
 
 if TYPE_CHECKING:
-    from .check import Finding
+    from .stranding import Finding
 
 __all__ = ["main"]
 
@@ -74,7 +74,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from .check import check
+    from .stranding import check
 
     registry = load_registry(args.paths)
     report = check(registry, bound=args.bound)
@@ -141,7 +141,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     from .report import ProgressBar, summary_text, write_report
     from .scenario import load_scenario
-    from .simulate import Simulation
+    from .simulation import Simulation
 
     scenario = load_scenario(args.scenario)
     sim = Simulation(scenario, load_registry(args.definitions) if args.definitions else None, seed=args.seed)

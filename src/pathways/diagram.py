@@ -80,7 +80,7 @@ class Highlight:
 def finding_highlight(finding: Any) -> dict[str, tuple[Any, ...]]:
     """Keyword arguments for :func:`to_dot`/:func:`to_mermaid` that mark a checker finding.
 
-    Duck-typed on :class:`pathways.check.Finding` (``states``, ``transitions`` as trigger
+    Duck-typed on :class:`pathways.stranding.Finding` (``states``, ``transitions`` as trigger
     names, ``counterexample.steps`` with ``state``/``trigger``, ``counterexample.ends_in``),
     so this module does not import the checker.
     """

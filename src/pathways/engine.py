@@ -20,7 +20,7 @@ import attrs
 from transitions import Machine
 
 from . import approvals
-from ._validate import did_you_mean
+from ._documents import did_you_mean
 from .capacity import Ledger, MemoryLedger
 from .case import (
     Actor,

@@ -7,27 +7,21 @@ what is wrong and a hint.
 
 from __future__ import annotations
 
-import enum
-import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
-import attrs
 import yaml
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import ClassValidationError, IterableValidationError
 
 from . import _validate
 from ._converter import converter
-from ._yaml import Positioned, format_path, parse
+from ._documents import DocPath, did_you_mean, explain, problem_at, yaml_problem
+from ._yaml import Positioned, parse
 from .errors import DefinitionError, Problem
 from .model import Pathway
 from .registry import Registry
 
 __all__ = ["load_file", "load_registry", "load_text"]
-
-_DocPath = tuple[str | int, ...]
-
 
 def load_text(text: str, file: str = "<string>") -> Pathway:
     """Load one pathway from YAML text; ``file`` names it in error messages."""
@@ -100,19 +94,10 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
     try:
         doc = parse(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        col = mark.column + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None and context_mark.line + 1 != line:
-            what += f", {context} that starts at line {context_mark.line + 1}"
-        hint = "indent with spaces; YAML does not allow tabs" if "'\\t'" in what else "check indentation and quoting"
-        return None, None, [Problem(file, "", f"not valid YAML: {what}", hint, line, col)]
+        return None, None, [yaml_problem(exc, file)]
 
-    def at(path: _DocPath, message: str, hint: str | None = None) -> Problem:
-        line, col = doc.position(path)
-        return Problem(file, format_path(path), message, hint, line, col)
+    def at(path: DocPath, message: str, hint: str | None = None) -> Problem:
+        return problem_at(file, doc, path, message, hint)
 
     if doc.data is None:
         return doc, None, [Problem(file, "", "the file is empty", "start with 'id: my_pathway'", 1, 1)]
@@ -122,7 +107,7 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
     try:
         pathway = converter.structure(doc.data, Pathway)
     except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(at(path, msg, hint) for path, msg, hint in _explain(exc, (), Pathway))
+        problems.extend(at(path, msg, hint) for path, msg, hint in explain(exc, (), Pathway))
         return doc, None, problems
     problems.extend(at(path, msg, hint) for path, msg, hint in _validate.problems(pathway))
     problems.sort(key=_by_position)
@@ -134,87 +119,30 @@ def _by_position(problem: Problem) -> tuple[int, int]:
     return (problem.line or 0, problem.column or 0)
 
 
-def _explain(exc: BaseException, path: _DocPath, cls: Any) -> Iterator[_validate.Found]:
-    """Turn cattrs' nested exception groups into (path, message, hint) triples."""
-    if isinstance(exc, IterableValidationError):
-        with_notes, without = exc.group_exceptions()
-        for sub, note in with_notes:
-            yield from _explain(sub, (*path, note.index), note.type)
-        for sub in without:
-            yield from _explain(sub, path, cls)
-    elif isinstance(exc, ClassValidationError):
-        attr_notes, without_notes = exc.group_exceptions()
-        for sub, attr_note in attr_notes:
-            yield from _explain(sub, (*path, attr_note.name), attr_note.type)
-        for sub in without_notes:
-            yield from _explain(sub, path, cls)
-    elif isinstance(exc, ForbiddenExtraKeysError):
-        fields = [a.name for a in attrs.fields(exc.cl)]
-        for key in sorted(exc.extra_fields):
-            yield ((*path, key), f"unknown field {key!r}", _validate.did_you_mean(key, fields, "field"))
-    elif isinstance(exc, KeyError):
-        name = path[-1] if path else "?"
-        yield (path, f"required field {name!r} is missing", f"add '{name}:'")
-    elif isinstance(exc, ValueError) and (enum_cls := _enum_of(cls)) is not None:
-        cls = enum_cls
-        allowed = ", ".join(repr(m.value) for m in cls)
-        found = str(exc).split(" is not a valid")[0]
-        yield (path, f"expected one of {allowed}, got {found}", None)
-    elif isinstance(exc, ValueError | TypeError):
-        expected = _type_name(cls)
-        text = str(exc)
-        if isinstance(exc, TypeError) or not text:
-            text = f"expected {expected}"
-        yield (path, text, None)
-    else:  # pragma: no cover - cattrs raises only the kinds above
-        yield (path, f"{type(exc).__name__}: {exc}", None)
-
-
-def _enum_of(cls: Any) -> type[enum.Enum] | None:
-    """The enum class of ``cls`` or of an optional ``cls | None``, else ``None``."""
-    for candidate in (cls, *typing.get_args(cls)):
-        if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
-            return candidate
-    return None
-
-
-def _type_name(cls: Any) -> str:
-    if attrs.has(cls):
-        return f"a mapping with fields {', '.join(a.name for a in attrs.fields(cls))}"
-    origin = typing.get_origin(cls)
-    if origin is not None:
-        return "a mapping" if "Mapping" in str(origin) or origin is dict else "a list"
-    return getattr(cls, "__name__", str(cls))
-
-
 def _between_files(loaded: list[tuple[str, Positioned, Pathway]]) -> Iterator[Problem]:
     """Problems that only show when the files are read together."""
-
-    def at(file: str, doc: Positioned, path: _DocPath, message: str, hint: str | None) -> Problem:
-        line, col = doc.position(path)
-        return Problem(file, format_path(path), message, hint, line, col)
 
     first: dict[tuple[str, int], str] = {}
     by_id = {p.id: p for _, _, p in loaded}
     capacities: dict[str, tuple[int, str]] = {}
     for file, doc, p in loaded:
         if p.key in first:
-            yield at(file, doc, ("id",), f"pathway {p.id!r} version {p.version} is also defined in {first[p.key]}", "give it a new version number or another id")
+            yield problem_at(file, doc, ("id",), f"pathway {p.id!r} version {p.version} is also defined in {first[p.key]}", "give it a new version number or another id")
         first.setdefault(p.key, file)
         for res_id, res in p.resources.items():
             if res_id in capacities and capacities[res_id][0] != res.capacity:
                 cap, where = capacities[res_id]
-                yield at(file, doc, ("resources", res_id, "capacity"), f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {where}", "pathways that share a resource must agree on its capacity")
+                yield problem_at(file, doc, ("resources", res_id, "capacity"), f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {where}", "pathways that share a resource must agree on its capacity")
             capacities.setdefault(res_id, (res.capacity, file))
         for i, t in enumerate(p.transitions):
             if t.handover is None:
                 continue
-            path: _DocPath = ("transitions", i, "handover", "to")
+            path: DocPath = ("transitions", i, "handover", "to")
             target = by_id.get(t.handover.to)
             if target is None:
-                yield at(file, doc, path, f"hand-over to unknown pathway {t.handover.to!r}", _validate.did_you_mean(t.handover.to, by_id, "pathway"))
+                yield problem_at(file, doc, path, f"hand-over to unknown pathway {t.handover.to!r}", did_you_mean(t.handover.to, by_id, "pathway"))
             elif target.intake is None:
-                yield at(file, doc, path, f"pathway {target.id!r} has no intake, so it cannot receive a hand-over", f"add an 'intake:' section to {target.id!r}")
+                yield problem_at(file, doc, path, f"pathway {target.id!r} has no intake, so it cannot receive a hand-over", f"add an 'intake:' section to {target.id!r}")
             elif target.intake.accepts_from and p.id not in target.intake.accepts_from:
-                yield at(file, doc, path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}", f"add {p.id!r} to its intake.accepts_from")
+                yield problem_at(file, doc, path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}", f"add {p.id!r} to its intake.accepts_from")
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from . import diagram
 from .errors import RenderError
 from .registry import Registry
-from .simulate import PathwayResult, SimulationResult, WaitStats
+from .simulation import PathwayResult, SimulationResult, WaitStats
 
 __all__ = ["FLOW_FILL", "ProgressBar", "render_report", "summary_text", "write_report"]
 

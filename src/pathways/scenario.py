@@ -22,10 +22,9 @@ import yaml
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from ._converter import make_converter, parse_duration
-from ._validate import did_you_mean
+from ._documents import DocPath, Found, did_you_mean, explain, problem_at, yaml_problem
 from ._yaml import Positioned, format_path, parse
 from .errors import Problem, ScenarioError
-from .loader import _explain
 from .registry import Registry
 
 __all__ = [
@@ -231,8 +230,6 @@ def _make_converter() -> cattrs.Converter:
 
 _converter = _make_converter()
 
-_Path = tuple[str | int, ...]
-
 _POSITIONS: dict[str, Positioned] = {}
 """The last parsed document of each scenario file, so checks against definitions can name lines."""
 
@@ -258,14 +255,10 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     try:
         doc = parse(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([Problem(file, "", f"not valid YAML: {what}", "check indentation and quoting", line)]) from None
+        raise ScenarioError([yaml_problem(exc, file)]) from None
 
-    def at(path: _Path, message: str, hint: str | None = None) -> Problem:
-        line, col = doc.position(path)
-        return Problem(file, format_path(path), message, hint, line, col)
+    def at(path: DocPath, message: str, hint: str | None = None) -> Problem:
+        return problem_at(file, doc, path, message, hint)
 
     if not isinstance(doc.data, dict):
         raise ScenarioError([at((), "a scenario must be a mapping of fields", "start with 'name: my scenario'")])
@@ -273,7 +266,7 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     try:
         scenario = _converter.structure(doc.data, Scenario)
     except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(at(path, msg, hint) for path, msg, hint in _explain(exc, (), Scenario))
+        problems.extend(at(path, msg, hint) for path, msg, hint in explain(exc, (), Scenario))
         raise ScenarioError(problems) from None
     scenario = attrs.evolve(scenario, source=file)
     problems.extend(at(path, msg, hint) for path, msg, hint in _shape(scenario))
@@ -293,25 +286,25 @@ def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
     return out
 
 
-def _prob(path: _Path, value: float) -> Iterator[tuple[_Path, str, str | None]]:
+def _prob(path: DocPath, value: float) -> Iterator[Found]:
     if not 0.0 <= value <= 1.0:
         yield (path, f"a probability must be between 0 and 1, got {value}", None)
 
 
-def _hours(path: _Path, hours: tuple[int, ...]) -> Iterator[tuple[_Path, str, str | None]]:
+def _hours(path: DocPath, hours: tuple[int, ...]) -> Iterator[Found]:
     if len(hours) != 2 or not all(0 <= h <= 24 for h in hours) or hours[0] == hours[1]:
         yield (path, f"hours must be [from, to] with 0 <= hour <= 24 and from != to, got {list(hours)}",
                "write e.g. [16, 24] for 16:00-24:00, or [16, 8] for an evening-and-night shift")
 
 
-def _days(path: _Path, days: tuple[str, ...] | Mapping[str, float]) -> Iterator[tuple[_Path, str, str | None]]:
+def _days(path: DocPath, days: tuple[str, ...] | Mapping[str, float]) -> Iterator[Found]:
     for i, d in enumerate(days):
         if d not in WEEKDAYS:
             yield ((*path, i) if isinstance(days, tuple) else (*path, d), f"unknown weekday {d!r}",
                    did_you_mean(d, WEEKDAYS, "weekday"))
 
 
-def _dist(path: _Path, d: Distribution) -> Iterator[tuple[_Path, str, str | None]]:
+def _dist(path: DocPath, d: Distribution) -> Iterator[Found]:
     needed = _NEEDS[d.dist]
     for name in needed:
         if getattr(d, name) is None:
@@ -330,7 +323,7 @@ def _dist(path: _Path, d: Distribution) -> Iterator[tuple[_Path, str, str | None
         yield ((*path, "sigma"), f"sigma must not be negative, got {d.sigma}", None)
 
 
-def _shape(s: Scenario) -> Iterator[tuple[_Path, str, str | None]]:
+def _shape(s: Scenario) -> Iterator[Found]:
     """Checks that need no definitions: ranges, weekdays, distributions."""
     if s.start.tzinfo is None:
         yield (("start",), f"start {s.start.isoformat()} has no time zone",
@@ -371,7 +364,7 @@ def _shape(s: Scenario) -> Iterator[tuple[_Path, str, str | None]]:
             yield (("capacities", res), f"capacity must be at least 1, got {cap}", None)
 
 
-def _against(s: Scenario, registry: Registry) -> Iterator[tuple[_Path, str, str | None]]:
+def _against(s: Scenario, registry: Registry) -> Iterator[Found]:
     """Names in the scenario that the definitions do not have."""
     known = set(registry)
     roles = {r for p in registry.values() for r in p.roles}
@@ -404,7 +397,7 @@ def _against(s: Scenario, registry: Registry) -> Iterator[tuple[_Path, str, str 
         yield from _name(("choices", "weights", key), key, registry, lambda p: list(p.triggers), "trigger")
 
 
-def _name(path: _Path, key: str, registry: Registry, names: Any, what: str) -> Iterator[tuple[_Path, str, str | None]]:
+def _name(path: DocPath, key: str, registry: Registry, names: Any, what: str) -> Iterator[Found]:
     """``pathway.name`` must exist in that pathway; a bare ``name`` in some pathway."""
     if "." in key:
         pid, name = key.split(".", 1)

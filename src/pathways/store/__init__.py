@@ -6,18 +6,18 @@
 """
 
 from ._open import open_store
-from .audit import AuditReport, replay_stored, verify
+from .audit import AuditResult, replay_stored, verify
 from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
 from .durable import DurableEngine, retry
 from .memory import MemoryStore
-from .migrate import MigrationReport, migrate
+from .migrate import MigrationResult, migrate
 from .schema import CURRENT_VERSION
 from .sql import SQLStore
 from .worker import run_worker
 
 __all__ = [
     "CURRENT_VERSION",
-    "AuditReport",
+    "AuditResult",
     "CaseStore",
     "CaseSummary",
     "CaseWrite",
@@ -25,7 +25,7 @@ __all__ = [
     "Loaded",
     "MemoryStore",
     "MigrationRecord",
-    "MigrationReport",
+    "MigrationResult",
     "SQLStore",
     "migrate",
     "open_store",

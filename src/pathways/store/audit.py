@@ -16,11 +16,11 @@ from ..registry import Registry
 from .base import GENESIS, CaseStore, event_hash
 from .migrate import apply_migration
 
-__all__ = ["AuditReport", "replay_stored", "verify"]
+__all__ = ["AuditResult", "replay_stored", "verify"]
 
 
 @attrs.frozen
-class AuditReport:
+class AuditResult:
     """The outcome of :func:`verify`: ``ok``, what was checked, and the first problem."""
 
     cases: int
@@ -34,7 +34,7 @@ class AuditReport:
         return self.problem is None
 
 
-def verify(store: CaseStore) -> AuditReport:
+def verify(store: CaseStore) -> AuditResult:
     """Check every event's hash and chain, and every case row against its last event."""
     heads = store.heads()
     n_events = 0
@@ -42,14 +42,14 @@ def verify(store: CaseStore) -> AuditReport:
     current: str | None = None
     expected, prev = 0, GENESIS
 
-    def close(case_id: str) -> AuditReport | None:
+    def close(case_id: str) -> AuditResult | None:
         seq, head = heads.get(case_id, (None, None))
         if seq is None:
-            return AuditReport(len(seen), n_events, f"case {case_id!r} has events but no case row (the row was deleted)", case_id, None)
+            return AuditResult(len(seen), n_events, f"case {case_id!r} has events but no case row (the row was deleted)", case_id, None)
         if expected < seq:
-            return AuditReport(len(seen), n_events, f"case {case_id!r}: event {expected} is missing (the case row says {seq} events)", case_id, expected)
+            return AuditResult(len(seen), n_events, f"case {case_id!r}: event {expected} is missing (the case row says {seq} events)", case_id, expected)
         if expected > seq or head != prev:
-            return AuditReport(len(seen), n_events, f"case {case_id!r}: the case row does not match its last event {expected - 1} (row altered)", case_id, expected - 1)
+            return AuditResult(len(seen), n_events, f"case {case_id!r}: the case row does not match its last event {expected - 1} (row altered)", case_id, expected - 1)
         return None
 
     for row in store.event_rows():
@@ -61,17 +61,17 @@ def verify(store: CaseStore) -> AuditReport:
             seen.add(case_id)
         n_events += 1
         if seq != expected:
-            return AuditReport(len(seen), n_events, f"case {case_id!r}: event {expected} is missing (next stored is {seq})", case_id, expected)
+            return AuditResult(len(seen), n_events, f"case {case_id!r}: event {expected} is missing (next stored is {seq})", case_id, expected)
         if event_hash(row) != row["hash"]:
-            return AuditReport(len(seen), n_events, f"case {case_id!r}: event {seq} was altered (its hash does not match its content)", case_id, seq)
+            return AuditResult(len(seen), n_events, f"case {case_id!r}: event {seq} was altered (its hash does not match its content)", case_id, seq)
         if row["prev_hash"] != prev:
-            return AuditReport(len(seen), n_events, f"case {case_id!r}: event {seq} does not follow event {seq - 1} (chain broken: altered, inserted or replaced)", case_id, seq)
+            return AuditResult(len(seen), n_events, f"case {case_id!r}: event {seq} does not follow event {seq - 1} (chain broken: altered, inserted or replaced)", case_id, seq)
         prev, expected = row["hash"], expected + 1
     if current is not None and (bad := close(current)):
         return bad
     for case_id in sorted(set(heads) - seen):
-        return AuditReport(len(seen), n_events, f"case {case_id!r}: event 0 is missing (no stored events)", case_id, 0)
-    return AuditReport(len(seen), n_events)
+        return AuditResult(len(seen), n_events, f"case {case_id!r}: event 0 is missing (no stored events)", case_id, 0)
+    return AuditResult(len(seen), n_events)
 
 
 def replay_stored(store: CaseStore, registry: Registry, case_id: str) -> Case:

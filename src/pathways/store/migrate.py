@@ -21,11 +21,11 @@ from ..model import Pathway
 from ..registry import Registry
 from .base import CaseStore, CaseWrite, MigrationRecord
 
-__all__ = ["MigrationReport", "apply_migration", "migrate"]
+__all__ = ["MigrationResult", "apply_migration", "migrate"]
 
 
 @attrs.frozen
-class MigrationReport:
+class MigrationResult:
     """Which cases moved, and from which state to which."""
 
     pathway_id: str
@@ -68,7 +68,7 @@ def migrate(
     state_map: Mapping[str, str],
     *,
     at: datetime,
-) -> MigrationReport:
+) -> MigrationResult:
     """Move every open case of ``pathway_id`` ``from_version`` to ``to_version``.
 
     Raises:
@@ -104,4 +104,4 @@ def migrate(
         )
         store.migrate(write, MigrationRecord(case.id, case.seq, pathway_id, from_version, to_version, before, target, at))
         moved.append((case.id, before, target))
-    return MigrationReport(pathway_id, from_version, to_version, tuple(moved))
+    return MigrationResult(pathway_id, from_version, to_version, tuple(moved))

@@ -1,6 +1,6 @@
 """The stranding checker: can a pathway leave a citizen where nobody moves them on?
 
-``check(pathway_or_registry)`` answers with a :class:`Report` of :class:`Finding` s, one
+``check(pathway_or_registry)`` answers with a :class:`CheckResult` of :class:`Finding` s, one
 per problem, each with the states and transitions involved, a message in plain words,
 a fix, and a :class:`~pathways._story.Counterexample`: the shortest run from the start
 into the problem, told as a story and replayable on the real engine.
@@ -39,10 +39,10 @@ from .registry import Registry
 __all__ = [
     "CITIZEN_SECTORS",
     "DEFAULT_BOUND",
+    "CheckResult",
     "Counterexample",
     "Finding",
     "FindingKind",
-    "Report",
     "Severity",
     "Step",
     "check",
@@ -117,7 +117,7 @@ class Finding:
 
 
 @attrs.frozen
-class Report:
+class CheckResult:
     """Everything :func:`check` found; ``ok`` when there is no error."""
 
     findings: tuple[Finding, ...]
@@ -164,7 +164,7 @@ class Report:
         return "\n\n".join(blocks)
 
 
-def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND) -> Report:
+def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND) -> CheckResult:
     """Check one pathway, or every pathway of a registry and the hand-overs between them.
 
     Args:
@@ -194,7 +194,7 @@ def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND
         findings += _Checker(p, space, registry).findings()
     if registry is not None:
         findings = [_lead_in(f, registry, spaces) for f in findings]
-    return Report(tuple(findings), {pid: len(s.parent) for pid, s in spaces.items()}, complete, bound)
+    return CheckResult(tuple(findings), {pid: len(s.parent) for pid, s in spaces.items()}, complete, bound)
 
 
 def _lead_in(finding: Finding, registry: Registry, spaces: Mapping[str, Space]) -> Finding:
