@@ -16,8 +16,8 @@ from .sql import SQLStore
 from .worker import run_worker
 
 __all__ = [
-    "CURRENT_VERSION",
     "AuditResult",
+    "CURRENT_VERSION",
     "CaseStore",
     "CaseSummary",
     "CaseWrite",
