@@ -16,8 +16,8 @@ from .sql import SQLStore
 from .worker import run_worker
 
 __all__ = [
-    "AuditResult",
     "CURRENT_VERSION",
+    "AuditResult",
     "CaseStore",
     "CaseSummary",
     "CaseWrite",

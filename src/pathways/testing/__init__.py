@@ -26,14 +26,14 @@ from ._machine import pathway_machine
 from ._sound import assert_sound
 
 __all__ = [
+    "CITIZEN_ROLE",
+    "FAULT_KINDS",
+    "PERSONS",
     "Action",
     "Advance",
     "Approve",
-    "CITIZEN_ROLE",
-    "FAULT_KINDS",
     "Fault",
     "Fire",
-    "PERSONS",
     "Refuse",
     "SetFact",
     "actions",
