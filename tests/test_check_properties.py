@@ -43,7 +43,7 @@ from pathways.stranding import FindingKind, check
 
 # Checking one small pathway takes milliseconds, so these run ten times the examples of the
 # hypothesis profile (dev: 150, ci: 600); PATHWAYS_CHECK_EXAMPLES overrides.
-EXAMPLES = int(os.environ.get("PATHWAYS_CHECK_EXAMPLES", "0")) or 10 * (settings.default.max_examples or 15)
+EXAMPLES = int(os.environ.get("PATHWAYS_CHECK_EXAMPLES", "0")) or 10 * (settings().max_examples or 15)
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 L = Label("x", "x")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -46,7 +47,7 @@ choices: {leave: 0.05, refuse: 0.1}
 SEED_SCENARIO = ROOT / "examples" / "short_week.yaml"
 
 
-def _mini(**changes: object) -> Scenario:
+def _mini(**changes: Any) -> Scenario:
     return attrs.evolve(load_scenario_text(MINI_SCENARIO, str(MINI / "scenario.yaml")), **changes)
 
 

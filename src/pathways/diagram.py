@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from ._converter import format_duration
 from .approvals import describe
@@ -77,7 +77,15 @@ class Highlight:
         return [] if steps is None and t.trigger in self.triggers else steps
 
 
-def finding_highlight(finding: Any) -> dict[str, tuple[Any, ...]]:
+class HighlightMarks(TypedDict):
+    """The keyword arguments of :func:`to_dot`/:func:`to_mermaid` that mark a finding."""
+
+    highlight_states: tuple[str, ...]
+    highlight_transitions: tuple[tuple[str, str], ...]
+    highlight_triggers: tuple[str, ...]
+
+
+def finding_highlight(finding: Any) -> HighlightMarks:
     """Keyword arguments for :func:`to_dot`/:func:`to_mermaid` that mark a checker finding.
 
     Duck-typed on :class:`pathways.stranding.Finding` (``states``, ``transitions`` as trigger
@@ -93,11 +101,11 @@ def finding_highlight(finding: Any) -> dict[str, tuple[Any, ...]]:
             if pair[1] and (not path or path[-1] != pair):  # request, approvals, firing: one step
                 path.append((pair[0], str(pair[1])))
         states.append(example.ends_in)
-    return {
-        "highlight_states": tuple(dict.fromkeys(states)),
-        "highlight_transitions": tuple(path),
-        "highlight_triggers": tuple(getattr(finding, "transitions", ())),
-    }
+    return HighlightMarks(
+        highlight_states=tuple(dict.fromkeys(states)),
+        highlight_transitions=tuple(path),
+        highlight_triggers=tuple(getattr(finding, "transitions", ())),
+    )
 
 
 def sector_colour(sector: str, known: Sequence[str] = ()) -> str:
