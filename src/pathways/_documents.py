@@ -17,11 +17,10 @@ import attrs
 import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from ._yaml import Positioned, format_path
+from ._yaml import DocPath, Positioned, format_path
 from .errors import Problem
 
-DocPath = tuple[str | int, ...]
-"""A place in a document: keys and list indexes from the top, e.g. ``("transitions", 3, "approval")``."""
+__all__ = ["DocPath", "Found", "did_you_mean", "explain", "problem_at", "yaml_problem"]
 
 Found = tuple[DocPath, str, str | None]
 """(place in the document, what is wrong, hint)."""

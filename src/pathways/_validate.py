@@ -79,7 +79,7 @@ def _transitions(p: Pathway) -> Iterator[Found]:
     states = p.state_by_id
     pairs: dict[tuple[str, str], int] = {}
     for i, t in enumerate(p.transitions):
-        here: tuple[str | int, ...] = ("transitions", i)
+        here: DocPath = ("transitions", i)
         if not t.source:
             yield ((*here, "source"), "a transition needs at least one source state", "name the state(s) it leaves, or '*' for every non-terminal state")
         for j, src in enumerate(t.source):
@@ -123,7 +123,7 @@ def _approval(p: Pathway, i: int) -> Iterator[Found]:
     t = p.transitions[i]
     a = t.approval
     assert a is not None
-    here: tuple[str | int, ...] = ("transitions", i, "approval")
+    here: DocPath = ("transitions", i, "approval")
     for j, r in enumerate(a.roles):
         if r not in p.roles:
             yield _unknown((*here, "roles", j), r, p.roles, "role")
@@ -156,7 +156,7 @@ def _approval(p: Pathway, i: int) -> Iterator[Found]:
 def _intake(p: Pathway) -> Iterator[Found]:
     if p.intake is None:
         return
-    here: tuple[str | int, ...] = ("intake",)
+    here: DocPath = ("intake",)
     if p.intake.state not in p.state_by_id:
         yield _unknown((*here, "state"), p.intake.state, p.state_by_id, "state")
         return

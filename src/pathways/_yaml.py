@@ -12,7 +12,8 @@ from typing import Any
 import attrs
 import yaml
 
-Path = tuple[str | int, ...]
+DocPath = tuple[str | int, ...]
+"""A place in a document: keys and list indexes from the top, e.g. ``("transitions", 3, "approval")``."""
 
 
 @attrs.frozen
@@ -20,10 +21,10 @@ class Positioned:
     """A parsed document, the position of every path in it, and duplicate-key paths."""
 
     data: Any
-    positions: dict[Path, tuple[int, int]]
-    duplicates: tuple[Path, ...]
+    positions: dict[DocPath, tuple[int, int]]
+    duplicates: tuple[DocPath, ...]
 
-    def position(self, path: Path) -> tuple[int | None, int | None]:
+    def position(self, path: DocPath) -> tuple[int | None, int | None]:
         """The line and column of ``path``, or of its nearest ancestor that has one."""
         for end in range(len(path), -1, -1):
             if path[:end] in self.positions:
@@ -37,10 +38,10 @@ _scalars = yaml.SafeLoader("")
 def parse(text: str) -> Positioned:
     """Parse one YAML document; raises :class:`yaml.YAMLError` on malformed YAML."""
     node = yaml.compose(text, Loader=yaml.SafeLoader)
-    positions: dict[Path, tuple[int, int]] = {}
-    duplicates: list[Path] = []
+    positions: dict[DocPath, tuple[int, int]] = {}
+    duplicates: list[DocPath] = []
 
-    def walk(n: yaml.Node | None, path: Path) -> Any:
+    def walk(n: yaml.Node | None, path: DocPath) -> Any:
         if n is None:
             return None
         positions[path] = (n.start_mark.line + 1, n.start_mark.column + 1)
@@ -62,7 +63,7 @@ def parse(text: str) -> Positioned:
     return Positioned(walk(node, ()), positions, tuple(duplicates))
 
 
-def format_path(path: Path) -> str:
+def format_path(path: DocPath) -> str:
     """``("transitions", 3, "approval")`` → ``transitions[3].approval``."""
     out = ""
     for part in path:
