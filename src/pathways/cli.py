@@ -173,6 +173,28 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from . import eventlog
+    from .store import open_store
+
+    store = open_store(args.db)
+    registry = load_registry(args.definitions) if args.definitions else None
+    try:
+        cases = (store.get(cid) for cid in store.case_ids())
+        if args.format == "xes":
+            with open(args.output, "w", encoding="utf-8") as out:
+                counts = eventlog.write_xes(cases, out)
+        elif args.as_ == "sqlite":
+            counts = eventlog.write_ocel_sqlite(cases, args.output, registry)
+        else:
+            with open(args.output, "w", encoding="utf-8") as out:
+                counts = eventlog.write_ocel_json(cases, out, registry)
+    finally:
+        store.close()
+    print(f"wrote {args.output}: {counts.cases} cases, {counts.events} events ({args.format})", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +247,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
     p.add_argument("--lang", choices=["da", "en"], default="en")
     p.set_defaults(func=_cmd_diagram)
+
+    p = sub.add_parser("export", help="write a store's case histories as an event log (XES or OCEL 2.0) for process mining")
+    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
+    p.add_argument("--format", "-f", choices=["xes", "ocel"], required=True)
+    p.add_argument("--as", dest="as_", choices=["json", "sqlite"], default="json", help="OCEL 2.0 as JSON (default) or SQLite")
+    p.add_argument("--output", "-o", required=True, help="the file to write")
+    p.add_argument("--definitions", "-d", default=None, help="definitions, to link events to the overnight places they take")
+    p.set_defaults(func=_cmd_export)
 
     return parser
 
