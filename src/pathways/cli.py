@@ -181,9 +181,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     registry = load_registry(args.definitions) if args.definitions else None
     try:
         cases = (store.get(cid) for cid in store.case_ids())
-        if args.format == "xes":
-            with open(args.output, "w", encoding="utf-8") as out:
-                counts = eventlog.write_xes(cases, out)
+        if args.format in ("xes", "csv"):
+            write = eventlog.write_xes if args.format == "xes" else eventlog.write_csv
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                counts = write(cases, out)
         elif args.as_ == "sqlite":
             counts = eventlog.write_ocel_sqlite(cases, args.output, registry)
         else:
@@ -193,6 +194,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
         store.close()
     print(f"wrote {args.output}: {counts.cases} cases, {counts.events} events ({args.format})", file=sys.stderr)
     return 0
+
+
+def _cmd_conform(args: argparse.Namespace) -> int:
+    import json
+
+    from .conformance import conform, read_log
+
+    registry = load_registry(args.definitions)
+    result = conform(read_log(args.log), registry, pathway=args.pathway, keep=args.show)
+    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else result.to_text())
+    return 0 if result.deviation_count == 0 else 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -250,11 +262,19 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="write a store's case histories as an event log (XES or OCEL 2.0) for process mining")
     p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
-    p.add_argument("--format", "-f", choices=["xes", "ocel"], required=True)
+    p.add_argument("--format", "-f", choices=["xes", "ocel", "csv"], required=True)
     p.add_argument("--as", dest="as_", choices=["json", "sqlite"], default="json", help="OCEL 2.0 as JSON (default) or SQLite")
     p.add_argument("--output", "-o", required=True, help="the file to write")
     p.add_argument("--definitions", "-d", default=None, help="definitions, to link events to the overnight places they take")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("conform", help="replay a real event log (XES, OCEL 2.0 JSON or CSV) against the definitions; report every move they do not allow")
+    p.add_argument("log", help="the log: .xes, .csv (case, activity, timestamp, role) or .json (OCEL 2.0)")
+    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p.add_argument("--pathway", help="the pathway of cases whose events name none")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--show", type=int, default=1000, help="most deviations printed (all are counted; default: 1000)")
+    p.set_defaults(func=_cmd_conform)
 
     return parser
 

@@ -33,6 +33,7 @@ from .registry import Registry
 
 __all__ = [
     "APPROVE",
+    "CSV_COLUMNS",
     "REFUSE",
     "START",
     "LogCounts",
@@ -42,6 +43,7 @@ __all__ = [
     "parse_fact_activity",
     "validate_ocel_json",
     "validate_xes",
+    "write_csv",
     "write_ocel_json",
     "write_ocel_sqlite",
     "write_xes",
@@ -179,6 +181,30 @@ def write_xes(cases: Iterable[Case], out: IO[str]) -> LogCounts:
             out.write("    </event>\n")
         out.write("  </trace>\n")
     out.write("</log>\n")
+    return LogCounts(n_cases, n_events)
+
+
+CSV_COLUMNS = ("case", "activity", "timestamp", "role", "person", "sector", "pathway", "citizen", "facts", "referred_by")
+"""The columns of a CSV log; ``pathways conform`` needs the first four."""
+
+
+def write_csv(cases: Iterable[Case], out: IO[str]) -> LogCounts:
+    """Write the histories as a flat CSV log (one row per event), the simplest format to conform."""
+    import csv
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    n_cases = n_events = 0
+    for case in cases:
+        n_cases += 1
+        for event in case.history:
+            n_events += 1
+            actor = event.actor
+            extra = _event_attributes(event)
+            writer.writerow([
+                case.id, activity(event), _iso(event.at), actor.role if actor else "", actor.person if actor else "",
+                actor.sector if actor else "", case.pathway_id, case.citizen, extra.get("facts", ""), extra.get("referred_by", ""),
+            ])
     return LogCounts(n_cases, n_events)
 
 
