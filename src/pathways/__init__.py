@@ -39,6 +39,7 @@ from .errors import (
     DefinitionError,
     DuplicateApproval,
     GuardFailed,
+    JourneyError,
     NoCapacity,
     NoCounterexample,
     NoPendingApproval,
@@ -56,6 +57,7 @@ from .errors import (
     UnknownTrigger,
     WrongState,
 )
+from .journey import Journey, JourneyResult, load_journey, run_journey
 from .loader import load_file, load_registry, load_text
 from .model import (
     ANY_STATE,
@@ -78,6 +80,7 @@ from .model import (
 )
 from .registry import Registry
 from .scenario import Scenario, load_scenario
+from .schema import json_schema
 from .simulation import SimulationResult, simulate
 from .stranding import (
     CheckResult,
@@ -134,6 +137,9 @@ __all__ = [
     "GuardFailed",
     "Handover",
     "Intake",
+    "Journey",
+    "JourneyError",
+    "JourneyResult",
     "Label",
     "Ledger",
     "Link",
@@ -177,7 +183,9 @@ __all__ = [
     "case_to_json",
     "check",
     "describe_approval",
+    "json_schema",
     "load_file",
+    "load_journey",
     "load_registry",
     "load_scenario",
     "load_text",
@@ -187,6 +195,7 @@ __all__ = [
     "render_diagram",
     "replay",
     "replay_counterexample",
+    "run_journey",
     "simulate",
     "to_dot",
     "to_mermaid",

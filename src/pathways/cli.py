@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._converter import format_duration
 from .errors import PathwaysError
+from .i18n import LANGUAGES, tr, use_language
 from .loader import load_registry
 from .model import Label, Pathway
 from .registry import Registry
@@ -207,6 +208,55 @@ def _cmd_conform(args: argparse.Namespace) -> int:
     return 0 if result.deviation_count == 0 else 1
 
 
+def _cmd_test(args: argparse.Namespace) -> int:
+    import json
+
+    from .errors import JourneyError
+    from .journey import journeys_in, load_journey, run_journey
+    from .loader import load_registry
+
+    files = journeys_in(args.paths)
+    if not files:
+        print(tr("error: no journey files (*.yaml) in {paths}", paths=", ".join(args.paths)), file=sys.stderr)
+        return 2
+    results, broken = [], []
+    registries: dict[Path, Registry] = {}
+    for f in files:
+        try:
+            journey = load_journey(f)
+            folder = journey.definitions_path().resolve()
+            if folder not in registries:
+                registries[folder] = load_registry(folder)
+            results.append(run_journey(journey, registries[folder]))
+        except (JourneyError, PathwaysError) as exc:
+            broken.append((f, exc))
+    if args.format == "json":
+        print(json.dumps({"journeys": [r.to_json() for r in results], "errors": [f"{f}: {e}" for f, e in broken]}, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            print(r.to_text())
+        for f, e in broken:
+            print(tr("FAILED: {file}", file=f))
+            print(e)
+        passed = sum(r.ok for r in results)
+        print(tr("{passed} of {total} journeys passed", passed=passed, total=len(results) + len(broken)))
+    return 0 if not broken and all(r.ok for r in results) else 1
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import DOCUMENTS, schema_text, write_schemas
+
+    if args.write:
+        for path in write_schemas(args.write):
+            print(tr("wrote {path}", path=path), file=sys.stderr)
+        return 0
+    if args.kind not in DOCUMENTS:
+        print(tr("error: name a document kind ({kinds}) or give --write DIR", kinds=", ".join(DOCUMENTS)), file=sys.stderr)
+        return 2
+    print(schema_text(args.kind), end="")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -218,7 +268,6 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("show", help="print a pathway's roles, states and transitions as tables")
     p.add_argument("pathway", help="pathway id")
     p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
-    p.add_argument("--lang", choices=["da", "en"], default="en")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("check", help="prove that no pathway strands a citizen; print findings with counterexample stories")
@@ -257,7 +306,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
     p.add_argument("--output", "-o", help="write to this file (default: standard output)")
     p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
-    p.add_argument("--lang", choices=["da", "en"], default="en")
     p.set_defaults(func=_cmd_diagram)
 
     p = sub.add_parser("export", help="write a store's case histories as an event log (XES or OCEL 2.0) for process mining")
@@ -276,13 +324,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=1000, help="most deviations printed (all are counted; default: 1000)")
     p.set_defaults(func=_cmd_conform)
 
+    p = sub.add_parser("test", help="run journeys (a designer's YAML tests) on the real engine; exit 1 on a failure")
+    p.add_argument("paths", nargs="+", help="journey files or folders of them")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of a document kind, or --write every schema into a folder")
+    p.add_argument("kind", nargs="?", help="pathway, scenario or journey")
+    p.add_argument("--write", metavar="DIR", help="write every schema into DIR (e.g. schemas)")
+    p.set_defaults(func=_cmd_schema)
+
+    for command in sub.choices.values():
+        _add_lang(command)
     return parser
+
+
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    """``--lang da|en`` on every command; nested sub-commands get it too."""
+    if not any("--lang" in a.option_strings for a in parser._actions):
+        parser.add_argument("--lang", choices=list(LANGUAGES), default=None,
+                            help="language of the output (default: PATHWAYS_LANG, then the locale)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_lang(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        with use_language(args.lang) as lang:
+            args.lang = lang
+            code: int = args.func(args)
     except PathwaysError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -26,6 +26,7 @@ they never contain the values of a case's context (privacy).
     ├── SnapshotError            a snapshot cannot be restored (malformed, other version)
     ├── NoCounterexample         a checker finding has no run to replay (e.g. an unreachable state)
     ├── ScenarioError            a simulation scenario file is wrong (carries every Problem at once)
+    ├── JourneyError             a journey file is wrong (carries every Problem at once)
     ├── RenderError              a diagram or report cannot be rendered (e.g. Graphviz is missing)
     └── StoreError               durable storage failed (see pathways.store)
         └── ConcurrentUpdate     another writer changed the case first; re-read and retry
@@ -46,6 +47,7 @@ __all__ = [
     "DefinitionError",
     "DuplicateApproval",
     "GuardFailed",
+    "JourneyError",
     "NoCapacity",
     "NoCounterexample",
     "NoPendingApproval",
@@ -202,6 +204,16 @@ class ScenarioError(PathwaysError):
         self.problems: tuple[Problem, ...] = tuple(problems)
         count = len(self.problems)
         header = f"{count} problem{'s' if count != 1 else ''} in simulation scenario:"
+        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+
+
+class JourneyError(PathwaysError):
+    """A journey file (a designer's test) is wrong; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in journey:"
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
 
 

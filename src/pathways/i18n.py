@@ -1,0 +1,132 @@
+"""Danish and English for everything a designer reads: one gettext catalogue.
+
+Designers in the houses work in Danish; the English text is the message id (gettext's
+convention) and the Danish translation lives in ``locale/da/LC_MESSAGES/pathways.po``,
+compiled to ``pathways.mo`` with Babel (``python scripts/messages.py``). A test keeps the
+compiled catalogue current and checks that every marked message has a Danish text with
+the same ``{placeholders}``.
+
+Code marks a text with :func:`tr` and formats it with keywords; the language is the one
+chosen with :func:`use_language` (the CLI's ``--lang``), else ``PATHWAYS_LANG``, else the
+locale, else English. Labels from definition files (:class:`~pathways.model.Label`) are
+picked with :func:`label`; roles and states are named by their labels with the id after,
+e.g. ``Sygeplejerske (Regionspsykiatrien) [nurse]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gettext
+import locale
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from .model import Label, Pathway
+
+__all__ = [
+    "LANGUAGES",
+    "Lang",
+    "current_language",
+    "default_language",
+    "label",
+    "parse_language",
+    "role_name",
+    "state_name",
+    "tr",
+    "use_language",
+]
+
+Lang = Literal["da", "en"]
+LANGUAGES: tuple[Lang, ...] = ("da", "en")
+"""The languages of the houses: Danish first, English beside it."""
+
+DOMAIN = "pathways"
+
+_chosen: ContextVar[Lang | None] = ContextVar("pathways_language", default=None)
+
+
+def parse_language(text: str | None) -> Lang | None:
+    """``da``, ``da_DK.UTF-8``, ``en-GB`` … → ``"da"`` / ``"en"``; anything else → ``None``."""
+    if not text:
+        return None
+    head = text.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
+    for lang in LANGUAGES:
+        if head == lang:
+            return lang
+    return None
+
+
+def default_language() -> Lang:
+    """``PATHWAYS_LANG``, then the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``), then English."""
+    for name in ("PATHWAYS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        lang = parse_language(os.environ.get(name))
+        if lang is not None:
+            return lang
+    with contextlib.suppress(ValueError):
+        lang = parse_language(locale.getlocale()[0])
+        if lang is not None:
+            return lang
+    return "en"
+
+
+def current_language() -> Lang:
+    """The language chosen with :func:`use_language`, else :func:`default_language`."""
+    return _chosen.get() or default_language()
+
+
+@contextlib.contextmanager
+def use_language(lang: Lang | str | None) -> Iterator[Lang]:
+    """Speak ``lang`` inside the block (``None``: the default language)."""
+    chosen = parse_language(lang) if lang else None
+    if lang and chosen is None:
+        raise ValueError(f"unknown language {lang!r}: choose one of {', '.join(LANGUAGES)}")
+    token = _chosen.set(chosen)
+    try:
+        yield current_language()
+    finally:
+        _chosen.reset(token)
+
+
+@cache
+def _translations(lang: Lang) -> gettext.NullTranslations:
+    if lang == "en":
+        return gettext.NullTranslations()
+    folder = resources.files("pathways") / "locale"
+    with resources.as_file(folder) as localedir:
+        return gettext.translation(DOMAIN, localedir=str(localedir), languages=[lang])
+
+
+def tr(message: str, /, *, lang: Lang | None = None, **values: Any) -> str:
+    """``message`` (English, the catalogue id) in the current language, formatted with ``values``."""
+    text = _translations(lang or current_language()).gettext(message)
+    return text.format(**values) if values else text
+
+
+def label(text: Label, lang: Lang | None = None) -> str:
+    """A definition's bilingual text in the current language."""
+    return text.da if (lang or current_language()) == "da" else text.en
+
+
+def role_name(pathway: Pathway, role: str, *, with_id: bool = True, lang: Lang | None = None) -> str:
+    """``Sygeplejerske (Regionspsykiatrien) [nurse]``: the role's label, its sector's, then the id."""
+    r = pathway.roles.get(role)
+    if r is None:
+        return role
+    sector = pathway.sectors.get(r.sector)
+    text = label(r.label, lang)
+    if sector is not None:
+        text += f" ({label(sector.label, lang)})"
+    return f"{text} [{role}]" if with_id else text
+
+
+def state_name(pathway: Pathway, state: str, *, with_id: bool = True, lang: Lang | None = None) -> str:
+    """``Overnatning [staying]``: the state's label, then the id."""
+    s = pathway.state_by_id.get(state)
+    if s is None:
+        return state
+    text = label(s.label, lang)
+    return f"{text} [{state}]" if with_id else text

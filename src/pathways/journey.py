@@ -1,0 +1,533 @@
+"""Journeys: tests a designer writes in YAML beside the pathway, run on the real engine.
+
+A journey follows one citizen through a pathway (and the pathways it hands over to) step
+by step: who does what, a fact changes, time passes, a leader approves or refuses, other
+citizens take every place. After each step the designer may say what they expect: the
+state, that the action was refused and why, a pending approval, a deadline that fired, an
+accepted hand-over, what a role may and may not do, that the citizen is not stuck.
+:func:`run_journey` carries the steps out on :class:`~pathways.engine.Engine` with a manual
+clock and reports, per step, what was expected and what happened, in Danish or English
+(``pathways test journeys/``). The file format is in ``docs/journeys.md`` and
+``schemas/journey.schema.json``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+from cattrs.errors import ClassValidationError, IterableValidationError
+
+from ._converter import format_duration, make_converter
+from ._documents import Found, did_you_mean, explain, problem_at, yaml_problem
+from ._yaml import Positioned, parse
+from .case import Actor, Case, Event, EventKind
+from .clock import ManualClock
+from .engine import Engine
+from .errors import ActionRefused, JourneyError, Problem
+from .i18n import current_language, role_name, state_name, tr
+from .model import Pathway
+from .registry import Registry
+
+__all__ = [
+    "Expect",
+    "Journey",
+    "JourneyResult",
+    "Step",
+    "StepResult",
+    "load_journey",
+    "load_journey_text",
+    "run_journey",
+]
+
+ACTIONS = ("do", "approve", "refuse", "set", "wait", "fill", "free")
+"""The step keys that say what happens; a step has at most one (none: only expectations)."""
+
+_NEEDS_ROLE = ("do", "approve", "refuse", "set")
+
+
+@attrs.frozen
+class Expect:
+    """What the designer expects after a step; every field is optional."""
+
+    state: str | None = attrs.field(default=None, metadata={"help": "the case is now in this state (id)"})
+    refused: str | None = attrs.field(default=None, metadata={"help": "the step's action is refused with this reason code (role, guard, capacity, state, self_approval, ...)"})
+    pending: str | None = attrs.field(default=None, metadata={"help": "an approval of this trigger is pending"})
+    fired: str | None = attrs.field(default=None, metadata={"help": "while time passed, this deadline trigger fired (or 'timeout': an approval timed out)"})
+    handed_over: str | None = attrs.field(default=None, metadata={"help": "a hand-over to this pathway was accepted"})
+    may: tuple[str, ...] = attrs.field(default=(), metadata={"help": "the step's role may fire these triggers now"})
+    may_not: Mapping[str, str] = attrs.field(factory=dict, metadata={"help": "trigger: reason code; the step's role may not fire it, for that reason"})
+    stuck: bool | None = attrs.field(default=None, metadata={"help": "false: the citizen is not stranded (the case has ended, someone may act, or a deadline is set)"})
+
+
+@attrs.frozen
+class Step:
+    """One thing that happens: exactly one of do, approve, refuse, set, wait, fill, free (or only expect)."""
+
+    by: str | None = attrs.field(default=None, metadata={"help": "the role that acts (its sector follows from the pathway)"})
+    person: str | None = attrs.field(default=None, metadata={"help": "who acts, e.g. nurse-2 (default: the role id and -1)"})
+    case: str | None = attrs.field(default=None, metadata={"help": "the pathway whose case this step is about (default: the journey's pathway)"})
+    do: str | None = attrs.field(default=None, metadata={"help": "fire this trigger (with an approval rule: ask for approval)"})
+    approve: str | None = attrs.field(default=None, metadata={"help": "approve the pending request for this trigger"})
+    refuse: str | None = attrs.field(default=None, metadata={"help": "refuse the pending request for this trigger"})
+    reason: str | None = attrs.field(default=None, metadata={"help": "the words of a refusal"})
+    set: Mapping[str, bool] | None = attrs.field(default=None, metadata={"help": "facts that change, e.g. {consent_given: false}"})
+    wait: timedelta | None = attrs.field(default=None, metadata={"help": "time passes (ISO-8601, e.g. PT8H); due deadlines fire"})
+    fill: str | None = attrs.field(default=None, metadata={"help": "other citizens take every place of this resource"})
+    free: str | None = attrs.field(default=None, metadata={"help": "the places other citizens took of this resource are free again"})
+    note: str | None = attrs.field(default=None, metadata={"help": "what the step means, in the designer's words"})
+    expect: Expect = attrs.field(default=Expect(), metadata={"help": "what should be true after the step"})
+
+    @property
+    def action(self) -> str | None:
+        """The step's action key, or ``None`` for a step with only expectations."""
+        given = [a for a in ACTIONS if getattr(self, a) is not None]
+        return given[0] if given else None
+
+
+@attrs.frozen
+class Journey:
+    """A designer's test: one citizen's way through a pathway, step by step."""
+
+    pathway: str = attrs.field(metadata={"help": "the pathway the citizen starts in"})
+    steps: tuple[Step, ...] = attrs.field(metadata={"help": "what happens, in order"})
+    name: str = attrs.field(default="", metadata={"help": "what this journey shows, in a line"})
+    description: str = ""
+    definitions: str = attrs.field(default="..", metadata={"help": "folder of definitions, relative to this file (default: the folder above)"})
+    citizen: str = attrs.field(default="citizen-1", metadata={"help": "a pseudonym, never a CPR number"})
+    facts: Mapping[str, bool] = attrs.field(factory=dict, metadata={"help": "the citizen's facts at the start"})
+    start: datetime | None = attrs.field(default=None, metadata={"help": "when the journey starts (default 2026-01-05T16:00:00+00:00)"})
+    source: str = attrs.field(default="<string>", eq=False, metadata={"schema": False})
+
+    def definitions_path(self) -> Path:
+        folder = Path(self.source).parent if self.source != "<string>" else Path(".")
+        return folder / self.definitions
+
+
+# -- loading ---------------------------------------------------------------------------
+
+_converter = make_converter()
+
+
+def _without_source(value: Any, cls: Any) -> Journey:
+    if isinstance(value, Mapping) and "source" in value:
+        raise ValueError("unknown field 'source'")
+    return _base(value, cls)  # type: ignore[no-any-return]
+
+
+_base = _converter.get_structure_hook(Journey)
+_converter.register_structure_hook(Journey, _without_source)
+
+
+def load_journey(path: str | Path) -> Journey:
+    """Load a journey file.
+
+    Raises:
+        JourneyError: with every problem in the file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JourneyError([Problem(str(path), "", f"cannot read file: {exc}", "check the path")]) from None
+    return load_journey_text(text, str(path))
+
+
+def load_journey_text(text: str, file: str = "<string>") -> Journey:
+    """Load a journey from YAML text; ``file`` names it and anchors ``definitions``."""
+    try:
+        doc = parse(text)
+    except yaml.YAMLError as exc:
+        raise JourneyError([yaml_problem(exc, file)]) from None
+    if not isinstance(doc.data, dict):
+        raise JourneyError([problem_at(file, doc, (), "a journey must be a mapping of fields", "start with 'pathway: my_pathway'")])
+    problems = [problem_at(file, doc, d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
+    try:
+        journey = _converter.structure(doc.data, Journey)
+    except (ClassValidationError, IterableValidationError) as exc:
+        problems.extend(problem_at(file, doc, p, m, h) for p, m, h in explain(exc, (), Journey))
+        raise JourneyError(problems) from None
+    except ValueError as exc:
+        raise JourneyError([problem_at(file, doc, ("source",), str(exc), "remove it")]) from None
+    journey = attrs.evolve(journey, source=file)
+    problems.extend(problem_at(file, doc, p, m, h) for p, m, h in _shape(journey))
+    if problems:
+        raise JourneyError(problems)
+    _POSITIONS[file] = doc
+    return journey
+
+
+_POSITIONS: dict[str, Positioned] = {}
+
+
+def _shape(j: Journey) -> Iterator[Found]:
+    if not j.steps:
+        yield (("steps",), "a journey needs at least one step", "add a step such as '- {by: nurse, do: admit}'")
+    for i, s in enumerate(j.steps):
+        given = [a for a in ACTIONS if getattr(s, a) is not None]
+        if len(given) > 1:
+            yield (("steps", i), f"a step does one thing, this one {', '.join(given)}", "split it into one step per action")
+        if s.action in _NEEDS_ROLE and s.by is None:
+            yield (("steps", i), f"'{s.action}' needs 'by:', the role that acts", "add e.g. 'by: nurse'")
+        if s.expect.refused is not None and s.action not in _NEEDS_ROLE:
+            yield (("steps", i, "expect", "refused"), "only an action by a role can be refused", "put 'refused:' on a do, approve, refuse or set step")
+
+
+def _against(j: Journey, registry: Registry) -> Iterator[Found]:
+    """Names in the journey that the definitions do not have."""
+    if j.pathway not in registry:
+        yield (("pathway",), f"unknown pathway {j.pathway!r}", did_you_mean(j.pathway, registry, "pathway"))
+        return
+    for i, s in enumerate(j.steps):
+        pid = s.case or j.pathway
+        if pid not in registry:
+            yield (("steps", i, "case"), f"unknown pathway {pid!r}", did_you_mean(pid, registry, "pathway"))
+            continue
+        p = registry[pid]
+        if s.by is not None and s.by not in p.roles:
+            yield (("steps", i, "by"), f"pathway {pid!r} has no role {s.by!r}", did_you_mean(s.by, p.roles, "role"))
+        for key in ("do", "approve", "refuse"):
+            trigger = getattr(s, key)
+            if trigger is not None and trigger not in p.triggers:
+                yield (("steps", i, key), f"pathway {pid!r} has no trigger {trigger!r}", did_you_mean(trigger, p.triggers, "trigger"))
+        for fact in s.set or {}:
+            if fact not in p.facts:
+                yield (("steps", i, "set", fact), f"pathway {pid!r} has no fact {fact!r}", did_you_mean(fact, p.facts, "fact"))
+        if s.expect.state is not None and s.expect.state not in p.state_by_id:
+            yield (("steps", i, "expect", "state"), f"pathway {pid!r} has no state {s.expect.state!r}", did_you_mean(s.expect.state, p.state_by_id, "state"))
+    for fact in j.facts:
+        if fact not in registry[j.pathway].facts:
+            yield (("facts", fact), f"pathway {j.pathway!r} has no fact {fact!r}", did_you_mean(fact, registry[j.pathway].facts, "fact"))
+
+
+def journey_problems(journey: Journey, registry: Registry) -> list[Problem]:
+    """Problems between a journey and the definitions it runs on (unknown names)."""
+    doc = _POSITIONS.get(journey.source)
+    return [
+        problem_at(journey.source, doc, p, m, h) if doc is not None else Problem(journey.source, "", m, h)
+        for p, m, h in _against(journey, registry)
+    ]
+
+
+# -- running ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class StepResult:
+    """One step as it went: what it did, what was expected, what happened."""
+
+    index: int
+    did: str
+    expected: tuple[str, ...]
+    happened: tuple[str, ...]
+    failures: tuple[str, ...]
+    note: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@attrs.frozen
+class JourneyResult:
+    """A journey's run: each step's result, and the steps not run after a failure."""
+
+    journey: Journey
+    steps: tuple[StepResult, ...]
+    not_run: int = 0
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.steps)
+
+    def to_text(self) -> str:
+        """Per step: a mark, what happened, and for a failure what was expected instead."""
+        title = self.journey.name or Path(self.journey.source).stem
+        verdict = tr("passed") if self.ok else tr("FAILED")
+        lines = [f"{verdict}: {title} ({self.journey.source})"]
+        lines += [f"  {p}" for p in self.problems]
+        for s in self.steps:
+            mark = "✓" if s.ok else "✗"
+            lines.append(f"  {mark} {s.index}. {s.did}")
+            if s.note:
+                lines.append(f"       {s.note}")
+            if s.expected:
+                lines.append("       " + tr("expected: {what}", what="; ".join(s.expected)))
+            lines.append("       " + tr("happened: {what}", what="; ".join(s.happened)))
+        if self.not_run:
+            lines.append("  " + tr("{count} more steps not run after the failure", count=self.not_run))
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "journey": self.journey.name, "file": self.journey.source, "ok": self.ok, "not_run": self.not_run,
+            "problems": [str(p) for p in self.problems],
+            "steps": [attrs.asdict(s) | {"ok": s.ok} for s in self.steps],
+        }
+
+
+def run_journey(journey: Journey, registry: Registry | None = None) -> JourneyResult:
+    """Run the journey's steps on a fresh engine; stops at the first step that fails."""
+    if registry is None:
+        from .loader import load_registry
+
+        registry = load_registry(journey.definitions_path())
+    problems = journey_problems(journey, registry)
+    if problems:
+        return JourneyResult(journey, (), len(journey.steps), tuple(problems))
+    run = _Run(journey, registry)
+    results: list[StepResult] = []
+    for i, step in enumerate(journey.steps, start=1):
+        result = run.step(i, step)
+        results.append(result)
+        if not result.ok:
+            return JourneyResult(journey, tuple(results), len(journey.steps) - i)
+    return JourneyResult(journey, tuple(results))
+
+
+def reason_words(code: str) -> str:
+    """A refusal code in the designer's words (the code stays beside it for searching)."""
+    match code:
+        case "role":
+            return tr("this role may not do it")
+        case "sector":
+            return tr("the person does not work in the role's sector")
+        case "guard":
+            return tr("a condition does not hold")
+        case "capacity":
+            return tr("every place is taken")
+        case "state":
+            return tr("not possible in this state")
+        case "closed":
+            return tr("the case has ended")
+        case "pending":
+            return tr("it already awaits approval")
+        case "self_approval":
+            return tr("nobody approves their own request")
+        case "duplicate_approval":
+            return tr("this person has already approved")
+        case "not_an_approver":
+            return tr("this role cannot give this approval")
+        case "no_pending_approval":
+            return tr("nothing awaits approval")
+        case "unknown_trigger":
+            return tr("the pathway has no such action")
+        case "release":
+            return tr("it releases a place the case does not hold")
+        case _:
+            return code
+
+
+def _refused_text(code: str, message: str) -> str:
+    """``refused (guard: a condition does not hold)``; in English with the engine's detail."""
+    text = tr("refused ({code}: {words})", code=code, words=reason_words(code))
+    return f"{text} — {message}" if current_language() == "en" else text
+
+
+def _refusal_code(exc: ActionRefused) -> str:
+    """The refusal's machine code as a string (an enum's value or the legacy ``reason``)."""
+    code = getattr(exc, "code", None)
+    value = getattr(code, "value", code)
+    return str(value if value is not None else exc.reason)
+
+
+class _Run:
+    """The engine, the clock and the cases of one journey run."""
+
+    def __init__(self, journey: Journey, registry: Registry) -> None:
+        self.journey = journey
+        self.registry = registry
+        start = journey.start or datetime(2026, 1, 5, 16, 0, tzinfo=UTC)
+        self.clock = ManualClock(start)
+        ids = (f"case-{n}" for n in itertools.count(1))
+        self.engine = Engine(registry, clock=self.clock, new_id=lambda: next(ids))
+        self.first = self.engine.start(journey.pathway, journey.citizen, facts=journey.facts, case_id="case-0")
+        self.others: dict[str, int] = {}
+
+    def case_for(self, step: Step) -> Case:
+        """The newest case of the step's pathway (a hand-over starts one)."""
+        pid = step.case or self.journey.pathway
+        cases = [c for c in self.engine.cases.values() if c.pathway_id == pid]
+        if not cases:
+            raise LookupError(tr("no case in {pathway} yet: a hand-over to it must come first", pathway=pid))
+        return cases[-1]
+
+    def actor(self, step: Step, pathway: Pathway) -> Actor:
+        assert step.by is not None
+        return Actor(step.person or f"{step.by}-1", step.by, pathway.roles[step.by].sector)
+
+    def step(self, index: int, step: Step) -> StepResult:
+        try:
+            case = self.case_for(step)
+        except LookupError as exc:
+            return StepResult(index, self._describe(step, None), (), (str(exc),), (str(exc),), step.note)
+        pathway = self.engine.pathway_of(case)
+        did = self._describe(step, pathway)
+        events: list[Event] = []
+        refused: tuple[str, str] | None = None
+        try:
+            events = self._act(step, case, pathway)
+        except ActionRefused as exc:
+            refused = (_refusal_code(exc), str(exc))
+        expected, happened, failures = [], [], []
+        for want, saw, ok in self._compare(step, case, pathway, events, refused):
+            if want is not None:
+                expected.append(want)
+            happened.append(saw)
+            if not ok:
+                failures.append(saw)
+        if not happened:
+            happened.append(tr("in {state}", state=state_name(pathway, case.state)))
+        return StepResult(index, did, tuple(expected), tuple(dict.fromkeys(happened)), tuple(failures), step.note)
+
+    def _act(self, step: Step, case: Case, pathway: Pathway) -> list[Event]:
+        e = self.engine
+        match step.action:
+            case "do":
+                assert step.do is not None
+                return e.fire(case, step.do, self.actor(step, pathway))
+            case "approve":
+                self._pending_is(case, step.approve)
+                return e.approve(case, self.actor(step, pathway))
+            case "refuse":
+                self._pending_is(case, step.refuse)
+                return e.refuse(case, self.actor(step, pathway), reason=step.reason or "refused in the journey")
+            case "set":
+                assert step.set is not None
+                out: list[Event] = []
+                for fact, value in step.set.items():
+                    out += e.set_fact(case, fact, value, self.actor(step, pathway))
+                return out
+            case "wait":
+                assert step.wait is not None
+                self.clock.advance(step.wait)
+                return e.fire_due()
+            case "fill" | "free":
+                res = step.fill or step.free
+                assert res is not None
+                cap = e.capacity(res)
+                delta = cap - e.in_use(res) if step.fill else -self.others.get(res, 0)
+                e.ledger.adjust(res, delta, cap)
+                self.others[res] = self.others.get(res, 0) + delta
+                return []
+            case None:
+                return []
+            case other:  # pragma: no cover - ACTIONS lists every key
+                raise AssertionError(other)
+
+    @staticmethod
+    def _pending_is(case: Case, trigger: str | None) -> None:
+        from .errors import NoPendingApproval
+
+        if case.pending is not None and trigger is not None and case.pending.trigger != trigger:
+            raise NoPendingApproval(f"the pending request is for {case.pending.trigger!r}, not {trigger!r}")
+
+    def _describe(self, step: Step, pathway: Pathway | None) -> str:
+        who = role_name(pathway, step.by) if pathway is not None and step.by else (step.by or "")
+        if step.person:
+            who += f" ({step.person})"
+        match step.action:
+            case "do":
+                return tr("{who} does '{trigger}'", who=who, trigger=step.do)
+            case "approve":
+                return tr("{who} approves '{trigger}'", who=who, trigger=step.approve)
+            case "refuse":
+                return tr("{who} refuses '{trigger}'", who=who, trigger=step.refuse)
+            case "set":
+                yes, no = tr("yes"), tr("no")
+                facts = ", ".join(f"{k} = {yes if v else no}" for k, v in (step.set or {}).items())
+                return tr("{who} records {facts}", who=who, facts=facts)
+            case "wait":
+                assert step.wait is not None
+                return tr("{duration} pass", duration=format_duration(step.wait))
+            case "fill":
+                return tr("other citizens take every place of '{resource}'", resource=step.fill)
+            case "free":
+                return tr("the places of '{resource}' taken by others are free again", resource=step.free)
+            case _:
+                return tr("look at the case")
+
+    def _compare(
+        self, step: Step, case: Case, pathway: Pathway, events: list[Event], refused: tuple[str, str] | None,
+    ) -> Iterable[tuple[str | None, str, bool]]:
+        """(expected, happened, ok) for every expectation of the step, and an unexpected refusal."""
+        x = step.expect
+        if x.refused is not None:
+            want = tr("refused ({code}: {words})", code=x.refused, words=reason_words(x.refused))
+            if refused is None:
+                yield want, tr("carried out"), False
+            else:
+                yield want, _refused_text(*refused), refused[0] == x.refused
+        elif refused is not None:
+            yield None, _refused_text(*refused), False
+        if x.state is not None:
+            yield (tr("in {state}", state=state_name(pathway, x.state)),
+                   tr("in {state}", state=state_name(pathway, case.state)), case.state == x.state)
+        if x.pending is not None:
+            now = case.pending.trigger if case.pending is not None else None
+            yield (tr("approval of '{trigger}' pending", trigger=x.pending),
+                   tr("approval of '{trigger}' pending", trigger=now) if now else tr("no approval pending"), now == x.pending)
+        if x.fired is not None:
+            fired = [e.trigger or "" for e in events if e.kind is EventKind.ESCALATED]
+            fired += ["timeout" for e in events if e.kind is EventKind.REFUSED and e.actor is None]
+            yield (tr("deadline fired: {trigger}", trigger=x.fired),
+                   tr("deadline fired: {trigger}", trigger=", ".join(fired)) if fired else tr("no deadline fired"), x.fired in fired)
+        if x.handed_over is not None:
+            accepted = [self.engine.case(e.link.case_id).pathway_id for e in self._all_events() if e.kind is EventKind.HANDOVER_ACCEPTED and e.link]
+            yield (tr("hand-over to {pathway} accepted", pathway=x.handed_over),
+                   tr("hand-overs accepted: {pathways}", pathways=", ".join(accepted) or "-"), x.handed_over in accepted)
+        if x.may or x.may_not:
+            yield from self._options(step, case, pathway)
+        if x.stuck is not None:
+            stuck = self._stuck(case, pathway)
+            yield (tr("stuck") if x.stuck else tr("not stuck"), tr("stuck") if stuck else tr("not stuck"), stuck == x.stuck)
+
+    def _options(self, step: Step, case: Case, pathway: Pathway) -> Iterator[tuple[str | None, str, bool]]:
+        if step.by is None:
+            yield None, tr("'may' and 'may_not' need 'by:', the role to ask about"), False
+            return
+        options = {o.trigger: o for o in self.engine.options(case, self.actor(step, pathway)) if o.kind == "fire"}
+        for trigger in step.expect.may:
+            o = options.get(trigger)
+            codes = [r.code for r in o.reasons] if o is not None else ["state"]
+            yield (tr("may '{trigger}'", trigger=trigger),
+                   tr("may '{trigger}'", trigger=trigger) if not codes else tr("may not '{trigger}' ({codes})", trigger=trigger, codes=", ".join(codes)),
+                   not codes)
+        for trigger, code in step.expect.may_not.items():
+            o = options.get(trigger)
+            codes = [r.code for r in o.reasons] if o is not None else ["state"]
+            yield (tr("may not '{trigger}' ({codes})", trigger=trigger, codes=code),
+                   tr("may '{trigger}'", trigger=trigger) if not codes else tr("may not '{trigger}' ({codes})", trigger=trigger, codes=", ".join(codes)),
+                   code in codes)
+
+    def _stuck(self, case: Case, pathway: Pathway) -> bool:
+        """Not ended, nothing due by itself, and no role of the pathway may do anything."""
+        if pathway.state(case.state).terminal or case.due_at(pathway) is not None:
+            return False
+        if case.referral is not None:
+            return False
+        for role_id, role in pathway.roles.items():
+            actor = Actor(f"{role_id}-9", role_id, role.sector)
+            if any(o.allowed for o in self.engine.options(case, actor)):
+                return False
+        return True
+
+    def _all_events(self) -> Iterator[Event]:
+        for c in self.engine.cases.values():
+            yield from c.history
+
+
+def journeys_in(paths: Iterable[str | Path]) -> list[Path]:
+    """The journey files among ``paths`` (files, or folders searched for ``*.yaml``)."""
+    out: list[Path] = []
+    for item in paths:
+        p = Path(item)
+        out += sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]) if p.is_dir() else [p]
+    return out
+
