@@ -145,3 +145,39 @@ def test_the_example_in_docs_journeys_runs_as_shown(tmp_path: Path, capsys: pyte
     monkeypatch.chdir(tmp_path)
     assert main(["test", example["file"], "--lang", "da"]) == 0
     assert capsys.readouterr().out == shown["body"]
+
+
+class TestSavedCounterexamples:
+    def test_check_saves_each_counterexample_as_a_journey_that_fails_until_fixed(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        folder = tmp_path / "saved"
+        assert main(["check", str(ROOT / "tests" / "fixtures" / "mini"), "--save-journeys", str(folder), "--lang", "en"]) == 1
+        names = sorted(p.name for p in folder.glob("*.yaml"))
+        assert names == ["01-amb-wait_without_deadline.yaml", "02-amb-no_exit_by_choice.yaml", "03-stay-wait_without_deadline.yaml", "04-stay-dead_end.yaml"]
+        capsys.readouterr()
+        assert main(["test", str(folder / "04-stay-dead_end.yaml"), "--lang", "en"]) == 1
+        out = capsys.readouterr().out
+        assert "       expected: not stuck\n       happened: stuck\n" in out
+        first = (folder / "02-amb-no_exit_by_choice.yaml").read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema=") and first.endswith("journey.schema.json")
+
+    def test_a_fixed_pathway_makes_the_saved_journey_pass(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        definitions = tmp_path / "definitions"
+        definitions.mkdir()
+        for f in (ROOT / "tests" / "fixtures" / "mini").glob("*.yaml"):
+            (definitions / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+        folder = definitions / "journeys"
+        main(["check", str(definitions), "--save-journeys", str(folder), "--lang", "en"])
+        saved = folder / "02-amb-no_exit_by_choice.yaml"
+        assert main(["test", str(saved)]) == 1
+        amb = definitions / "amb.yaml"
+        text = amb.read_text(encoding="utf-8")
+        assert "transitions:\n" in text
+        capsys.readouterr()
+        fixed = (
+            text.replace("roles:\n", "roles:\n  citizen: {sector: citizen, label: {da: Borger, en: Citizen}}\n")
+            .replace("sectors:\n", "sectors:\n  citizen: {label: {da: Borgeren, en: The citizen}}\n")
+            .replace("states:\n", "states:\n  - {id: left, kind: terminal, outcome: left_by_choice, label: {da: c, en: c}}\n")
+            .replace("transitions:\n", "transitions:\n  - {trigger: leave, source: '*', dest: left, roles: [citizen]}\n")
+        )
+        amb.write_text(fixed, encoding="utf-8")
+        assert main(["test", str(saved)]) == 0, capsys.readouterr().out

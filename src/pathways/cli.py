@@ -80,6 +80,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     registry = load_registry(args.paths)
     report = check(registry, bound=args.bound)
     print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else report.to_text())
+    if args.save_journeys:
+        from .journey import save_journeys
+
+        folder = next((Path(p) for p in args.paths if Path(p).is_dir()), Path(args.paths[0]).parent)
+        for path in save_journeys(report.findings, registry, args.save_journeys, folder):
+            print(tr("wrote {path}", path=path), file=sys.stderr)
     if args.diagram:
         for path in _finding_diagrams(registry, report.findings, Path(args.diagram), args.diagram_format):
             print(f"wrote {path}", file=sys.stderr)
@@ -276,6 +282,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
     p.add_argument("--diagram", metavar="DIR", help="write one diagram per finding, its counterexample path marked")
     p.add_argument("--diagram-format", choices=["svg", "mermaid", "dot"], default="svg")
+    p.add_argument("--save-journeys", metavar="DIR", help="save each counterexample as a journey (pathways test DIR) that passes once the stranding is fixed")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("worker", help="fire due deadlines and approval timeouts of stored cases")

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import yaml
@@ -30,9 +30,14 @@ from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, JourneyError, Problem
+from .graph import CITIZEN_IDS, co_reachable, pathway_graph
 from .i18n import current_language, role_name, state_name, tr
-from .model import Pathway
+from .model import Outcome, Pathway
 from .registry import Registry
+
+if TYPE_CHECKING:
+    from ._story import Step as StoryStep
+    from .stranding import Finding
 
 __all__ = [
     "Expect",
@@ -40,9 +45,11 @@ __all__ = [
     "JourneyResult",
     "Step",
     "StepResult",
+    "from_counterexample",
     "load_journey",
     "load_journey_text",
     "run_journey",
+    "save_journeys",
 ]
 
 ACTIONS = ("do", "approve", "refuse", "set", "wait", "fill", "free")
@@ -62,7 +69,9 @@ class Expect:
     handed_over: str | None = attrs.field(default=None, metadata={"help": "a hand-over to this pathway was accepted"})
     may: tuple[str, ...] = attrs.field(default=(), metadata={"help": "the step's role may fire these triggers now"})
     may_not: Mapping[str, str] = attrs.field(factory=dict, metadata={"help": "trigger: reason code; the step's role may not fire it, for that reason"})
-    stuck: bool | None = attrs.field(default=None, metadata={"help": "false: the citizen is not stranded (the case has ended, someone may act, or a deadline is set)"})
+    stuck: bool | None = attrs.field(default=None, metadata={"help": "false: the citizen is not stranded (the case has ended, or staff or time can still lead it to an end, and someone may act or a deadline runs)"})
+    deadline: bool | None = attrs.field(default=None, metadata={"help": "true: a deadline or an approval timeout is running for the case"})
+    may_leave: bool | None = attrs.field(default=None, metadata={"help": "true: the citizen may leave by their own choice now"})
 
 
 @attrs.frozen
@@ -324,6 +333,12 @@ def reason_words(code: str) -> str:
             return code
 
 
+def is_leaving_state(pathway: Pathway, state: str) -> bool:
+    """Whether ``state`` is an end the citizen chose (``left_by_choice``)."""
+    s = pathway.state_by_id.get(state)
+    return s is not None and s.outcome is Outcome.LEFT_BY_CHOICE
+
+
 def _refused_text(code: str, message: str) -> str:
     """``refused (guard: a condition does not hold)``; in English with the engine's detail."""
     text = tr("refused ({code}: {words})", code=code, words=reason_words(code))
@@ -487,6 +502,14 @@ class _Run:
         if x.stuck is not None:
             stuck = self._stuck(case, pathway)
             yield (tr("stuck") if x.stuck else tr("not stuck"), tr("stuck") if stuck else tr("not stuck"), stuck == x.stuck)
+        if x.deadline is not None:
+            due = case.due_at(pathway)
+            yield (tr("a deadline runs") if x.deadline else tr("no deadline runs"),
+                   tr("a deadline runs") if due is not None else tr("no deadline runs"), (due is not None) == x.deadline)
+        if x.may_leave is not None:
+            free = self._may_leave(case, pathway)
+            yield (tr("the citizen may leave") if x.may_leave else tr("the citizen may not leave"),
+                   tr("the citizen may leave") if free else tr("the citizen may not leave"), free == x.may_leave)
 
     def _options(self, step: Step, case: Case, pathway: Pathway) -> Iterator[tuple[str | None, str, bool]]:
         if step.by is None:
@@ -507,16 +530,31 @@ class _Run:
                    code in codes)
 
     def _stuck(self, case: Case, pathway: Pathway) -> bool:
-        """Not ended, nothing due by itself, and no role of the pathway may do anything."""
-        if pathway.state(case.state).terminal or case.due_at(pathway) is not None:
+        """Not ended, and either no end is reachable without the citizen giving up, or
+        nothing is due by itself and no role of the pathway may do anything now."""
+        if pathway.state(case.state).terminal:
             return False
-        if case.referral is not None:
+        ends = [s.id for s in pathway.states if s.terminal and not is_leaving_state(pathway, s.id)]
+        if case.state not in co_reachable(pathway_graph(pathway, progress=True), ends):
+            return True
+        if case.due_at(pathway) is not None or case.referral is not None:
             return False
         for role_id, role in pathway.roles.items():
             actor = Actor(f"{role_id}-9", role_id, role.sector)
-            if any(o.allowed for o in self.engine.options(case, actor)):
+            if any(o.allowed and not is_leaving_state(pathway, o.dest) for o in self.engine.options(case, actor)):
                 return False
         return True
+
+    def _may_leave(self, case: Case, pathway: Pathway) -> bool:
+        """Some role of the citizen's own sector may fire a transition into a ``left_by_choice`` end."""
+        for role_id, role in pathway.roles.items():
+            if role.sector not in CITIZEN_IDS and role_id not in CITIZEN_IDS:
+                continue
+            actor = Actor(f"{role_id}-1", role_id, role.sector)
+            for o in self.engine.options(case, actor):
+                if o.allowed and o.kind == "fire" and is_leaving_state(pathway, o.dest):
+                    return True
+        return False
 
     def _all_events(self) -> Iterator[Event]:
         for c in self.engine.cases.values():
@@ -531,3 +569,101 @@ def journeys_in(paths: Iterable[str | Path]) -> list[Path]:
         out += sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]) if p.is_dir() else [p]
     return out
 
+
+
+# -- counterexamples as journeys --------------------------------------------------------
+
+
+def from_counterexample(finding: Finding, registry: Registry, definitions: str = "..") -> dict[str, Any] | None:
+    """A checker finding's counterexample as a journey document that ends in ``stuck: false``.
+
+    The journey fails while the pathway strands the citizen there and passes once the
+    designer has fixed it, so a fixed stranding stays fixed. ``None`` when the finding has
+    no counterexample, or its run begins with a hand-over from a pathway the checker did
+    not name (a journey starts at a pathway's start).
+    """
+    cx = finding.counterexample
+    if cx is None or (cx.handed_over and cx.lead_in is None):
+        return None
+    steps: list[dict[str, Any]] = []
+    if cx.lead_in is not None:
+        steps += [_journey_step(s, None, registry) for s in cx.lead_in.steps]
+        steps += [_journey_step(s, cx.pathway, registry) for s in cx.steps]
+        start = cx.lead_in.pathway
+    else:
+        steps += [_journey_step(s, None, registry) for s in cx.steps]
+        start = cx.pathway
+    steps.append({"case": cx.pathway} if cx.lead_in is not None else {})
+    steps[-1]["expect"] = _fixed(finding, registry[cx.pathway])
+    steps[-1]["note"] = f"{finding.message} ({finding.kind.value})"
+    steps = [{k: v for k, v in s.items() if v is not None} for s in steps]
+    return {
+        "name": f"{finding.pathway}: {finding.kind.value} must not strand the citizen",
+        "description": cx.story(),
+        "pathway": start,
+        "definitions": definitions,
+        "steps": steps,
+    }
+
+
+def _fixed(finding: Finding, pathway: Pathway) -> dict[str, Any]:
+    """What is true at the end of the run once the finding is fixed."""
+    from .stranding import FindingKind
+
+    if finding.kind is FindingKind.WAIT_WITHOUT_DEADLINE:
+        return {"deadline": True}
+    if finding.kind is FindingKind.NO_EXIT_BY_CHOICE:
+        return {"may_leave": True}
+    return {"stuck": False}
+
+
+def _journey_step(s: StoryStep, case: str | None, registry: Registry) -> dict[str, Any]:
+    out: dict[str, Any] = {"case": case}
+    match s.kind:
+        case "fire" | "leave" | "request":
+            out |= {"by": s.role, "person": s.person, "do": s.trigger}
+        case "approve":
+            out |= {"by": s.role, "person": s.person, "approve": s.trigger}
+        case "refuse":
+            out |= {"by": s.role, "person": s.person, "refuse": s.trigger}
+        case "timeout" | "deadline":
+            out |= {"wait": s.after}
+        case "set_fact":
+            out |= {"by": s.role, "person": s.person, "set": {s.fact: s.value}}
+        case "others_full":
+            out |= {"fill": s.resource}
+        case "others_free":
+            out |= {"free": s.resource}
+        case _:  # handover_accepted / handover_declined: the receiving pathway answers
+            receiver = registry.get(s.to) if s.to is not None else None
+            intake = receiver.intake if receiver is not None else None
+            if receiver is None or intake is None:
+                return out | {"note": f"{s.to} answers the hand-over"}
+            trigger = intake.accept if s.kind == "handover_accepted" else intake.decline
+            t = receiver.find(intake.state, trigger)
+            role = next((r for r in (t.roles if t else ()) if r in receiver.roles), None)
+            out = {"case": s.to, "by": role, "do": trigger}
+    return out
+
+
+def save_journeys(findings: Iterable[Finding], registry: Registry, folder: str | Path, definitions: str | Path) -> list[Path]:
+    """Write each finding's counterexample as a journey file into ``folder``; returns the files."""
+    import os
+
+    from .schema import schema_path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    schemas = next((p / "schemas" for p in [folder.resolve(), *folder.resolve().parents] if (p / "schemas" / "journey.schema.json").exists()), None)
+    schema = Path(os.path.relpath(schemas / "journey.schema.json", folder.resolve())) if schemas else schema_path("journey")
+    rel_definitions = os.path.relpath(Path(definitions).resolve(), folder.resolve())
+    for n, finding in enumerate(findings, start=1):
+        doc = from_counterexample(finding, registry, rel_definitions)
+        if doc is None:
+            continue
+        path = folder / f"{n:02d}-{finding.pathway}-{finding.kind.value}.yaml"
+        body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110)
+        path.write_text(f"# yaml-language-server: $schema={schema.as_posix()}\n{body}", encoding="utf-8")
+        written.append(path)
+    return written
