@@ -228,6 +228,23 @@ class Engine:
         pathway = self.registry[pathway_id]
         return self._start(pathway, citizen, pathway.initial, facts or {}, actor, case_id, None)
 
+    def receive(
+        self,
+        pathway_id: str,
+        citizen: str,
+        *,
+        sender: Link,
+        facts: Mapping[str, bool] | None = None,
+        actor: Actor | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Start a case at the pathway's intake for a referral from outside this engine
+        (e.g. a FHIR Task); ``sender`` names it, and the intake answers as for any hand-over."""
+        pathway = self.registry[pathway_id]
+        if pathway.intake is None:
+            raise ActionRefused(f"pathway {pathway_id!r} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'")
+        return self._start(pathway, citizen, pathway.intake.state, facts or {}, actor, case_id, sender)
+
     def fire(self, case: Case, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         """Fire ``trigger`` as ``actor``; with an approval rule this only requests it.
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TypeVar
 
-from ..case import Actor, Case, Event
+from ..case import Actor, Case, Event, Link
 from ..clock import Clock, SystemClock
 from ..engine import Engine, Option, Reason
 from ..errors import ConcurrentUpdate, NoCapacity, UnknownCase
@@ -120,6 +120,26 @@ class DurableEngine:
             raise ActionRefused(f"a case with id {case_id!r} already exists")
         self._reset({})
         case = self._engine.start(pathway_id, citizen, facts=facts, actor=actor, case_id=case_id)
+        self._write({}, {})
+        return case
+
+    def receive(
+        self,
+        pathway_id: str,
+        citizen: str,
+        *,
+        sender: Link,
+        facts: Mapping[str, bool] | None = None,
+        actor: Actor | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Store a case started at the intake for a referral from outside (see :meth:`Engine.receive`)."""
+        from ..errors import ActionRefused
+
+        if case_id is not None and self.store.exists(case_id):
+            raise ActionRefused(f"a case with id {case_id!r} already exists")
+        self._reset({})
+        case = self._engine.receive(pathway_id, citizen, sender=sender, facts=facts, actor=actor, case_id=case_id)
         self._write({}, {})
         return case
 
