@@ -12,13 +12,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from pathways import Pathway, Registry, load_registry, load_text
 from pathways._converter import converter
 from pathways._validate import problems
+from pathways._yaml import dump
 from pathways.testing import pathway_machine, registries, sound_pathways, valid_pathways
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ REGISTRY = _seed_registry()
 
 
 def _dump(pathway: object) -> str:
-    return yaml.safe_dump(converter.unstructure(pathway), allow_unicode=True, sort_keys=False)
+    return dump(converter.unstructure(pathway))
 
 
 # -- the seed pathways on the real engine ------------------------------------------------

@@ -15,11 +15,11 @@ from typing import Any
 
 import attrs
 import pytest
-import yaml
 from hypothesis import given, settings
 
 from pathways import DefinitionError, Guard, Pathway, Problem, load_file, load_registry, load_text
 from pathways._converter import converter
+from pathways._yaml import dump
 from pathways.cli import main
 from strategies_local import pathways
 
@@ -680,7 +680,7 @@ class TestRoundTrip:
     @given(pathways())
     def test_unstructure_dump_load_gives_the_same_pathway(self, pathway: Pathway) -> None:
         """A valid pathway written out as YAML loads back equal, labels and durations included."""
-        text = yaml.safe_dump(converter.unstructure(pathway), allow_unicode=True, sort_keys=False)
+        text = dump(converter.unstructure(pathway))
         assert load_text(text) == pathway
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import difflib
 import enum
+import os
+import stat
 import typing
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 import attrs
 import yaml
@@ -20,7 +23,18 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from ._yaml import DocPath, Positioned, format_path
 from .errors import Problem
 
-__all__ = ["DocPath", "Found", "did_you_mean", "explain", "problem_at", "yaml_problem"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "DocPath",
+    "Found",
+    "Unreadable",
+    "decode",
+    "did_you_mean",
+    "explain",
+    "problem_at",
+    "read_document",
+    "yaml_problem",
+]
 
 Found = tuple[DocPath, str, str | None]
 """(place in the document, what is wrong, hint)."""
@@ -53,8 +67,95 @@ def yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and context_mark is not None and context_mark.line + 1 != line:
         what += f", {context} that starts at line {context_mark.line + 1}"
-    hint = "indent with spaces; YAML does not allow tabs" if "'\\t'" in what else "check indentation and quoting"
-    return Problem(file, "", f"not valid YAML: {what}", hint, line, col)
+    hint = getattr(exc, "hint", None)
+    if hint is not None:  # a DocumentProblem: valid YAML that we refuse, with its own words
+        return Problem(file, "", what, hint, line, col)
+    return Problem(file, "", f"not valid YAML: {what}", _yaml_hint(what, context or ""), line, col)
+
+
+def _yaml_hint(problem: str, context: str) -> str:
+    """How to fix a parser error, for the mistakes designers make (libyaml's or PyYAML's words)."""
+    if "'\\t'" in problem or "tab character" in problem:
+        return "indent with spaces; YAML does not allow tabs"
+    if "scanning an alias" in context:
+        return "write '*' in quotes: YAML reads an unquoted * as an alias"
+    return "check indentation and quoting"
+
+
+MAX_FILE_BYTES: Final = 2_000_000
+"""The default size limit of a definition or scenario file (the largest seed is ~25 kB)."""
+
+
+class Unreadable(Exception):
+    """A document file that cannot be read; ``problem`` says why (each reader raises its own error)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_document(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of a regular UTF-8 file of at most ``max_bytes`` bytes.
+
+    Anything else is refused before it is read: a FIFO would block for ever and
+    ``/dev/zero`` never ends, so the file is opened without blocking and checked with
+    ``fstat`` (a symbolic link is followed, then judged by what it points at).
+
+    Raises:
+        Unreadable: with the problem (missing, not a regular file, too big, not UTF-8).
+    """
+    name = str(path)
+
+    def refuse(message: str, hint: str, line: int | None = None, column: int | None = None) -> Unreadable:
+        return Unreadable(Problem(name, "", message, hint, line, column))
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise refuse("file not found", "check the path") from None
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or type(exc).__name__}", "check the path and its permissions") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((k for test, k in _KINDS if test(info.st_mode)), "not a regular file")
+            raise refuse(f"not a regular file: it is {kind}", "point at the definition file itself")
+        limit = f"more than the limit of {max_bytes:,} bytes"
+        hint = "split it into several files, or raise the limit (max_bytes)"
+        if info.st_size > max_bytes:
+            raise refuse(f"the file is {info.st_size:,} bytes, {limit}", hint)
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, max_bytes + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise refuse(f"the file grew while it was read to {limit}", hint)
+    except OSError as exc:
+        raise refuse(f"cannot read file: {exc.strerror or type(exc).__name__}", "check the path and its permissions") from None
+    finally:
+        os.close(fd)
+    return decode(b"".join(chunks), name)
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a byte-order mark is dropped); a wrong byte is reported at its line and column."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise Unreadable(Problem(name, "", "the file is UTF-16 text, not UTF-8", "save it as UTF-8 (most editors: 'Save with encoding')", 1, 1))
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        raise Unreadable(Problem(
+            name, "", f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read",
+            "save the file as UTF-8 (most editors: 'Save with encoding'); æ, ø and å are fine in UTF-8", line, column,
+        )) from None
 
 
 def explain(exc: BaseException, path: DocPath, cls: Any) -> Iterator[Found]:

@@ -15,30 +15,45 @@ from cattrs.errors import ClassValidationError, IterableValidationError
 
 from . import _validate
 from ._converter import converter
-from ._documents import DocPath, did_you_mean, explain, problem_at, yaml_problem
+from ._documents import (
+    MAX_FILE_BYTES,
+    DocPath,
+    Unreadable,
+    did_you_mean,
+    explain,
+    problem_at,
+    read_document,
+    yaml_problem,
+)
 from ._yaml import Positioned, parse
 from .errors import DefinitionError, Problem
 from .model import Pathway
 from .registry import Registry
 
-__all__ = ["load_file", "load_registry", "load_text"]
+__all__ = ["MAX_FILE_BYTES", "load_file", "load_registry", "load_text"]
 
-def load_text(text: str, file: str = "<string>") -> Pathway:
+
+def load_text(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES) -> Pathway:
     """Load one pathway from YAML text; ``file`` names it in error messages."""
+    if len(text) > max_bytes:
+        raise DefinitionError([Problem(file, "", f"the text is {len(text):,} characters, more than the limit of {max_bytes:,}", "split it into several files, or raise the limit (max_bytes)")])
     pathway, problems = _load(text, file)
     if problems or pathway is None:
         raise DefinitionError(problems)
     return pathway
 
 
-def load_file(path: str | Path) -> Pathway:
-    """Load one definition file."""
+def load_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Pathway:
+    """Load one definition file (a regular UTF-8 file of at most ``max_bytes`` bytes)."""
     path = Path(path)
-    return load_text(_read(path), str(path))
+    return load_text(_read(path, max_bytes), str(path), max_bytes=max_bytes)
 
 
-def load_registry(sources: str | Path | Iterable[str | Path]) -> Registry:
+def load_registry(sources: str | Path | Iterable[str | Path], *, max_bytes: int = MAX_FILE_BYTES) -> Registry:
     """Load a folder of ``*.yaml`` files (or the given files) and check them together.
+
+    Only regular files of at most ``max_bytes`` bytes are read (FIFOs, devices and
+    oversized files are refused before reading), so a hostile folder cannot stop a host.
 
     Raises:
         DefinitionError: with every problem in every file, and the problems between
@@ -52,7 +67,7 @@ def load_registry(sources: str | Path | Iterable[str | Path]) -> Registry:
         problems.append(Problem(str(sources), "", "no definition files found", "put pathway definitions in *.yaml files"))
     for f in files:
         try:
-            text = _read(f)
+            text = _read(f, max_bytes)
         except DefinitionError as exc:
             problems.extend(exc.problems)
             continue
@@ -76,13 +91,11 @@ def _files(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
             yield p
 
 
-def _read(path: Path) -> str:
+def _read(path: Path, max_bytes: int) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DefinitionError([Problem(str(path), "", "file not found", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError([Problem(str(path), "", f"cannot read file: {exc}", "save it as UTF-8 text")]) from None
+        return read_document(path, max_bytes)
+    except Unreadable as exc:
+        raise DefinitionError([exc.problem]) from None
 
 
 def _load(text: str, file: str) -> tuple[Pathway | None, list[Problem]]:

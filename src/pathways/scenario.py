@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import random
+import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,17 @@ import yaml
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from ._converter import make_converter, parse_duration
-from ._documents import DocPath, Found, did_you_mean, explain, problem_at, yaml_problem
+from ._documents import (
+    MAX_FILE_BYTES,
+    DocPath,
+    Found,
+    Unreadable,
+    did_you_mean,
+    explain,
+    problem_at,
+    read_document,
+    yaml_problem,
+)
 from ._yaml import Positioned, format_path, parse
 from .errors import Problem, ScenarioError
 from .registry import Registry
@@ -230,11 +241,12 @@ def _make_converter() -> cattrs.Converter:
 
 _converter = _make_converter()
 
-_POSITIONS: dict[str, Positioned] = {}
-"""The last parsed document of each scenario file, so checks against definitions can name lines."""
+_POSITIONS: dict[int, Positioned] = {}
+"""The parsed document of each living scenario (by ``id``), so checks against definitions can
+name lines; an entry goes when its scenario is collected, so repeated loads do not pile up."""
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scenario:
     """Load a scenario file.
 
     Raises:
@@ -242,11 +254,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(path), "", "file not found", "check the path")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), "", f"cannot read file: {exc}", "save it as UTF-8 text")]) from None
+        text = read_document(path, max_bytes)
+    except Unreadable as exc:
+        raise ScenarioError([exc.problem]) from None
     return load_scenario_text(text, str(path))
 
 
@@ -272,13 +282,14 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     problems.extend(at(path, msg, hint) for path, msg, hint in _shape(scenario))
     if problems:
         raise ScenarioError(problems)
-    _POSITIONS[file] = doc
+    _POSITIONS[id(scenario)] = doc
+    weakref.finalize(scenario, _POSITIONS.pop, id(scenario), None)
     return scenario
 
 
 def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
     """Problems between a scenario and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.get(scenario.source)
+    doc = _POSITIONS.get(id(scenario))
     out = []
     for path, msg, hint in _against(scenario, registry):
         line, col = doc.position(path) if doc is not None else (None, None)
