@@ -159,10 +159,40 @@ MISTAKES = [
         expected=["stay.yaml:18:12: resources.places.capacity: expected a whole number, got '16'"],
     ),
     Mistake(
+        'empty-id',
+        'An id cannot be empty: the store could not tell it from none.',
+        edits=[("- {id: referred,", "- {id: '',")],
+        expected=["stay.yaml:22:6: states[2].id: an id cannot be empty: '' (use letters, digits and '_', e.g. 'overnight_stay')"],
+    ),
+    Mistake(
+        'id-with-control-character',
+        'Ids are printable text without spaces; PostgreSQL cannot store a NUL character.',
+        edits=[("- {id: referred,", '- {id: "re\\0ferred",')],
+        expected=["stay.yaml:22:6: states[2].id: an id cannot contain spaces or control characters (found '\\x00'): 're\\x00ferred' (use letters, digits and '_', e.g. 'overnight_stay')"],
+    ),
+    Mistake(
+        'id-too-long',
+        'An id has at most 128 characters, the size of its database column.',
+        edits=[("id: stay\nversion", "id: " + "p" * 129 + "\nversion")],
+        expected=[f"stay.yaml:1:1: id: an id can have at most 128 characters, this one has 129: '{'p' * 40}' (use letters, digits and '_', e.g. 'overnight_stay')"],
+    ),
+    Mistake(
+        'version-out-of-range',
+        'A version is a whole number from 1 up to what a database integer holds.',
+        edits=[("version: 1", "version: 3000000000")],
+        expected=["stay.yaml:2:1: version: version must be between 1 and 2,147,483,647, got 3000000000 (number versions 1, 2, 3, …)"],
+    ),
+    Mistake(
+        'deadline-too-long',
+        'A deadline of more than 100 years is a typing mistake (and past the calendar).',
+        edits=[("after: PT2H", "after: P999999999999D")],
+        expected=["stay.yaml:20:102: states[0].deadline.after: duration 'P999999999999D' is too long: write at most 'P36525D' (100 years)"],
+    ),
+    Mistake(
         'text-for-bool',
-        "A fact's default must be true or false.",
-        edits=[('Consent given}}', "Consent given}, default: 'yes'}")],
-        expected=["stay.yaml:16:61: facts.consent_given.default: expected true or false, got 'yes'"],
+        "A fact's default must be true or false; YAML 1.2 reads `yes` as the word (and says so).",
+        edits=[('Consent given}}', "Consent given}, default: yes}")],
+        expected=["stay.yaml:16:61: facts.consent_given.default: expected true or false, got 'yes' (YAML 1.2 reads only true and false as yes/no; write true or false)"],
     ),
     Mistake(
         'text-for-label',

@@ -34,7 +34,10 @@ def parse_duration(text: str) -> timedelta:
             "'PT30M', 'PT8H', 'P2D' or 'P1DT12H' (years and months are not allowed)"
         )
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
-    return timedelta(**parts)
+    try:
+        return timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long: write at most 'P36525D' (100 years)") from None
 
 
 def format_duration(delta: timedelta) -> str:
@@ -82,8 +85,14 @@ def _strict_int(value: Any, _: Any) -> int:
     return value
 
 
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+"""Words YAML 1.1 read as booleans; YAML 1.2 (what we read) keeps them as text."""
+
+
 def _strict_bool(value: Any, _: Any) -> bool:
     if not isinstance(value, bool):
+        if isinstance(value, str) and value.lower() in _YAML11_BOOLS:
+            raise ValueError(f"expected true or false, got {value!r} (YAML 1.2 reads only true and false as yes/no; write true or false)")
         raise ValueError(f"expected true or false, got {value!r}")
     return value
 

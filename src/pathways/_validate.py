@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ._documents import DocPath, Found, did_you_mean
+from ._limits import MAX_DURATION, MAX_INT, id_problem
 from .model import ANY_STATE, Pathway, RuleKind, StateKind
 
 
@@ -19,10 +20,38 @@ def _unknown(path: DocPath, name: str, known: Iterable[str], what: str) -> Found
 
 def problems(p: Pathway) -> Iterator[Found]:
     """Every cross-reference problem in ``p``, in document order."""
+    yield from _storable(p)
     yield from _roles(p)
     yield from _states(p)
     yield from _transitions(p)
     yield from _intake(p)
+
+
+_ID_HINT = "use letters, digits and '_', e.g. 'overnight_stay'"
+
+
+def _storable(p: Pathway) -> Iterator[Found]:
+    """Ids and numbers the case store can hold (see :mod:`pathways._limits`)."""
+    named: list[tuple[DocPath, str]] = [(("id",), p.id)]
+    for key in ("sectors", "roles", "facts", "resources"):
+        named += [((key, name), name) for name in getattr(p, key)]
+    named += [(("states", i, "id"), s.id) for i, s in enumerate(p.states)]
+    named += [(("transitions", i, "trigger"), t.trigger) for i, t in enumerate(p.transitions)]
+    for path, name in named:
+        if (why := id_problem(name)) is not None:
+            yield (path, f"{why}: {name[:40]!r}", _ID_HINT)
+    if not 1 <= p.version <= MAX_INT:
+        yield (("version",), f"version must be between 1 and {MAX_INT:,}, got {p.version}", "number versions 1, 2, 3, …")
+    for res_id, res in p.resources.items():
+        if res.capacity > MAX_INT:
+            yield (("resources", res_id, "capacity"), f"capacity can be at most {MAX_INT:,}, got {res.capacity}", "give the resource its real number of places")
+    longest = f"at most {MAX_DURATION.days:,} days"
+    for i, s in enumerate(p.states):
+        if s.deadline is not None and s.deadline.after > MAX_DURATION:
+            yield (("states", i, "deadline", "after"), f"a deadline can be {longest}", "write a shorter duration, e.g. 'P30D'")
+    for i, t in enumerate(p.transitions):
+        if t.approval is not None and t.approval.timeout is not None and t.approval.timeout > MAX_DURATION:
+            yield (("transitions", i, "approval", "timeout"), f"an approval timeout can be {longest}", "write a shorter duration, e.g. 'P2D'")
 
 
 def _roles(p: Pathway) -> Iterator[Found]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from .._limits import MAX_CASE_ID, MAX_ID
 from ..errors import StoreError
 
 __all__ = ["CURRENT_VERSION", "ensure_schema", "metadata", "metadata_v1"]
@@ -28,24 +29,24 @@ CURRENT_VERSION = 2
 def _events(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "events", md,
-        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("case_id", sa.String(MAX_CASE_ID), primary_key=True),
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
         sa.Column("at", sa.String(40), nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("actor_person", sa.String(128)),
-        sa.Column("actor_role", sa.String(128)),
-        sa.Column("actor_sector", sa.String(128)),
-        sa.Column("trigger", sa.String(128)),
-        sa.Column("from_state", sa.String(128), nullable=False),
-        sa.Column("to_state", sa.String(128), nullable=False),
+        sa.Column("actor_person", sa.String(MAX_ID)),
+        sa.Column("actor_role", sa.String(MAX_ID)),
+        sa.Column("actor_sector", sa.String(MAX_ID)),
+        sa.Column("trigger", sa.String(MAX_ID)),
+        sa.Column("from_state", sa.String(MAX_ID), nullable=False),
+        sa.Column("to_state", sa.String(MAX_ID), nullable=False),
         sa.Column("approvals", sa.Text, nullable=False),
         sa.Column("reason", sa.Text),
         sa.Column("facts", sa.Text, nullable=False),
         sa.Column("link", sa.Text),
-        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("pathway_id", sa.String(MAX_ID), nullable=False),
         sa.Column("pathway_version", sa.Integer, nullable=False),
-        sa.Column("prev_hash", sa.String(64), nullable=False),
-        sa.Column("hash", sa.String(64), nullable=False),
+        sa.Column("prev_hash", sa.String(MAX_CASE_ID), nullable=False),
+        sa.Column("hash", sa.String(MAX_CASE_ID), nullable=False),
     )
 
 
@@ -53,15 +54,15 @@ def _cases(md: sa.MetaData, *, owners_column: bool) -> sa.Table:
     extra = [sa.Column("owners", sa.Text, nullable=False, server_default="[]")] if owners_column else []
     return sa.Table(
         "cases", md,
-        sa.Column("id", sa.String(64), primary_key=True),
-        sa.Column("citizen", sa.String(128), nullable=False),
-        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("id", sa.String(MAX_CASE_ID), primary_key=True),
+        sa.Column("citizen", sa.String(MAX_ID), nullable=False),
+        sa.Column("pathway_id", sa.String(MAX_ID), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
-        sa.Column("state", sa.String(128), nullable=False),
+        sa.Column("state", sa.String(MAX_ID), nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("terminal", sa.Boolean, nullable=False),
         sa.Column("due_at", sa.BigInteger),
-        sa.Column("head_hash", sa.String(64), nullable=False),
+        sa.Column("head_hash", sa.String(MAX_CASE_ID), nullable=False),
         sa.Column("snapshot", sa.Text, nullable=False),
         *extra,
         sa.Index("ix_cases_state", "pathway_id", "state", "id"),
@@ -73,7 +74,7 @@ def _cases(md: sa.MetaData, *, owners_column: bool) -> sa.Table:
 def _resources(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "resources", md,
-        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("id", sa.String(MAX_ID), primary_key=True),
         sa.Column("capacity", sa.Integer, nullable=False),
         sa.Column("in_use", sa.Integer, nullable=False),
         sa.CheckConstraint("in_use >= 0", name="ck_resources_in_use"),
@@ -91,9 +92,9 @@ def _version_table(md: sa.MetaData) -> sa.Table:
 def _owners(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "case_owners", md,
-        sa.Column("case_id", sa.String(64), primary_key=True),
-        sa.Column("role", sa.String(128), primary_key=True),
-        sa.Column("sector", sa.String(128), nullable=False),
+        sa.Column("case_id", sa.String(MAX_CASE_ID), primary_key=True),
+        sa.Column("role", sa.String(MAX_ID), primary_key=True),
+        sa.Column("sector", sa.String(MAX_ID), nullable=False),
         sa.Index("ix_owners_role", "role", "case_id"),
         sa.Index("ix_owners_sector", "sector", "case_id"),
     )
@@ -102,13 +103,13 @@ def _owners(md: sa.MetaData) -> sa.Table:
 def _migrations(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "migrations", md,
-        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("case_id", sa.String(MAX_CASE_ID), primary_key=True),
         sa.Column("at_seq", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("pathway_id", sa.String(MAX_ID), nullable=False),
         sa.Column("from_version", sa.Integer, nullable=False),
         sa.Column("to_version", sa.Integer, nullable=False),
-        sa.Column("from_state", sa.String(128), nullable=False),
-        sa.Column("to_state", sa.String(128), nullable=False),
+        sa.Column("from_state", sa.String(MAX_ID), nullable=False),
+        sa.Column("to_state", sa.String(MAX_ID), nullable=False),
         sa.Column("at", sa.String(40), nullable=False),
     )
 
