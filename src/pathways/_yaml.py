@@ -319,9 +319,9 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_text)
 
 
-def dump(data: Any) -> str:
+def dump(data: Any, *, width: int = 80) -> str:
     """YAML text that :func:`parse` reads back as ``data`` (keys in the given order)."""
-    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False)
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=width)
 
 
 def format_path(path: DocPath) -> str:

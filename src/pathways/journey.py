@@ -14,6 +14,7 @@ clock and reports, per step, what was expected and what happened, in Danish or E
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,8 +25,8 @@ import yaml
 from cattrs.errors import ClassValidationError, IterableValidationError
 
 from ._converter import format_duration, make_converter
-from ._documents import Found, did_you_mean, explain, problem_at, yaml_problem
-from ._yaml import Positioned, parse
+from ._documents import Found, Unreadable, did_you_mean, explain, problem_at, read_document, yaml_problem
+from ._yaml import Positioned, dump, parse
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -141,9 +142,9 @@ def load_journey(path: str | Path) -> Journey:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JourneyError([Problem(str(path), "", f"cannot read file: {exc}", "check the path")]) from None
+        text = read_document(path)
+    except Unreadable as exc:
+        raise JourneyError([exc.problem]) from None
     return load_journey_text(text, str(path))
 
 
@@ -167,11 +168,13 @@ def load_journey_text(text: str, file: str = "<string>") -> Journey:
     problems.extend(problem_at(file, doc, p, m, h) for p, m, h in _shape(journey))
     if problems:
         raise JourneyError(problems)
-    _POSITIONS[file] = doc
+    _POSITIONS[id(journey)] = doc
+    weakref.finalize(journey, _POSITIONS.pop, id(journey), None)
     return journey
 
 
-_POSITIONS: dict[str, Positioned] = {}
+_POSITIONS: dict[int, Positioned] = {}
+"""The parsed document of each living journey (by ``id``); an entry goes with its journey."""
 
 
 def _shape(j: Journey) -> Iterator[Found]:
@@ -216,7 +219,7 @@ def _against(j: Journey, registry: Registry) -> Iterator[Found]:
 
 def journey_problems(journey: Journey, registry: Registry) -> list[Problem]:
     """Problems between a journey and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.get(journey.source)
+    doc = _POSITIONS.get(id(journey))
     return [
         problem_at(journey.source, doc, p, m, h) if doc is not None else Problem(journey.source, "", m, h)
         for p, m, h in _against(journey, registry)
@@ -663,7 +666,7 @@ def save_journeys(findings: Iterable[Finding], registry: Registry, folder: str |
         if doc is None:
             continue
         path = folder / f"{n:02d}-{finding.pathway}-{finding.kind.value}.yaml"
-        body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=110)
+        body = dump(doc, width=110)
         path.write_text(f"# yaml-language-server: $schema={schema.as_posix()}\n{body}", encoding="utf-8")
         written.append(path)
     return written
