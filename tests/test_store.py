@@ -19,8 +19,11 @@ from pathways.errors import (
     CaseClosed,
     ConcurrentUpdate,
     NoCapacity,
+    NotAStore,
     NotPermitted,
+    SchemaTooNew,
     StoreError,
+    StoreUnreachable,
     UnknownCase,
 )
 from pathways.store import (
@@ -440,8 +443,9 @@ class TestBadInput:
         path = tmp_path / "cases.db"
         path.write_bytes(b"this is not a database, just some notes\n" * 200)
         before = path.read_bytes()
-        with pytest.raises(StoreError, match=r"cannot open the case store at sqlite:///.*cases.db: file is not a database"):
+        with pytest.raises(NotAStore, match=r"cannot open the case store at sqlite:///.*cases.db: file is not a database") as info:
             open_store(path)
+        assert info.value.url == f"sqlite:///{path}"
         assert path.read_bytes() == before
 
     def test_a_foreign_sqlite_file_is_refused_and_left_alone(self, tmp_path: Path) -> None:
@@ -449,7 +453,7 @@ class TestBadInput:
         with sqlite3.connect(path) as conn:
             conn.execute("CREATE TABLE patients (cpr TEXT)")
         before = path.read_bytes()
-        with pytest.raises(StoreError, match=r"is not a pathways store: it holds other tables \(patients\)"):
+        with pytest.raises(NotAStore, match=r"is not a pathways store: it holds other tables \(patients\)"):
             open_store(path)
         assert path.read_bytes() == before
         assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
@@ -460,8 +464,9 @@ class TestBadInput:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"UPDATE schema_version SET version = {CURRENT_VERSION + 1}")
         engine.dispose()
-        with pytest.raises(StoreError, match=f"has schema version {CURRENT_VERSION + 1}, newer than this pathways understands"):
+        with pytest.raises(SchemaTooNew, match=f"has schema version {CURRENT_VERSION + 1}, newer than this pathways understands") as info:
             open_store(sql_url)
+        assert (info.value.found, info.value.supported) == (CURRENT_VERSION + 1, CURRENT_VERSION)
         engine = sa.create_engine(_sa(sql_url))
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT version FROM schema_version").scalar() == CURRENT_VERSION + 1
@@ -495,8 +500,9 @@ class TestBadInput:
         assert list(tmp_path.iterdir()) == []
 
     def test_an_unreachable_server_is_a_clear_error(self) -> None:
-        with pytest.raises(StoreError, match=r"cannot open the case store at postgresql\+psycopg://pathways:\*\*\*@127.0.0.1:1/x: .*"):
+        with pytest.raises(StoreUnreachable, match=r"cannot open the case store at postgresql\+psycopg://pathways:\*\*\*@127.0.0.1:1/x: .*") as info:
             open_store("postgresql://pathways:secret@127.0.0.1:1/x")
+        assert info.value.url == "postgresql+psycopg://pathways:***@127.0.0.1:1/x"
 
     def test_the_password_never_appears_in_errors(self) -> None:
         with pytest.raises(StoreError) as info:

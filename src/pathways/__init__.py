@@ -29,7 +29,7 @@ from .case import (
 from .clock import Clock, ManualClock, SystemClock
 from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
 from .diagram import render as render_diagram
-from .engine import Engine, Option, Reason
+from .engine import Engine, Option
 from .errors import (
     ActionRefused,
     ApprovalRefused,
@@ -37,6 +37,7 @@ from .errors import (
     CaseClosed,
     ConcurrentUpdate,
     DefinitionError,
+    DocumentError,
     DuplicateApproval,
     GuardFailed,
     JourneyError,
@@ -44,17 +45,21 @@ from .errors import (
     NoCounterexample,
     NoPendingApproval,
     NotAnApprover,
+    NotAStore,
     NotPermitted,
     PathwaysError,
     Problem,
     RenderError,
     ScenarioError,
+    SchemaTooNew,
     SelfApproval,
     SnapshotError,
     StoreError,
+    StoreUnreachable,
     UnknownCase,
     UnknownPathway,
     UnknownTrigger,
+    UnreadableCase,
     WrongState,
 )
 from .journey import Journey, JourneyResult, load_journey, run_journey
@@ -78,6 +83,7 @@ from .model import (
     StateKind,
     Transition,
 )
+from .refusals import Reason, RefusalCode
 from .registry import Registry
 from .scenario import Scenario, load_scenario
 from .schema import json_schema
@@ -125,6 +131,7 @@ __all__ = [
     "Counterexample",
     "Deadline",
     "DefinitionError",
+    "DocumentError",
     "DuplicateApproval",
     "DurableEngine",
     "Engine",
@@ -148,6 +155,7 @@ __all__ = [
     "NoCapacity",
     "NoCounterexample",
     "NoPendingApproval",
+    "NotAStore",
     "NotAnApprover",
     "NotPermitted",
     "Option",
@@ -157,6 +165,7 @@ __all__ = [
     "PendingApproval",
     "Problem",
     "Reason",
+    "RefusalCode",
     "Registry",
     "RenderError",
     "Resource",
@@ -164,6 +173,7 @@ __all__ = [
     "RuleKind",
     "Scenario",
     "ScenarioError",
+    "SchemaTooNew",
     "Sector",
     "SelfApproval",
     "Severity",
@@ -173,11 +183,13 @@ __all__ = [
     "StateKind",
     "Step",
     "StoreError",
+    "StoreUnreachable",
     "SystemClock",
     "Transition",
     "UnknownCase",
     "UnknownPathway",
     "UnknownTrigger",
+    "UnreadableCase",
     "WrongState",
     "case_from_json",
     "case_to_json",

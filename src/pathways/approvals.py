@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from .case import Actor, Approval
 from .model import ApprovalRule, Pathway, RuleKind
+from .refusals import RefusalCode
 
 __all__ = ["describe", "eligible_roles", "is_met", "objection"]
 
@@ -46,21 +47,21 @@ def objection(
     approvals: Sequence[Approval],
     requested_by: Actor,
     actor: Actor,
-) -> tuple[str, str] | None:
+) -> tuple[RefusalCode, str] | None:
     """Why ``actor`` may not approve now, as ``(code, words)``; ``None`` if they may.
 
-    Codes: ``self_approval``, ``duplicate_approval``, ``not_an_approver``.
+    Codes: ``SELF_APPROVAL``, ``DUPLICATE_APPROVAL``, ``NOT_AN_APPROVER``.
     """
     if actor.person == requested_by.person:
-        return ("self_approval", f"{actor.person} requested this and cannot also approve it (four-eyes)")
+        return (RefusalCode.SELF_APPROVAL, f"{actor.person} requested this and cannot also approve it (four-eyes)")
     if any(a.actor.person == actor.person for a in approvals):
-        return ("duplicate_approval", f"{actor.person} has already approved this request")
+        return (RefusalCode.DUPLICATE_APPROVAL, f"{actor.person} has already approved this request")
     if actor.role not in eligible_roles(rule, pathway):
-        return ("not_an_approver", f"role {actor.role!r} is not among the approvers ({describe(rule)})")
+        return (RefusalCode.NOT_AN_APPROVER, f"role {actor.role!r} is not among the approvers ({describe(rule)})")
     key = actor.sector if rule.rule is RuleKind.ONE_PER_SECTOR else actor.role
     if key in _covered(rule, approvals):
         what = "sector" if rule.rule is RuleKind.ONE_PER_SECTOR else "role"
-        return ("not_an_approver", f"{what} {key!r} has already approved; the rule needs {describe(rule)}")
+        return (RefusalCode.NOT_AN_APPROVER, f"{what} {key!r} has already approved; the rule needs {describe(rule)}")
     return None
 
 

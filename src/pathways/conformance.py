@@ -436,7 +436,7 @@ class _Replay:
             else:
                 self.fire(ev, case, pathway)
         except ActionRefused as exc:
-            self.deviate(ev, state, exc.reason, str(exc))
+            self.deviate(ev, state, exc.code, str(exc))
 
     def fire(self, ev: LogEvent, case: Case, pathway: Pathway) -> None:
         actor = self.actor(ev, pathway)

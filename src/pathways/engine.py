@@ -39,45 +39,15 @@ from .clock import Clock, SystemClock
 from .errors import (
     ActionRefused,
     CapacityError,
-    CaseClosed,
-    DuplicateApproval,
-    GuardFailed,
-    NoCapacity,
-    NoPendingApproval,
-    NotAnApprover,
-    NotPermitted,
-    PathwaysError,
-    SelfApproval,
     SnapshotError,
     UnknownCase,
-    UnknownTrigger,
-    WrongState,
+    refusal,
 )
 from .model import Handover, Pathway, Transition
+from .refusals import Reason, RefusalCode
 from .registry import Registry
 
 __all__ = ["Engine", "Option", "Reason"]
-
-_REFUSAL_BY_CODE: dict[str, type[PathwaysError]] = {
-    "release": CapacityError,
-    "closed": CaseClosed,
-    "role": NotPermitted,
-    "sector": NotPermitted,
-    "guard": GuardFailed,
-    "capacity": NoCapacity,
-    "pending": ActionRefused,
-    "self_approval": SelfApproval,
-    "duplicate_approval": DuplicateApproval,
-    "not_an_approver": NotAnApprover,
-}
-
-
-@attrs.frozen
-class Reason:
-    """Why an action is not possible: a code (``role``, ``guard``, ``capacity``…) and words."""
-
-    code: str
-    message: str
 
 
 @attrs.frozen
@@ -94,6 +64,12 @@ class Option:
     @property
     def allowed(self) -> bool:
         return not self.reasons
+
+
+def _case_exists(case_id: str, pathway_id: str, actor: Actor | None) -> ActionRefused | CapacityError:
+    """The refusal to start a second case under an id already taken."""
+    message = f"a case with id {case_id!r} already exists"
+    return refusal(message, [Reason(RefusalCode.CASE_EXISTS, message)], case_id=case_id, pathway=pathway_id, actor=actor)
 
 
 class _Cursor:
@@ -193,24 +169,18 @@ class Engine:
             for t in pathway.transitions_from.get(case.state, ())
         ]
         if case.pending is not None:
-            t = self._transition(case, pathway, case.pending.trigger)
+            t = self._pending_rule(case, pathway)
             assert t.approval is not None
-            reasons = list(self._actor_refusals(pathway, actor))
-            if not reasons:
-                reason = approvals.objection(
-                    t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor
-                )
-                reasons = [Reason(*reason)] if reason else []
+            reasons = self._answer_refusals(case, pathway, t, actor)
             out.append(Option(t.trigger, "approve", t.dest, tuple(reasons), approvals.describe(t.approval)))
         return out
 
     def why_not(self, case: Case, trigger: str, actor: Actor) -> list[Reason]:
         """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
         pathway = self.pathway_of(case)
-        try:
-            t = self._transition(case, pathway, trigger)
-        except ActionRefused as exc:
-            return [Reason(exc.reason, str(exc))]
+        t = self._lookup(case, pathway, trigger)
+        if isinstance(t, Reason):
+            return [t]
         return list(self._refusals(case, pathway, t, actor))
 
     # -- acting ------------------------------------------------------------------
@@ -254,7 +224,9 @@ class Engine:
             ActionRefused: a subclass saying exactly why; the case is unchanged.
         """
         pathway = self.pathway_of(case)
-        t = self._transition(case, pathway, trigger)
+        t = self._lookup(case, pathway, trigger)
+        if isinstance(t, Reason):
+            raise self._refusal(t.message, [t], case, pathway, trigger, actor)
         self._raise_first(case, pathway, t, self._refusals(case, pathway, t, actor), actor)
         if t.approval is not None:
             return [self._commit(case, pathway, EventKind.REQUESTED, case.state, actor=actor, trigger=trigger, reason=reason)]
@@ -275,7 +247,7 @@ class Engine:
         given = (*pending.approvals, Approval(actor, now))
         if not approvals.is_met(t.approval, given):
             return [self._commit(case, pathway, EventKind.APPROVED, case.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason)]
-        blocking = [r for r in self._refusals(case, pathway, t, pending.requested_by) if r.code != "pending"]
+        blocking = [r for r in self._refusals(case, pathway, t, pending.requested_by) if r.code is not RefusalCode.PENDING]
         self._raise_first(case, pathway, t, blocking, pending.requested_by)
         events = [self._commit(case, pathway, EventKind.APPROVED, case.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason)]
         events += self._perform(case, pathway, t, EventKind.FIRED, pending.requested_by, given, reason, now)
@@ -296,12 +268,14 @@ class Engine:
         """Record a change in the case's context, e.g. the citizen withdraws consent."""
         pathway = self.pathway_of(case)
         if fact not in pathway.facts:
-            raise ActionRefused(f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
+            unknown = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
+            raise self._refusal(unknown.message, [unknown], case, pathway, None, actor)
         problems = list(self._actor_refusals(pathway, actor))
         if pathway.state(case.state).terminal:
-            problems.append(Reason("closed", f"case {case.id!r} is closed"))
+            problems.append(Reason(RefusalCode.CLOSED, f"case {case.id!r} is closed"))
         if problems:
-            raise _REFUSAL_BY_CODE[problems[0].code](f"{actor} may not set {fact!r} on case {case.id!r}: " + "; ".join(r.message for r in problems))
+            message = f"{actor} may not set {fact!r} on case {case.id!r}: " + "; ".join(r.message for r in problems)
+            raise self._refusal(message, problems, case, pathway, None, actor)
         return [self._commit(case, pathway, EventKind.FACT_SET, case.state, actor=actor, facts={fact: value}, reason=reason)]
 
     def fire_due(self, now: datetime | None = None, cases: Iterable[Case] | None = None) -> list[Event]:
@@ -371,10 +345,11 @@ class Engine:
     ) -> Case:
         unknown = [f for f in facts if f not in pathway.facts]
         if unknown:
-            raise ActionRefused(f"pathway {pathway.id!r} has no fact {unknown[0]!r} ({did_you_mean(unknown[0], pathway.facts, 'fact')})")
+            reason = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {unknown[0]!r} ({did_you_mean(unknown[0], pathway.facts, 'fact')})")
+            raise refusal(reason.message, [reason], case_id=case_id, pathway=pathway.id, state=state, actor=actor)
         case_id = case_id or self._new_id()
         if case_id in self.cases:
-            raise ActionRefused(f"a case with id {case_id!r} already exists")
+            raise _case_exists(case_id, pathway.id, actor)
         context = {f: fact.default for f, fact in pathway.facts.items()} | dict(facts)
         event = Event(case_id, 0, self.clock.now(), EventKind.STARTED, state, state, actor=actor, facts=context, link=link)
         case = new_case(event, citizen, pathway)
@@ -382,65 +357,94 @@ class Engine:
         self.cases[case_id] = case
         return case
 
-    def _transition(self, case: Case, pathway: Pathway, trigger: str) -> Transition:
+    @staticmethod
+    def _lookup(case: Case, pathway: Pathway, trigger: str) -> Transition | Reason:
+        """The transition ``trigger`` fires from the case's state, or why there is none."""
         t = pathway.find(case.state, trigger)
         if t is not None:
             return t
         where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
         if pathway.state(case.state).terminal:
-            raise CaseClosed(f"{where} is closed; {trigger!r} cannot fire")
+            return Reason(RefusalCode.CLOSED, f"{where} is closed; {trigger!r} cannot fire")
         if trigger in pathway.triggers:
             here = [t.trigger for t in pathway.transitions_from.get(case.state, ())]
-            raise WrongState(f"{trigger!r} cannot fire in {where}; possible here: {', '.join(here) or 'nothing'}")
-        raise UnknownTrigger(f"{where}: pathway has no trigger {trigger!r} ({did_you_mean(trigger, pathway.triggers, 'trigger')})")
+            return Reason(RefusalCode.STATE, f"{trigger!r} cannot fire in {where}; possible here: {', '.join(here) or 'nothing'}")
+        return Reason(
+            RefusalCode.UNKNOWN_TRIGGER,
+            f"{where}: pathway has no trigger {trigger!r} ({did_you_mean(trigger, pathway.triggers, 'trigger')})",
+        )
+
+    @staticmethod
+    def _transition(pathway: Pathway, state: str, trigger: str) -> Transition:
+        """A transition the case's own record names (a pending request, a deadline)."""
+        t = pathway.find(state, trigger)
+        assert t is not None, f"{pathway.id!r} has no {trigger!r} from {state!r}"
+        return t
+
+    def _pending_rule(self, case: Case, pathway: Pathway) -> Transition:
+        assert case.pending is not None
+        return self._transition(pathway, case.state, case.pending.trigger)
+
+    @staticmethod
+    def _refusal(
+        message: str, reasons: list[Reason], case: Case, pathway: Pathway, trigger: str | None, actor: Actor | None
+    ) -> ActionRefused | CapacityError:
+        return refusal(message, reasons, case_id=case.id, pathway=pathway.id, state=case.state, trigger=trigger, actor=actor)
 
     def _actor_refusals(self, pathway: Pathway, actor: Actor) -> Iterable[Reason]:
         role = pathway.roles.get(actor.role)
         if role is None:
-            yield Reason("role", f"role {actor.role!r} is not part of pathway {pathway.id!r}")
+            yield Reason(RefusalCode.ROLE, f"role {actor.role!r} is not part of pathway {pathway.id!r}")
         elif role.sector != actor.sector:
-            yield Reason("sector", f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")
+            yield Reason(RefusalCode.SECTOR, f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")
 
     def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
         if pathway.state(case.state).terminal:
-            yield Reason("closed", f"the case is closed (state {case.state!r})")
+            yield Reason(RefusalCode.CLOSED, f"the case is closed (state {case.state!r})")
             return
         yield from self._actor_refusals(pathway, actor)
         if actor.role not in t.roles:
-            yield Reason("role", f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})")
+            yield Reason(RefusalCode.ROLE, f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})")
         for g in t.guards:
             if not g.holds(case.context):
-                yield Reason("guard", f"guard '{g}' does not hold")
+                yield Reason(RefusalCode.GUARD, f"guard '{g}' does not hold")
         if t.takes and self.in_use(t.takes) >= self.capacity(t.takes):
-            yield Reason("capacity", f"all {self.capacity(t.takes)} places of {t.takes!r} are taken")
+            yield Reason(RefusalCode.CAPACITY, f"all {self.capacity(t.takes)} places of {t.takes!r} are taken")
         if t.releases and case.holds.get(t.releases, 0) < 1:
             yield Reason(
-                "release",
+                RefusalCode.RELEASE,
                 f"{t.trigger!r} releases a place of {t.releases!r}, but the case holds none "
                 "(a defect in the pathway: release only what was taken)",
             )
         if case.pending is not None and case.pending.trigger == t.trigger:
-            yield Reason("pending", f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)")
+            yield Reason(RefusalCode.PENDING, f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)")
 
     def _raise_first(self, case: Case, pathway: Pathway, t: Transition, reasons: Iterable[Reason], actor: Actor) -> None:
         reasons = list(reasons)
         if reasons:
             where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
             text = "; ".join(r.message for r in reasons)
-            raise _REFUSAL_BY_CODE[reasons[0].code](f"{actor} cannot fire {t.trigger!r} in {where}: {text}")
+            raise self._refusal(f"{actor} cannot fire {t.trigger!r} in {where}: {text}", reasons, case, pathway, t.trigger, actor)
+
+    def _answer_refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
+        """Why ``actor`` may not approve or refuse the pending request: role, then the rule."""
+        assert case.pending is not None and t.approval is not None
+        reasons = list(self._actor_refusals(pathway, actor))
+        if reasons:
+            return reasons[:1]
+        objection = approvals.objection(t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor)
+        return [Reason(*objection)] if objection is not None else []
 
     def _pending_transition(self, case: Case, actor: Actor) -> tuple[Pathway, Transition]:
         pathway = self.pathway_of(case)
         if case.pending is None:
-            raise NoPendingApproval(f"case {case.id!r} ({pathway.id}, state {case.state!r}) has no request awaiting approval")
-        t = self._transition(case, pathway, case.pending.trigger)
-        assert t.approval is not None
-        for r in self._actor_refusals(pathway, actor):
-            raise NotPermitted(f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {r.message}")
-        objection = approvals.objection(t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor)
-        if objection is not None:
-            code, words = objection
-            raise _REFUSAL_BY_CODE[code](f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {words}")
+            message = f"case {case.id!r} ({pathway.id}, state {case.state!r}) has no request awaiting approval"
+            raise self._refusal(message, [Reason(RefusalCode.NO_PENDING_APPROVAL, message)], case, pathway, None, actor)
+        t = self._pending_rule(case, pathway)
+        reasons = self._answer_refusals(case, pathway, t, actor)
+        if reasons:
+            message = f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {reasons[0].message}"
+            raise self._refusal(message, reasons, case, pathway, t.trigger, actor)
         return pathway, t
 
     def _perform(
@@ -505,7 +509,7 @@ class Engine:
         if due is None or due > now:
             return []
         if case.pending is not None and (case.deadline_at is None or due < case.deadline_at):
-            t = self._transition(case, pathway, case.pending.trigger)
+            t = self._pending_rule(case, pathway)
             assert t.approval is not None
             return [
                 self._commit(
@@ -515,7 +519,7 @@ class Engine:
             ]
         deadline = pathway.state(case.state).deadline
         assert deadline is not None
-        t = self._transition(case, pathway, deadline.trigger)
+        t = self._transition(pathway, case.state, deadline.trigger)
         return self._perform(case, pathway, t, EventKind.ESCALATED, None, (), "deadline passed", due)
 
     def _reserve(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:

@@ -2,12 +2,19 @@
 
 Host applications catch :class:`PathwaysError` to handle all of them, or a branch to
 handle one concern. Messages say what was tried, where, what was found and how to fix it;
-they never contain the values of a case's context (privacy).
+they never contain the values of a case's context (privacy). Errors carry their data as
+attributes, so a host branches on data, never on message text: a refusal carries the
+case, pathway, state, trigger, actor and the :class:`~pathways.refusals.Reason` values
+the engine's checks produced (the same ones ``Engine.why_not`` returns); a document error
+carries every :class:`Problem`.
 
 ::
 
     PathwaysError
-    ├── DefinitionError          a definition file is wrong (carries every Problem at once)
+    ├── DocumentError            a file is wrong (carries every Problem at once in .problems)
+    │   ├── DefinitionError      … a pathway definition file
+    │   ├── ScenarioError        … a simulation scenario file
+    │   └── JourneyError         … a journey file (a designer's test)
     ├── UnknownPathway           no loaded pathway has that id (and version)
     ├── UnknownCase              the engine or store holds no case with that id
     ├── ActionRefused            an actor's action was not carried out; nothing changed
@@ -25,18 +32,31 @@ they never contain the values of a case's context (privacy).
     ├── CapacityError            releasing more places than were taken (a bug in the caller)
     ├── SnapshotError            a snapshot cannot be restored (malformed, other version)
     ├── NoCounterexample         a checker finding has no run to replay (e.g. an unreachable state)
-    ├── ScenarioError            a simulation scenario file is wrong (carries every Problem at once)
-    ├── JourneyError             a journey file is wrong (carries every Problem at once)
     ├── RenderError              a diagram or report cannot be rendered (e.g. Graphviz is missing)
     └── StoreError               durable storage failed (see pathways.store)
+        ├── StoreUnreachable     the database cannot be opened or reached (.url)
+        ├── NotAStore            the database holds something other than a pathways store (.url)
+        ├── SchemaTooNew         the store was written by a newer pathways (.url, .found, .supported)
+        ├── UnreadableCase       a stored case cannot be read back (.case_id); run 'audit verify'
         └── ConcurrentUpdate     another writer changed the case first; re-read and retry
+
+``ActionRefused`` and ``CapacityError`` raised by the engine carry ``case_id``, ``pathway``
+(its id), ``state``, ``trigger``, ``actor`` and ``reasons``; ``code`` is the first
+reason's :class:`~pathways.refusals.RefusalCode`. A refusal raised below the engine (a
+place the database found taken) carries ``None`` for what it does not know.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 import attrs
+
+from .refusals import Reason, RefusalCode
+
+if TYPE_CHECKING:
+    from .case import Actor
 
 __all__ = [
     "ActionRefused",
@@ -45,25 +65,31 @@ __all__ = [
     "CaseClosed",
     "ConcurrentUpdate",
     "DefinitionError",
+    "DocumentError",
     "DuplicateApproval",
     "GuardFailed",
     "JourneyError",
     "NoCapacity",
     "NoCounterexample",
     "NoPendingApproval",
+    "NotAStore",
     "NotAnApprover",
     "NotPermitted",
     "PathwaysError",
     "Problem",
     "RenderError",
     "ScenarioError",
+    "SchemaTooNew",
     "SelfApproval",
     "SnapshotError",
     "StoreError",
+    "StoreUnreachable",
     "UnknownCase",
     "UnknownPathway",
     "UnknownTrigger",
+    "UnreadableCase",
     "WrongState",
+    "refusal",
 ]
 
 
@@ -99,14 +125,38 @@ class Problem:
         return text
 
 
-class DefinitionError(PathwaysError):
-    """One or more definition files are wrong; ``problems`` lists every mistake found."""
+class DocumentError(PathwaysError):
+    """A file is wrong; ``problems`` lists every mistake found, in document order."""
+
+    document: ClassVar[str] = "document"
+    """What the header calls the file(s), e.g. ``pathway definitions``."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in pathway definitions:"
+        header = f"{count} problem{'s' if count != 1 else ''} in {self.document}:"
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
+
+
+class DefinitionError(DocumentError):
+    """One or more definition files are wrong; ``problems`` lists every mistake found."""
+
+    document = "pathway definitions"
+
+
+class ScenarioError(DocumentError):
+    """A simulation scenario is wrong; ``problems`` lists every mistake found."""
+
+    document = "simulation scenario"
+
+
+class JourneyError(DocumentError):
+    """A journey file (a designer's test) is wrong; ``problems`` lists every mistake found."""
+
+    document = "journey"
 
 
 class UnknownPathway(PathwaysError):
@@ -117,104 +167,180 @@ class UnknownCase(PathwaysError):
     """No case with the requested id is known."""
 
 
-class ActionRefused(PathwaysError):
-    """An action was refused; the case is unchanged. ``reason`` is a short machine code."""
+class _Refusal(PathwaysError):
+    """The data every refusal carries; see :class:`ActionRefused`."""
 
-    reason = "refused"
+    default_code: ClassVar[RefusalCode]
+    """The code of a refusal raised with no reasons (e.g. by a ledger or a store)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        case_id: str | None = None,
+        pathway: str | None = None,
+        state: str | None = None,
+        trigger: str | None = None,
+        actor: Actor | None = None,
+        reasons: Sequence[Reason] = (),
+    ) -> None:
+        super().__init__(message)
+        self.case_id = case_id
+        self.pathway = pathway
+        self.state = state
+        self.trigger = trigger
+        self.actor = actor
+        self.reasons: tuple[Reason, ...] = tuple(reasons) or (Reason(self.default_code, message),)
+
+    @property
+    def code(self) -> RefusalCode:
+        """The first reason's code (the one that chose this class)."""
+        return self.reasons[0].code
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), dict(vars(self))))
+
+
+def _rebuild(cls: type[PathwaysError], message: str, data: dict[str, Any]) -> PathwaysError:
+    """Unpickle an error that carries data (e.g. sent back from a worker process)."""
+    return cls(message, **data)
+
+
+class ActionRefused(_Refusal):
+    """An action was refused; the case is unchanged.
+
+    Attributes: ``case_id``, ``pathway`` (id), ``state``, ``trigger``, ``actor`` (each
+    ``None`` where it does not apply) and ``reasons``, a tuple of
+    :class:`~pathways.refusals.Reason`; ``code`` is the first reason's code.
+    """
+
+    default_code = RefusalCode.REFUSED
 
 
 class UnknownTrigger(ActionRefused):
     """The trigger is not defined in the case's pathway."""
 
-    reason = "unknown_trigger"
+    default_code = RefusalCode.UNKNOWN_TRIGGER
 
 
 class WrongState(ActionRefused):
     """The trigger is defined, but not from the state the case is in."""
 
-    reason = "state"
+    default_code = RefusalCode.STATE
 
 
 class NotPermitted(ActionRefused):
     """The actor's role (or sector) may not fire this transition."""
 
-    reason = "role"
+    default_code = RefusalCode.ROLE
 
 
 class GuardFailed(ActionRefused):
     """A guard over the case's context does not hold."""
 
-    reason = "guard"
+    default_code = RefusalCode.GUARD
 
 
 class NoCapacity(ActionRefused):
     """Every place of the shared resource the transition takes is in use."""
 
-    reason = "capacity"
+    default_code = RefusalCode.CAPACITY
 
 
 class CaseClosed(ActionRefused):
     """The case has reached a terminal state; nothing more can happen to it."""
 
-    reason = "closed"
+    default_code = RefusalCode.CLOSED
 
 
 class ApprovalRefused(ActionRefused):
     """An approval or refusal was not accepted by the approval rule."""
 
-    reason = "approval"
+    default_code = RefusalCode.NOT_AN_APPROVER
 
 
 class NoPendingApproval(ApprovalRefused):
     """There is no pending approval request on the case."""
 
-    reason = "no_pending_approval"
+    default_code = RefusalCode.NO_PENDING_APPROVAL
 
 
 class SelfApproval(ApprovalRefused):
     """The person who requested the transition tried to approve it (four-eyes)."""
 
-    reason = "self_approval"
+    default_code = RefusalCode.SELF_APPROVAL
 
 
 class DuplicateApproval(ApprovalRefused):
     """The same person tried to approve the same request twice."""
 
-    reason = "duplicate_approval"
+    default_code = RefusalCode.DUPLICATE_APPROVAL
 
 
 class NotAnApprover(ApprovalRefused):
     """The actor's role or sector cannot give this approval, or it is no longer needed."""
 
-    reason = "not_an_approver"
+    default_code = RefusalCode.NOT_AN_APPROVER
 
 
-class CapacityError(PathwaysError):
-    """More places were released than taken: the ledger would go negative."""
+class CapacityError(_Refusal):
+    """More places were released than taken: the ledger would go negative.
+
+    A defect in a pathway or a caller, not a user's mistake; raised by the engine it
+    carries the same data as :class:`ActionRefused`.
+    """
+
+    default_code = RefusalCode.RELEASE
+
+
+def _refusal_class(code: RefusalCode) -> type[ActionRefused | CapacityError]:
+    """The exception class a refusal whose first reason has ``code`` raises."""
+    match code:
+        case RefusalCode.UNKNOWN_TRIGGER:
+            return UnknownTrigger
+        case RefusalCode.STATE:
+            return WrongState
+        case RefusalCode.CLOSED:
+            return CaseClosed
+        case RefusalCode.ROLE | RefusalCode.SECTOR:
+            return NotPermitted
+        case RefusalCode.GUARD:
+            return GuardFailed
+        case RefusalCode.CAPACITY:
+            return NoCapacity
+        case RefusalCode.RELEASE:
+            return CapacityError
+        case RefusalCode.NO_PENDING_APPROVAL:
+            return NoPendingApproval
+        case RefusalCode.SELF_APPROVAL:
+            return SelfApproval
+        case RefusalCode.DUPLICATE_APPROVAL:
+            return DuplicateApproval
+        case RefusalCode.NOT_AN_APPROVER:
+            return NotAnApprover
+        case RefusalCode.PENDING | RefusalCode.UNKNOWN_FACT | RefusalCode.CASE_EXISTS | RefusalCode.REFUSED:
+            return ActionRefused
+        case _:
+            assert_never(code)
+
+
+def refusal(
+    message: str,
+    reasons: Sequence[Reason],
+    *,
+    case_id: str | None = None,
+    pathway: str | None = None,
+    state: str | None = None,
+    trigger: str | None = None,
+    actor: Actor | None = None,
+) -> ActionRefused | CapacityError:
+    """The exception for ``reasons`` (the first decides its class), carrying them as data."""
+    cls = _refusal_class(reasons[0].code)
+    return cls(message, case_id=case_id, pathway=pathway, state=state, trigger=trigger, actor=actor, reasons=reasons)
 
 
 class SnapshotError(PathwaysError):
     """A snapshot is malformed or belongs to another pathway version."""
-
-
-class ScenarioError(PathwaysError):
-    """A simulation scenario is wrong; ``problems`` lists every mistake found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in simulation scenario:"
-        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
-
-
-class JourneyError(PathwaysError):
-    """A journey file (a designer's test) is wrong; ``problems`` lists every mistake found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems: tuple[Problem, ...] = tuple(problems)
-        count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in journey:"
-        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
 
 
 class RenderError(PathwaysError):
@@ -227,6 +353,43 @@ class NoCounterexample(PathwaysError):
 
 class StoreError(PathwaysError):
     """Durable storage failed; the message says which database and what to do."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), str(self), dict(vars(self))))
+
+
+class StoreUnreachable(StoreError):
+    """The database cannot be opened or reached (server down, wrong password, bad file)."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class NotAStore(StoreError):
+    """The database exists but holds something other than a pathways store."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class SchemaTooNew(StoreError):
+    """The store's schema is newer than this pathways understands; upgrade the package."""
+
+    def __init__(self, message: str, *, url: str, found: int, supported: int) -> None:
+        super().__init__(message)
+        self.url = url
+        self.found = found
+        self.supported = supported
+
+
+class UnreadableCase(StoreError):
+    """A stored case cannot be read back (damaged row or history); run ``pathways audit verify``."""
+
+    def __init__(self, message: str, *, case_id: str | None) -> None:
+        super().__init__(message)
+        self.case_id = case_id
 
 
 class ConcurrentUpdate(StoreError):

@@ -349,10 +349,8 @@ def _refused_text(code: str, message: str) -> str:
 
 
 def _refusal_code(exc: ActionRefused) -> str:
-    """The refusal's machine code as a string (an enum's value or the legacy ``reason``)."""
-    code = getattr(exc, "code", None)
-    value = getattr(code, "value", code)
-    return str(value if value is not None else exc.reason)
+    """The refusal's machine code as a string (a :class:`~pathways.refusals.RefusalCode` value)."""
+    return exc.code.value
 
 
 class _Run:

@@ -41,6 +41,7 @@ from .engine import Engine
 from .errors import ActionRefused, CapacityError, ScenarioError
 from .loader import load_registry
 from .model import Outcome, Pathway, Transition
+from .refusals import RefusalCode
 from .registry import Registry
 from .scenario import WEEKDAYS, Distribution, Scenario, scenario_problems
 
@@ -434,11 +435,11 @@ class Simulation:
             reasons = self.engine.why_not(case, t.trigger, actor)
             if not reasons:
                 return actor
-            if t.takes and [r.code for r in reasons] == ["capacity"]:
+            if t.takes and [r.code for r in reasons] == [RefusalCode.CAPACITY]:
                 self._turned_away[t.takes][now.hour] += 1
                 self._found_full = True
             for r in reasons:
-                if r.code == "release":  # the definition releases a place the case never took
+                if r.code is RefusalCode.RELEASE:  # the definition releases a place the case never took
                     self._defects.setdefault(r.message, case.id)
         return None
 
@@ -489,7 +490,7 @@ class Simulation:
                     continue
                 actor = self._actor(pathway, f"anyone-{role}", role)
                 codes = {r.code for r in self.engine.why_not(case, t.trigger, actor)}
-                if codes <= {"capacity"}:
+                if codes <= {RefusalCode.CAPACITY}:
                     return False
         return True
 

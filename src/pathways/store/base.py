@@ -18,7 +18,7 @@ import attrs
 
 from .._converter import converter
 from ..case import Actor, Approval, Case, Event, EventKind, Link
-from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError
+from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError, UnreadableCase
 
 __all__ = [
     "GENESIS",
@@ -293,13 +293,16 @@ def loaded_from_row(row: Mapping[Any, Any]) -> Loaded:
     return Loaded(case, row["head_hash"])
 
 
-def case_from_snapshot(text: str) -> Case:
+def case_from_snapshot(text: str, case_id: str | None = None) -> Case:
+    """The case of a stored current-state row (with an empty history)."""
     try:
         data = json.loads(text)
         data["history"] = []
         return converter.structure(data, Case)
     except Exception as exc:
-        raise StoreError(f"a stored case snapshot cannot be read ({type(exc).__name__}); run 'pathways audit verify'") from None
+        raise UnreadableCase(
+            f"a stored case snapshot cannot be read ({type(exc).__name__}); run 'pathways audit verify'", case_id=case_id
+        ) from None
 
 
 def summary_from_row(row: Mapping[Any, Any]) -> CaseSummary:

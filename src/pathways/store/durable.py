@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from ..case import Actor, Case, Event, Link
 from ..clock import Clock, SystemClock
-from ..engine import Engine, Option, Reason
+from ..engine import Engine, Option, Reason, _case_exists
 from ..errors import ConcurrentUpdate, NoCapacity, UnknownCase
 from ..registry import Registry
 from .base import CaseStore, CaseWrite, Loaded
@@ -114,10 +114,8 @@ class DurableEngine:
         case_id: str | None = None,
     ) -> Case:
         """Start and store a case; raises ActionRefused if ``case_id`` is taken."""
-        from ..errors import ActionRefused
-
         if case_id is not None and self.store.exists(case_id):
-            raise ActionRefused(f"a case with id {case_id!r} already exists")
+            raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
         case = self._engine.start(pathway_id, citizen, facts=facts, actor=actor, case_id=case_id)
         self._write({}, {})

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ..case import Case
-from ..errors import StoreError, UnknownCase
+from ..errors import StoreError, UnknownCase, UnreadableCase
 from .base import (
     CaseSummary,
     CaseWrite,
@@ -101,11 +101,15 @@ class MemoryStore:
     def get(self, case_id: str, *, history: bool = True) -> Case:
         with self._lock:
             row = self._row(case_id)
-            case = case_from_snapshot(row["snapshot"])
+            case = case_from_snapshot(row["snapshot"], case_id)
             if history:
                 case.history = [row_event(r) for r in self._events.get(case_id, [])]
                 if len(case.history) != row["seq"]:
-                    raise StoreError(f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}")
+                    raise UnreadableCase(
+                        f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}; "
+                        "run 'pathways audit verify'",
+                        case_id=case_id,
+                    )
             return case
 
     def history(self, case_id: str) -> list[Any]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from .._limits import MAX_CASE_ID, MAX_ID
-from ..errors import StoreError
+from ..errors import NotAStore, SchemaTooNew
 
 __all__ = ["CURRENT_VERSION", "ensure_schema", "metadata", "metadata_v1"]
 
@@ -157,7 +157,8 @@ def ensure_schema(conn: sa.Connection, where: str) -> int:
     """Create or upgrade the schema inside the caller's transaction; return the old version.
 
     Raises:
-        StoreError: the database holds other tables, or a schema from the future.
+        NotAStore: the database holds other tables (or an empty schema_version).
+        SchemaTooNew: the schema is from a newer pathways.
     """
     tables = set(sa.inspect(conn).get_table_names())
     if not tables:
@@ -165,17 +166,19 @@ def ensure_schema(conn: sa.Connection, where: str) -> int:
         return 0
     if "schema_version" not in tables:
         shown = ", ".join(sorted(tables)[:5])
-        raise StoreError(
+        raise NotAStore(
             f"{where} is not a pathways store: it holds other tables ({shown}) and no schema_version; "
-            "point --db at a new file or an empty database"
+            "point --db at a new file or an empty database",
+            url=where,
         )
     found = conn.execute(sa.select(schema_version.c.version)).scalar()
     if found is None:
-        raise StoreError(f"{where}: the schema_version table is empty; the store is damaged or not a pathways store")
+        raise NotAStore(f"{where}: the schema_version table is empty; the store is damaged or not a pathways store", url=where)
     if found > CURRENT_VERSION:
-        raise StoreError(
+        raise SchemaTooNew(
             f"{where} has schema version {found}, newer than this pathways understands ({CURRENT_VERSION}); "
-            "upgrade the pathways package, nothing was changed"
+            "upgrade the pathways package, nothing was changed",
+            url=where, found=int(found), supported=CURRENT_VERSION,
         )
     for step in range(found, CURRENT_VERSION):
         _UPGRADES[step](conn)

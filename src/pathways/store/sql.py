@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ..case import Case, Event
-from ..errors import PathwaysError, StoreError, UnknownCase
+from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase, UnreadableCase
 from . import schema
 from .base import (
     CaseSummary,
@@ -95,6 +95,16 @@ def _reason(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
+
+
+def _open_error(exc: sa.exc.SQLAlchemyError, url: str) -> StoreError:
+    """Why a store cannot be opened: unreachable, not a database, or another failure."""
+    message = f"cannot open the case store at {url}: {_reason(exc)}"
+    if isinstance(exc, sa.exc.OperationalError):
+        return StoreUnreachable(message, url=url)
+    if type(exc) is sa.exc.DatabaseError:  # SQLite: "file is not a database"
+        return NotAStore(message, url=url)
+    return StoreError(message)
 
 
 def _pg_move_sql(n_events: int, owners: bool) -> str:
@@ -178,7 +188,7 @@ class SQLStore:
             raise
         except sa.exc.SQLAlchemyError as exc:
             self._engine.dispose()
-            raise StoreError(f"cannot open the case store at {self.url}: {_reason(exc)}") from None
+            raise _open_error(exc, self.url) from None
 
     def _prepare_statements(self, dialect: sa.Dialect) -> None:
         row_cols = [c.name for c in _C.columns]
@@ -482,13 +492,14 @@ class SQLStore:
     def get(self, case_id: str, *, history: bool = True) -> Case:
         with self._read() as conn:
             row = self._row(conn, case_id)
-            case = case_from_snapshot(row["snapshot"])
+            case = case_from_snapshot(row["snapshot"], case_id)
             if history:
                 case.history = self._history(conn, case_id)
                 if len(case.history) != row["seq"]:
-                    raise StoreError(
+                    raise UnreadableCase(
                         f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}; "
-                        "run 'pathways audit verify'"
+                        "run 'pathways audit verify'",
+                        case_id=case_id,
                     )
             return case
 
