@@ -629,7 +629,7 @@ def test_postgres_a_dropped_connection_fails_one_call_and_is_replaced(tmp_path: 
     with store.engine().connect() as conn:
         conn.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'pathways' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'pathways' AND datname = current_database() AND pid <> pg_backend_pid()"
         )
     with pytest.raises(StoreError, match=r"^reading the case store at postgresql\+psycopg://.* failed: "):
         store.load("k1")
