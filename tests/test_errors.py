@@ -207,3 +207,19 @@ class TestOtherErrorsCarryTheirData:
         with pytest.raises(UnreadableCase, match=r"^a stored case snapshot cannot be read \(JSONDecodeError\); run 'pathways audit verify'$") as info:
             store.get("k1")
         assert info.value.case_id == "k1"
+
+
+def test_the_tree_in_the_docs_is_the_tree_in_errors_py() -> None:
+    """docs/errors.md draws the same tree as the docstring of pathways.errors."""
+    from pathlib import Path
+
+    import pathways.errors
+
+    doc = pathways.errors.__doc__ or ""
+    drawn = [line[4:] for line in doc[doc.index("    PathwaysError") : doc.index("\n\n``ActionRefused``")].splitlines()]
+    page = (Path(__file__).parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
+    start = page.index("```text\nPathwaysError") + len("```text\n")
+    assert page[start : page.index("```", start)].splitlines() == drawn
+    named = {line.split("── ")[1].split()[0] for line in drawn if "── " in line}
+    classes = {n for n in pathways.errors.__all__ if isinstance(getattr(pathways.errors, n), type) and issubclass(getattr(pathways.errors, n), Exception)}
+    assert named == classes - {"PathwaysError"}
