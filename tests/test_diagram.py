@@ -156,7 +156,7 @@ class TestCli:
         assert capsys.readouterr().err == "error: name one PATHWAY or give --all\n"
 
     def test_an_unknown_pathway_is_an_error(self, capsys: pytest.CaptureFixture[str]) -> None:
-        assert main(["diagram", "nope", "-d", str(MINI)]) == 1
+        assert main(["diagram", "nope", "-d", str(MINI)]) == 2
         assert capsys.readouterr().err == "error: no pathway 'nope' is loaded (loaded: amb, stay)\n"
 
 

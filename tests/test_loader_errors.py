@@ -695,7 +695,7 @@ class TestValidateCommand:
         """Every problem is printed on its own line; nothing is printed as OK."""
         bad = tmp_path / "stay.yaml"
         bad.write_text(_edit(BASE, [("initial: arrived", "initial: arived"), ("takes: places", "takes: place")]), encoding="utf-8")
-        assert main(["validate", str(bad)]) == 1
+        assert main(["validate", str(bad)]) == 2
         out, err = capsys.readouterr()
         assert out == ""
         assert err.splitlines() == [

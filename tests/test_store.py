@@ -574,7 +574,7 @@ def test_postgres_url_is_required_under_ci(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 
-def test_postgres_workers_skip_a_case_another_worker_has_claimed(tmp_path: Path) -> None:
+def test_postgres_workers_skip_a_case_another_worker_has_claimed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """FOR UPDATE SKIP LOCKED: a claimed case is neither fired nor waited for by others."""
     url = backend_url("postgres", tmp_path)
     clock = pathways.ManualClock()
@@ -584,14 +584,14 @@ def test_postgres_workers_skip_a_case_another_worker_has_claimed(tmp_path: Path)
         engine.start("night", f"cit-{i}", case_id=f"k{i}")
     clock.advance(timedelta(hours=3))
     other = open_store(url)
-    log: list[str] = []
+    caplog.set_level("INFO", logger="pathways.worker")
     try:
         with store.claim_due(clock.now()) as held:
             assert held is not None and held.id == "k0"
             with other.claim_due(clock.now()) as second:
                 assert second is not None and second.id == "k1"
-            assert run_worker(DurableEngine(registry(), other, clock=clock), once=True, log=log.append) == 2
-            assert log == ["fired 2 event(s) on 2 due case(s)"]
+            assert run_worker(DurableEngine(registry(), other, clock=clock), once=True) == 2
+            assert [r.getMessage() for r in caplog.records] == ["fired 2 event(s) on 2 due case(s)"]
             assert [s.state for s in map(store.summary, ["k0", "k1", "k2"])] == ["arrived", "done", "done"]
         assert run_worker(DurableEngine(registry(), other, clock=clock), once=True) == 1
         for i in range(3):

@@ -1,8 +1,11 @@
 """pathways: cross-sector care pathways for psychiatry houses.
 
-The pipeline is file → model → check → engine → store / simulate. The durable store
-(SQLAlchemy) and the HTML report (matplotlib) are imported on first use, so a host that
-only runs the engine does not pay for them.
+The pipeline is file → model → check → engine → store / simulate. Only the light core
+(definitions, engine) is imported with the package; the checker (networkx), diagrams,
+scenarios, simulation (SimPy), the HTML report (matplotlib) and the durable store
+(SQLAlchemy) load on first use, so ``import pathways`` stays fast and a host that only
+runs the engine does not pay for the rest. A feature whose extra is not installed raises
+:class:`MissingExtra` naming it.
 
 >>> import pathways
 >>> registry = pathways.load_registry("definitions")          # doctest: +SKIP
@@ -27,8 +30,6 @@ from .case import (
     replay,
 )
 from .clock import Clock, ManualClock, SystemClock
-from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
-from .diagram import render as render_diagram
 from .engine import Engine, Option
 from .errors import (
     ActionRefused,
@@ -41,6 +42,7 @@ from .errors import (
     DuplicateApproval,
     GuardFailed,
     JourneyError,
+    MissingExtra,
     NoCapacity,
     NoCounterexample,
     NoPendingApproval,
@@ -62,8 +64,8 @@ from .errors import (
     UnreadableCase,
     WrongState,
 )
-from .journey import Journey, JourneyResult, load_journey, run_journey
 from .loader import load_file, load_registry, load_text
+from .logs import log_personal_data
 from .model import (
     ANY_STATE,
     ApprovalRule,
@@ -85,34 +87,66 @@ from .model import (
 )
 from .refusals import Reason, RefusalCode
 from .registry import Registry
-from .scenario import Scenario, load_scenario
-from .schema import json_schema
-from .simulation import SimulationResult, simulate
-from .stranding import (
-    CheckResult,
-    Counterexample,
-    Finding,
-    FindingKind,
-    Severity,
-    Step,
-    check,
-    replay_counterexample,
-)
 
 if _typing.TYPE_CHECKING:
+    __version__: str
+    from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
+    from .journey import Journey, JourneyResult, load_journey, run_journey
+    from .diagram import render as render_diagram
     from .report import write_report
+    from .scenario import Scenario, load_scenario
+    from .schema import json_schema
+    from .simulation import SimulationResult, simulate
     from .store import DurableEngine, open_store
+    from .stranding import (
+        CheckResult,
+        Counterexample,
+        Finding,
+        FindingKind,
+        Severity,
+        Step,
+        check,
+        replay_counterexample,
+    )
 
-_LAZY = {"DurableEngine": "store", "open_store": "store", "write_report": "report"}
+_LAZY: dict[str, tuple[str, str]] = {
+    **{name: ("diagram", name) for name in ("registry_to_dot", "registry_to_mermaid", "to_dot", "to_mermaid")},
+    "render_diagram": ("diagram", "render"),
+    **{name: ("journey", name) for name in ("Journey", "JourneyResult", "load_journey", "run_journey")},
+    "json_schema": ("schema", "json_schema"),
+    "write_report": ("report", "write_report"),
+    "Scenario": ("scenario", "Scenario"),
+    "load_scenario": ("scenario", "load_scenario"),
+    "SimulationResult": ("simulation", "SimulationResult"),
+    "simulate": ("simulation", "simulate"),
+    "DurableEngine": ("store", "DurableEngine"),
+    "open_store": ("store", "open_store"),
+    **{
+        name: ("stranding", name)
+        for name in ("CheckResult", "Counterexample", "Finding", "FindingKind", "Severity", "Step", "check", "replay_counterexample")
+    },
+}
+"""Public name → (module, name in it) for what loads on first use."""
 
 
 def __getattr__(name: str) -> _typing.Any:
-    """Import the store and the report only when a host asks for them."""
+    """Import the checker, diagrams, scenarios, simulation, report and store on first use."""
+    if name == "__version__":
+        from ._version import installed_version
+
+        return installed_version()
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'pathways' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
@@ -152,6 +186,7 @@ __all__ = [
     "Link",
     "ManualClock",
     "MemoryLedger",
+    "MissingExtra",
     "NoCapacity",
     "NoCounterexample",
     "NoPendingApproval",
@@ -201,6 +236,7 @@ __all__ = [
     "load_registry",
     "load_scenario",
     "load_text",
+    "log_personal_data",
     "open_store",
     "registry_to_dot",
     "registry_to_mermaid",

@@ -1,18 +1,34 @@
 """The ``pathways`` command: parse arguments, call the library, print, exit.
 
-Exit codes: 0 success, 1 findings or errors in the input, 2 wrong usage.
-Each sub-command is one ``_cmd_*`` function registered in :func:`_parser`.
+One convention for every sub-command (docs/cli.md describes each JSON shape):
+
+* ``--format text|json``: text for people, JSON for tools. JSON is made from the library's
+  objects by the one cattrs converter (``_converter.converter``) or their ``to_json``;
+  an error in JSON mode also prints ``{"error": {...}}`` on standard output.
+* Exit codes: 0 ok; 1 findings (stranding, stranded simulated citizens, a tampered audit
+  trail, overdue cases); 2 bad input or usage (a wrong definition file, a missing store,
+  an unknown pathway). A closed pipe (``pathways check | head``) ends quietly with 141.
+* Binary output (PNG) refuses a terminal. Commands that read a store never create one:
+  a missing or mistyped database is an error. ``--db`` defaults to ``$PATHWAYS_DB``.
+* ``-v`` / ``-q`` set the level of the ``pathways`` loggers' handler on standard error.
+
+Each sub-command is one ``_cmd_*`` function registered in :func:`_parser`; a new command
+takes ``parents=[_common()]`` to get ``--format``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._converter import format_duration
+from . import _bundled, logs
+from ._converter import converter, format_duration
+from ._version import installed_version
 from .errors import PathwaysError
 from .i18n import LANGUAGES, tr, use_language
 from .loader import load_registry
@@ -20,9 +36,25 @@ from .model import Label, Pathway
 from .registry import Registry
 
 if TYPE_CHECKING:
+    from .store import CaseStore
     from .stranding import Finding
 
 __all__ = ["main"]
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_PIPE = 0, 1, 2, 141
+"""The exit codes every sub-command keeps (141 = 128 + SIGPIPE, as shell tools do)."""
+
+
+class _Usage(PathwaysError):
+    """Wrong use of the command line (exit 2), raised by a sub-command."""
+
+
+def _emit(args: argparse.Namespace, text: Callable[[], str], data: Callable[[], Any]) -> None:
+    """Print the text form or the JSON form of one result, as ``--format`` asks."""
+    if args.format == "json":
+        print(json.dumps(data(), indent=2, ensure_ascii=False))
+    else:
+        print(text())
 
 
 def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
@@ -34,12 +66,44 @@ def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _definitions(args: argparse.Namespace) -> Registry:
+    """The registry of ``--definitions``, or of ``./definitions`` / the bundled ones."""
+    return load_registry(args.definitions or _bundled.default_definitions())
+
+
+def _paths(args: argparse.Namespace) -> Registry:
+    """The registry of the files and folders given, or of the default definitions."""
+    return load_registry(args.paths or [_bundled.default_definitions()])
+
+
+def _open_existing(args: argparse.Namespace) -> CaseStore:
+    """The case store of ``--db`` (or ``$PATHWAYS_DB``), which must already exist."""
+    from .store import open_store
+
+    url = args.db or os.environ.get("PATHWAYS_DB", "")
+    if not url:
+        raise _Usage("no case store given: pass --db PATH_OR_URL or set PATHWAYS_DB")
+    return open_store(url, create=False)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
-    registry = load_registry(args.paths)
-    for pathway in registry.versions():
-        print(f"OK  {pathway.id} v{pathway.version}: {len(pathway.states)} states, "
-              f"{len(pathway.transitions)} transitions, {len(pathway.roles)} roles")
-    return 0
+    registry = _paths(args)
+    versions = registry.versions()
+    _emit(
+        args,
+        lambda: "\n".join(
+            f"OK  {p.id} v{p.version}: {len(p.states)} states, {len(p.transitions)} transitions, {len(p.roles)} roles"
+            for p in versions
+        ),
+        lambda: {
+            "ok": True,
+            "pathways": [
+                {"id": p.id, "version": p.version, "states": len(p.states), "transitions": len(p.transitions), "roles": len(p.roles)}
+                for p in versions
+            ],
+        },
+    )
+    return EXIT_OK
 
 
 def _show(p: Pathway, lang: str) -> str:
@@ -67,29 +131,31 @@ def _show(p: Pathway, lang: str) -> str:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    registry = load_registry(args.definitions)
-    print(_show(registry[args.pathway], args.lang))
-    return 0
+    """A pathway by id (in ``-d`` or the default definitions) or a definition file by path."""
+    from .loader import load_file
+
+    pathway = load_file(args.pathway) if Path(args.pathway).is_file() else _definitions(args)[args.pathway]
+    _emit(args, lambda: _show(pathway, args.lang), lambda: converter.unstructure(pathway))
+    return EXIT_OK
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    import json
-
     from .stranding import check
 
-    registry = load_registry(args.paths)
+    registry = _paths(args)
     report = check(registry, bound=args.bound)
-    print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else report.to_text())
+    _emit(args, report.to_text, report.to_json)
     if args.save_journeys:
         from .journey import save_journeys
 
-        folder = next((Path(p) for p in args.paths if Path(p).is_dir()), Path(args.paths[0]).parent)
+        given = [Path(p) for p in args.paths] or [_bundled.default_definitions()]
+        folder = next((p for p in given if p.is_dir()), given[0].parent)
         for path in save_journeys(report.findings, registry, args.save_journeys, folder):
             print(tr("wrote {path}", path=path), file=sys.stderr)
     if args.diagram:
         for path in _finding_diagrams(registry, report.findings, Path(args.diagram), args.diagram_format):
             print(f"wrote {path}", file=sys.stderr)
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_FINDINGS
 
 
 def _finding_diagrams(registry: Registry, findings: Sequence[Finding], folder: Path, fmt: str) -> list[Path]:
@@ -121,70 +187,168 @@ def _finding_diagrams(registry: Registry, findings: Sequence[Finding], folder: P
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from .store import DurableEngine, open_store, run_worker
+    from .store import DurableEngine, run_worker
 
-    engine = DurableEngine(load_registry(args.definitions), open_store(args.db))
+    store = _open_existing(args)
+    engine = DurableEngine(_definitions(args), store)
+    fired = 0
     try:
-        run_worker(engine, once=args.once, batch=args.batch, interval=args.interval, log=lambda t: print(t, flush=True))
+        fired = run_worker(engine, once=args.once, batch=args.batch, interval=args.interval)
     except KeyboardInterrupt:
         pass
     finally:
-        engine.store.close()
-    return 0
+        store.close()
+    _emit(args, lambda: f"fired {fired} event(s)", lambda: {"fired": fired})
+    return EXIT_OK
 
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from .store import open_store, verify
+    from .store import verify
 
-    store = open_store(args.db)
-    report = verify(store)
-    store.close()
-    print(f"OK: {report.cases} cases, {report.events} events, every hash chain intact" if report.ok else f"TAMPERED: {report.problem}")
-    return 0 if report.ok else 1
+    store = _open_existing(args)
+    try:
+        result = verify(store)
+    finally:
+        store.close()
+    _emit(
+        args,
+        lambda: f"OK: {result.cases} cases, {result.events} events, every hash chain intact" if result.ok else f"TAMPERED: {result.problem}",
+        lambda: {"ok": result.ok, **converter.unstructure(result)},
+    )
+    return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    import json
-
     from .report import ProgressBar, summary_text, write_report
     from .scenario import load_scenario
     from .simulation import Simulation
 
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(_bundled.scenario_path(args.scenario))
     sim = Simulation(scenario, load_registry(args.definitions) if args.definitions else None, seed=args.seed)
-    result = sim.run(None if args.json else ProgressBar(sys.stderr))
-    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.json else summary_text(result))
+    quiet = args.format == "json" or not sys.stderr.isatty()
+    result = sim.run(None if quiet else ProgressBar(sys.stderr))
+    _emit(args, lambda: summary_text(result), result.to_json)
     if args.report:
         write_report(result, sim.registry, args.report)
         print(f"report written to {args.report}", file=sys.stderr)
-    return 1 if result.stranded_cases else 0
+    return EXIT_FINDINGS if result.stranded_cases else EXIT_OK
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:
     from . import diagram
 
     if bool(args.pathway) == bool(args.all):
-        print("error: name one PATHWAY or give --all", file=sys.stderr)
-        return 2
-    registry = load_registry(args.definitions)
-    if args.format == "mermaid":
-        text = diagram.registry_to_mermaid(registry, lang=args.lang) if args.all else diagram.to_mermaid(registry[args.pathway], lang=args.lang)
+        raise _Usage("name one PATHWAY or give --all")
+    fmt = "mermaid" if args.format == "text" else args.format
+    if fmt == "png" and not args.output and sys.stdout.isatty():
+        raise _Usage("a PNG is binary and standard output is a terminal; write it with -o FILE or redirect it")
+    registry = _definitions(args)
+    target = "all" if args.all else args.pathway
+
+    def mermaid() -> str:
+        return diagram.registry_to_mermaid(registry, lang=args.lang) if args.all else diagram.to_mermaid(registry[args.pathway], lang=args.lang)
+
+    def dot() -> str:
+        return diagram.registry_to_dot(registry, lang=args.lang) if args.all else diagram.to_dot(registry[args.pathway], lang=args.lang)
+
+    if fmt == "json":
+        data = json.dumps({"pathway": target, "mermaid": mermaid(), "dot": dot()}, indent=2, ensure_ascii=False).encode() + b"\n"
+    elif fmt == "mermaid":
+        data = mermaid().encode("utf-8")
+    elif fmt == "dot":
+        data = dot().encode("utf-8")
     else:
-        text = diagram.registry_to_dot(registry, lang=args.lang) if args.all else diagram.to_dot(registry[args.pathway], lang=args.lang)
-    data = text.encode("utf-8") if args.format in ("mermaid", "dot") else diagram.render(text, args.format)
+        data = diagram.render(dot(), fmt)
     if args.output:
         Path(args.output).write_bytes(data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    return 0
+    return EXIT_OK
+
+
+def _cmd_conform(args: argparse.Namespace) -> int:
+    from .conformance import conform, read_log
+
+    registry = _definitions(args)
+    result = conform(read_log(args.log), registry, pathway=args.pathway, keep=args.show)
+    _emit(args, result.to_text, result.to_json)
+    return EXIT_OK if result.deviation_count == 0 else EXIT_FINDINGS
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    """Run journeys: 1 when one fails, 2 when a journey file (or its definitions) is wrong."""
+    from .errors import JourneyError
+    from .journey import journeys_in, load_journey, run_journey
+
+    files = journeys_in(args.paths)
+    if not files:
+        print(tr("error: no journey files (*.yaml) in {paths}", paths=", ".join(args.paths)), file=sys.stderr)
+        return EXIT_USAGE
+    results, broken = [], []
+    registries: dict[Path, Registry] = {}
+    for f in files:
+        try:
+            journey = load_journey(f)
+            folder = journey.definitions_path().resolve()
+            if folder not in registries:
+                registries[folder] = load_registry(folder)
+            results.append(run_journey(journey, registries[folder]))
+        except (JourneyError, PathwaysError) as exc:
+            broken.append((f, exc))
+
+    def text() -> str:
+        lines = [r.to_text() for r in results]
+        for f, e in broken:
+            lines += [tr("FAILED: {file}", file=f), str(e)]
+        passed = sum(r.ok for r in results)
+        return "\n".join([*lines, tr("{passed} of {total} journeys passed", passed=passed, total=len(results) + len(broken))])
+
+    _emit(args, text, lambda: {"journeys": [r.to_json() for r in results], "errors": [f"{f}: {e}" for f, e in broken]})
+    if broken:
+        return EXIT_USAGE
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import DOCUMENTS, schema_text, write_schemas
+
+    if args.write:
+        for path in write_schemas(args.write):
+            print(tr("wrote {path}", path=path), file=sys.stderr)
+        return EXIT_OK
+    if args.kind not in DOCUMENTS:
+        print(tr("error: name a document kind ({kinds}) or give --write DIR", kinds=", ".join(DOCUMENTS)), file=sys.stderr)
+        return EXIT_USAGE
+    print(schema_text(args.kind), end="")
+    return EXIT_OK
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every sub-command shares."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=["text", "json"], default="text", help="text for people, json for tools (default: text)")
+    _verbosity(common, argparse.SUPPRESS)  # also after the sub-command; SUPPRESS keeps one given before it
+    return common
+
+
+def _verbosity(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("-v", "--verbose", action="count", default=default, help="debug messages too on standard error")
+    p.add_argument("-q", "--quiet", action="count", default=default, help="only warnings and errors on standard error")
+
+
+def _db(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=None, help="an existing case store: a SQLite file or postgresql+psycopg://… URL (default: $PATHWAYS_DB)")
+
+
+def _definitions_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--definitions", "-d", default=None, help="folder of definitions (default: ./definitions, else the bundled ones)")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from . import eventlog
-    from .store import open_store
 
-    store = open_store(args.db)
+    store = _open_existing(args)
     registry = load_registry(args.definitions) if args.definitions else None
     try:
         cases = (store.get(cid) for cid in store.case_ids())
@@ -203,91 +367,33 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_conform(args: argparse.Namespace) -> int:
-    import json
-
-    from .conformance import conform, read_log
-
-    registry = load_registry(args.definitions)
-    result = conform(read_log(args.log), registry, pathway=args.pathway, keep=args.show)
-    print(json.dumps(result.to_json(), indent=2, ensure_ascii=False) if args.format == "json" else result.to_text())
-    return 0 if result.deviation_count == 0 else 1
-
-
-def _cmd_test(args: argparse.Namespace) -> int:
-    import json
-
-    from .errors import JourneyError
-    from .journey import journeys_in, load_journey, run_journey
-    from .loader import load_registry
-
-    files = journeys_in(args.paths)
-    if not files:
-        print(tr("error: no journey files (*.yaml) in {paths}", paths=", ".join(args.paths)), file=sys.stderr)
-        return 2
-    results, broken = [], []
-    registries: dict[Path, Registry] = {}
-    for f in files:
-        try:
-            journey = load_journey(f)
-            folder = journey.definitions_path().resolve()
-            if folder not in registries:
-                registries[folder] = load_registry(folder)
-            results.append(run_journey(journey, registries[folder]))
-        except (JourneyError, PathwaysError) as exc:
-            broken.append((f, exc))
-    if args.format == "json":
-        print(json.dumps({"journeys": [r.to_json() for r in results], "errors": [f"{f}: {e}" for f, e in broken]}, indent=2, ensure_ascii=False))
-    else:
-        for r in results:
-            print(r.to_text())
-        for f, e in broken:
-            print(tr("FAILED: {file}", file=f))
-            print(e)
-        passed = sum(r.ok for r in results)
-        print(tr("{passed} of {total} journeys passed", passed=passed, total=len(results) + len(broken)))
-    return 0 if not broken and all(r.ok for r in results) else 1
-
-
-def _cmd_schema(args: argparse.Namespace) -> int:
-    from .schema import DOCUMENTS, schema_text, write_schemas
-
-    if args.write:
-        for path in write_schemas(args.write):
-            print(tr("wrote {path}", path=path), file=sys.stderr)
-        return 0
-    if args.kind not in DOCUMENTS:
-        print(tr("error: name a document kind ({kinds}) or give --write DIR", kinds=", ".join(DOCUMENTS)), file=sys.stderr)
-        return 2
-    print(schema_text(args.kind), end="")
-    return 0
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
+    parser.add_argument("--version", action="version", version=f"pathways {installed_version()}")
+    _verbosity(parser, 0)
     sub = parser.add_subparsers(dest="command", required=True)
+    common = [_common()]
 
-    p = sub.add_parser("validate", help="load definition files and report every mistake")
-    p.add_argument("paths", nargs="+", help="definition files or folders of *.yaml")
+    p = sub.add_parser("validate", parents=common, help="load definition files and report every mistake")
+    p.add_argument("paths", nargs="*", help="definition files or folders of *.yaml (default: ./definitions, else the bundled ones)")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("show", help="print a pathway's roles, states and transitions as tables")
-    p.add_argument("pathway", help="pathway id")
-    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p = sub.add_parser("show", parents=common, help="print a pathway's roles, states and transitions as tables")
+    p.add_argument("pathway", help="a pathway id, or the path of a definition file")
+    _definitions_option(p)
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("check", help="prove that no pathway strands a citizen; print findings with counterexample stories")
-    p.add_argument("paths", nargs="+", help="definition files or folders of *.yaml")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p = sub.add_parser("check", parents=common, help="prove that no pathway strands a citizen; print findings with counterexample stories")
+    p.add_argument("paths", nargs="*", help="definition files or folders of *.yaml (default: ./definitions, else the bundled ones)")
     p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
     p.add_argument("--diagram", metavar="DIR", help="write one diagram per finding, its counterexample path marked")
     p.add_argument("--diagram-format", choices=["svg", "mermaid", "dot"], default="svg")
     p.add_argument("--save-journeys", metavar="DIR", help="save each counterexample as a journey (pathways test DIR) that passes once the stranding is fixed")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("worker", help="fire due deadlines and approval timeouts of stored cases")
-    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
-    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p = sub.add_parser("worker", parents=common, help="fire due deadlines and approval timeouts of stored cases")
+    _db(p)
+    _definitions_option(p)
     p.add_argument("--once", action="store_true", help="fire what is due now, then exit")
     p.add_argument("--batch", type=int, default=100, help="cases per pass (default: 100)")
     p.add_argument("--interval", type=float, default=5.0, help="seconds to wait when nothing is due (default: 5)")
@@ -295,14 +401,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="check the tamper-evident audit trail of a case store")
     audit = p.add_subparsers(dest="audit_command", required=True)
-    p = audit.add_parser("verify", help="verify every event's hash chain; exit 1 at the first altered or missing event")
-    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
+    p = audit.add_parser("verify", parents=common, help="verify every event's hash chain; exit 1 at the first altered or missing event")
+    _db(p)
     p.set_defaults(func=_cmd_audit_verify)
 
-    p = sub.add_parser("simulate", help="simulate a scenario on the real engine; summary, --json or an HTML --report")
-    p.add_argument("scenario", help="scenario file (YAML, see docs/simulation.md)")
+    p = sub.add_parser("simulate", parents=common, help="simulate a scenario on the real engine; summary, JSON or an HTML --report")
+    p.add_argument("scenario", help="a scenario file (YAML, see docs/simulation.md) or a bundled scenario's name, e.g. aarhus-year")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's seed)")
-    p.add_argument("--json", action="store_true", help="print the full result as JSON instead of the summary")
+    p.add_argument("--json", action="store_const", const="json", dest="format", help=argparse.SUPPRESS)  # the old spelling
     p.add_argument("--report", metavar="FILE", help="write a self-contained HTML report with plots and diagrams")
     p.add_argument("--definitions", "-d", default=None, help="folder of definitions (default: the scenario's 'definitions')")
     p.set_defaults(func=_cmd_simulate)
@@ -310,33 +416,36 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagram", help="draw a pathway (or --all, with hand-overs) as Mermaid, Graphviz dot, SVG or PNG")
     p.add_argument("pathway", nargs="?", help="pathway id")
     p.add_argument("--all", action="store_true", help="every pathway, with hand-overs drawn between them")
-    p.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
-    p.add_argument("--output", "-o", help="write to this file (default: standard output)")
-    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    p.add_argument(
+        "--format", "-f", choices=["text", "json", "mermaid", "dot", "svg", "png"], default="mermaid",
+        help="text is mermaid; json holds the mermaid and dot texts (default: mermaid)",
+    )
+    p.add_argument("--output", "-o", help="write to this file (default: standard output; PNG refuses a terminal)")
+    _verbosity(p, argparse.SUPPRESS)
+    _definitions_option(p)
     p.set_defaults(func=_cmd_diagram)
 
     p = sub.add_parser("export", help="write a store's case histories as an event log (XES or OCEL 2.0) for process mining")
-    p.add_argument("--db", required=True, help="case store: a SQLite file path or postgresql+psycopg://… URL")
-    p.add_argument("--format", "-f", choices=["xes", "ocel", "csv"], required=True)
+    _db(p)
+    _verbosity(p, argparse.SUPPRESS)
+    p.add_argument("--format", "-f", choices=["xes", "ocel", "csv"], required=True, help="the event log's format (the file is the output)")
     p.add_argument("--as", dest="as_", choices=["json", "sqlite"], default="json", help="OCEL 2.0 as JSON (default) or SQLite")
     p.add_argument("--output", "-o", required=True, help="the file to write")
     p.add_argument("--definitions", "-d", default=None, help="definitions, to link events to the overnight places they take")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("conform", help="replay a real event log (XES, OCEL 2.0 JSON or CSV) against the definitions; report every move they do not allow")
+    p = sub.add_parser("conform", parents=common, help="replay a real event log (XES, OCEL 2.0 JSON or CSV) against the definitions; report every move they do not allow")
     p.add_argument("log", help="the log: .xes, .csv (case, activity, timestamp, role) or .json (OCEL 2.0)")
-    p.add_argument("--definitions", "-d", default="definitions", help="folder of definitions (default: definitions)")
+    _definitions_option(p)
     p.add_argument("--pathway", help="the pathway of cases whose events name none")
-    p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--show", type=int, default=1000, help="most deviations printed (all are counted; default: 1000)")
     p.set_defaults(func=_cmd_conform)
 
-    p = sub.add_parser("test", help="run journeys (a designer's YAML tests) on the real engine; exit 1 on a failure")
+    p = sub.add_parser("test", parents=common, help="run journeys (a designer's YAML tests) on the real engine; exit 1 on a failure")
     p.add_argument("paths", nargs="+", help="journey files or folders of them")
-    p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=_cmd_test)
 
-    p = sub.add_parser("schema", help="print the JSON Schema of a document kind, or --write every schema into a folder")
+    p = sub.add_parser("schema", parents=common, help="print the JSON Schema of a document kind, or --write every schema into a folder")
     p.add_argument("kind", nargs="?", help="pathway, scenario or journey")
     p.add_argument("--write", metavar="DIR", help="write every schema into DIR (e.g. schemas)")
     p.set_defaults(func=_cmd_schema)
@@ -357,15 +466,32 @@ def _add_lang(parser: argparse.ArgumentParser) -> None:
                 _add_lang(child)
 
 
+def _error(args: argparse.Namespace | None, exc: PathwaysError) -> int:
+    """Report an error on standard error (and as JSON on standard output in JSON mode); exit 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    if args is not None and getattr(args, "format", "text") == "json":
+        problems = [converter.unstructure(p) for p in getattr(exc, "problems", ())]
+        print(json.dumps({"error": {"kind": type(exc).__name__, "message": str(exc), "problems": problems}}, indent=2, ensure_ascii=False))
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; the exit code follows the module's convention."""
+    args = None
     try:
+        args = _parser().parse_args(argv)
+        logs.configure_cli(verbosity=args.verbose - args.quiet)
         with use_language(args.lang) as lang:
             args.lang = lang
             code: int = args.func(args)
+        sys.stdout.flush()
     except PathwaysError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(args, exc)
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly; Python must not complain at exit either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
     return code
 
 

@@ -33,6 +33,7 @@ carries every :class:`Problem`.
     ├── SnapshotError            a snapshot cannot be restored (malformed, other version)
     ├── NoCounterexample         a checker finding has no run to replay (e.g. an unreachable state)
     ├── RenderError              a diagram or report cannot be rendered (e.g. Graphviz is missing)
+    ├── MissingExtra             a feature's optional dependencies are not installed (names the extra)
     └── StoreError               durable storage failed (see pathways.store)
         ├── StoreUnreachable     the database cannot be opened or reached (.url)
         ├── NotAStore            the database holds something other than a pathways store (.url)
@@ -69,6 +70,7 @@ __all__ = [
     "DuplicateApproval",
     "GuardFailed",
     "JourneyError",
+    "MissingExtra",
     "NoCapacity",
     "NoCounterexample",
     "NoPendingApproval",
@@ -345,6 +347,21 @@ class SnapshotError(PathwaysError):
 
 class RenderError(PathwaysError):
     """A diagram or report cannot be rendered, e.g. Graphviz ``dot`` is not installed."""
+
+
+class MissingExtra(PathwaysError):
+    """A feature needs an optional dependency that is not installed.
+
+    ``extra`` is the name to install (``pip install 'care-pathways[store]'``), ``module``
+    the package that is missing and ``feature`` what needed it.
+    """
+
+    def __init__(self, extra: str, module: str, feature: str) -> None:
+        self.extra, self.module, self.feature = extra, module, feature
+        super().__init__(
+            f"{feature} needs the optional package {module!r}, which is not installed; "
+            f"install it with: pip install 'care-pathways[{extra}]'"
+        )
 
 
 class NoCounterexample(PathwaysError):

@@ -27,6 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import attrs
 
+from ._extras import needs
 from .case import Case, Event, EventKind
 from .model import Pathway
 from .registry import Registry
@@ -217,7 +218,8 @@ def validate_xes(path: str | os.PathLike[str]) -> list[str]:
 
     Needs the ``eventlog`` extra (lxml). An empty list means the file is valid.
     """
-    from lxml import etree
+    with needs("eventlog", "validating XES (pathways.eventlog.validate_xes)"):
+        from lxml import etree
 
     with resources.as_file(_schema_path("xes-ieee-1849-2016.xsd")) as xsd:
         schema = etree.XMLSchema(etree.parse(str(xsd)))
@@ -372,7 +374,8 @@ def validate_ocel_json(document: Mapping[str, Any]) -> list[str]:
 
     Needs the ``eventlog`` extra (jsonschema). An empty list means the document is valid.
     """
-    import jsonschema
+    with needs("eventlog", "validating OCEL (pathways.eventlog.validate_ocel_json)"):
+        import jsonschema
 
     schema = json.loads(_schema_path("ocel20-schema-json.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())

@@ -14,12 +14,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TextIO
 
-from matplotlib.figure import Figure
-
 from . import diagram
+from ._extras import needs
 from .errors import RenderError
 from .registry import Registry
 from .simulation import PathwayResult, SimulationResult, WaitStats
+
+with needs("simulate", "the HTML report (pathways.report)"):
+    from matplotlib.figure import Figure
 
 __all__ = ["FLOW_FILL", "ProgressBar", "render_report", "summary_text", "write_report"]
 

@@ -32,9 +32,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
-import simpy
 
 from . import approvals
+from ._extras import needs
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -44,6 +44,9 @@ from .model import Outcome, Pathway, Transition
 from .refusals import RefusalCode
 from .registry import Registry
 from .scenario import WEEKDAYS, Distribution, Scenario, scenario_problems
+
+with needs("simulate", "simulation (pathways.simulation)"):
+    import simpy
 
 __all__ = [
     "PathwayResult",

@@ -5,15 +5,18 @@
 >>> engine = DurableEngine(registry, store)                    # doctest: +SKIP
 """
 
-from ._open import open_store
-from .audit import AuditResult, replay_stored, verify
-from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
-from .durable import DurableEngine, retry
-from .memory import MemoryStore
-from .migrate import MigrationResult, migrate
-from .schema import CURRENT_VERSION
-from .sql import SQLStore
-from .worker import run_worker
+from .._extras import needs
+
+with needs("store", "the case store (pathways.store)"):
+    from ._open import open_store
+    from .audit import AuditResult, replay_stored, verify
+    from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
+    from .durable import DurableEngine, retry
+    from .memory import MemoryStore
+    from .migrate import MigrationResult, migrate
+    from .schema import CURRENT_VERSION
+    from .sql import SQLStore
+    from .worker import run_worker
 
 __all__ = [
     "CURRENT_VERSION",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .._extras import require
 from ..errors import StoreError
 from .base import CaseStore
 from .memory import MemoryStore
@@ -12,8 +13,14 @@ from .sql import SQLStore
 __all__ = ["open_store"]
 
 
-def open_store(url_or_path: str | os.PathLike[str], *, synchronous: str = "FULL", pool_size: int = 5) -> CaseStore:
+def open_store(
+    url_or_path: str | os.PathLike[str], *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True
+) -> CaseStore:
     """Open (and create or upgrade) a case store.
+
+    With ``create=False`` (what every command that reads a store uses) a missing SQLite
+    file or an empty database is an error instead of a new, empty store: a mistyped
+    ``--db`` must not report "0 cases, all well".
 
     * a plain file path or ``sqlite:///path`` → SQLite in WAL mode with a busy timeout;
     * ``postgresql+psycopg://user:pw@host:5432/db`` (or ``postgresql://…``) → PostgreSQL;
@@ -31,7 +38,9 @@ def open_store(url_or_path: str | os.PathLike[str], *, synchronous: str = "FULL"
     if "://" not in text:
         if os.path.isdir(text):
             raise StoreError(f"{text!r} is a folder; give the path of a database file inside it, e.g. {os.path.join(text, 'cases.db')!r}")
-        return SQLStore("sqlite:///" + os.path.abspath(text), synchronous=synchronous)
+        return SQLStore("sqlite:///" + os.path.abspath(text), synchronous=synchronous, create=create)
     if text.startswith("postgresql://") or text.startswith("postgres://"):
         text = "postgresql+psycopg://" + text.split("://", 1)[1]
-    return SQLStore(text, synchronous=synchronous, pool_size=pool_size)
+    if text.startswith("postgresql"):
+        require("postgres", "a PostgreSQL case store")
+    return SQLStore(text, synchronous=synchronous, pool_size=pool_size, create=create)

@@ -153,14 +153,17 @@ def create(conn: sa.Connection, md: sa.MetaData, version: int) -> None:
     conn.execute(sa.insert(md.tables["schema_version"]).values(id=1, version=version))
 
 
-def ensure_schema(conn: sa.Connection, where: str) -> int:
+def ensure_schema(conn: sa.Connection, where: str, *, may_create: bool = True) -> int:
     """Create or upgrade the schema inside the caller's transaction; return the old version.
 
     Raises:
-        NotAStore: the database holds other tables (or an empty schema_version).
+        NotAStore: the database holds other tables (or an empty schema_version), or
+            (with ``may_create=False``) nothing at all.
         SchemaTooNew: the schema is from a newer pathways.
     """
     tables = set(sa.inspect(conn).get_table_names())
+    if not tables and not may_create:
+        raise NotAStore(f"{where} holds no case store (the database is empty); check the URL or database name", url=where)
     if not tables:
         create(conn, metadata, CURRENT_VERSION)
         return 0

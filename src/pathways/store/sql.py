@@ -140,9 +140,11 @@ class SQLStore:
             crashes (SQLite ``synchronous=NORMAL`` in WAL; PostgreSQL
             ``synchronous_commit=off``); never a partial or inconsistent write.
         pool_size: PostgreSQL connections kept per process.
+        create: make the schema in an empty database (and the SQLite file); when false,
+            a missing file or an empty database raises :class:`StoreError`.
     """
 
-    def __init__(self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5) -> None:
+    def __init__(self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True) -> None:
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -154,6 +156,12 @@ class SQLStore:
         if synchronous not in ("FULL", "NORMAL"):
             raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         if self.dialect == "sqlite":
+            if not create and not (parsed.database and os.path.isfile(parsed.database)):
+                raise StoreUnreachable(
+                    f"no case store at {parsed.database or self.url}: the file does not exist; check the path "
+                    "(a store is created by the host application that starts cases)",
+                    url=self.url,
+                )
             self._engine = self._sqlite(parsed, synchronous)
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() != "psycopg":
@@ -176,7 +184,7 @@ class SQLStore:
         self._pg_moves: dict[tuple[int, bool], str] = {}
         try:
             with self._write() as conn:
-                schema.ensure_schema(conn, self.url)
+                schema.ensure_schema(conn, self.url, may_create=create)
             if self.dialect == "sqlite":
                 raw = self._engine.raw_connection()
                 try:

@@ -6,6 +6,9 @@ escalation twice (the second one's ``UPDATE … WHERE seq = ?`` matches no row).
 store each case is first claimed (:meth:`SQLStore.claim_due`: PostgreSQL ``FOR UPDATE
 SKIP LOCKED``, SQLite ``BEGIN IMMEDIATE``) and fired inside that claim's transaction, so
 concurrent workers take different cases instead of racing for the same one.
+
+It logs through ``pathways.worker`` (see :mod:`pathways.logs`): INFO per pass that fired,
+WARNING per refused escalation, DEBUG per lost race; each record carries ``case_id``.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
+from .. import logs
 from ..errors import ActionRefused, CapacityError, ConcurrentUpdate
 from .durable import DurableEngine
 from .sql import SQLStore
 
 __all__ = ["run_worker"]
+
+_log = logs.get("worker")
 
 
 def run_worker(
@@ -29,24 +35,22 @@ def run_worker(
     batch: int = 100,
     interval: float = 5.0,
     stop: Callable[[], bool] | None = None,
-    log: Callable[[str], None] | None = None,
 ) -> int:
     """Fire due work until ``stop()`` is true (or, with ``once``, until nothing is due).
 
     Returns the number of events fired. A case whose escalation is refused (e.g. no
     place free) is logged by id and retried on the next pass, never fired twice.
     """
-    say = log or (lambda _text: None)
     fired = 0
     while stop is None or not stop():
         now = engine.clock.now()
         if isinstance(engine.store, SQLStore):
-            n_events, n_cases = _claimed_pass(engine, engine.store, now, batch, say)
+            n_events, n_cases = _claimed_pass(engine, engine.store, now, batch)
         else:
-            n_events, n_cases = _pass(engine, now, batch, say)
+            n_events, n_cases = _pass(engine, now, batch)
         fired += n_events
         if n_events:
-            say(f"fired {n_events} event(s) on {n_cases} due case(s)")
+            _log.info("fired %d event(s) on %d due case(s)", n_events, n_cases)
         if once and n_events == 0:
             break
         if not once and n_events == 0:
@@ -54,29 +58,35 @@ def run_worker(
     return fired
 
 
-def _fire(case_id: str, fire: Callable[[], int], say: Callable[[str], None]) -> int:
+def _lost(case_id: str) -> None:
+    _log.debug("case %s: handled by another worker", case_id, extra=logs.fields(case_id))
+
+
+def _refused(case_id: str, exc: Exception) -> None:
+    _log.warning("case %s: escalation refused (%s); retried on the next pass", case_id, type(exc).__name__, extra=logs.fields(case_id))
+
+
+def _fire(case_id: str, fire: Callable[[], int]) -> int:
     """Run one case's firing; a lost race or a refused escalation is logged, not raised."""
     try:
         return fire()
     except ConcurrentUpdate:
-        say(f"case {case_id}: handled by another worker")
+        _lost(case_id)
     except (ActionRefused, CapacityError) as exc:
-        say(f"case {case_id}: escalation refused ({type(exc).__name__})")
+        _refused(case_id, exc)
     return 0
 
 
-def _pass(engine: DurableEngine, now: datetime, batch: int, say: Callable[[str], None]) -> tuple[int, int]:
+def _pass(engine: DurableEngine, now: datetime, batch: int) -> tuple[int, int]:
     """Fire what is due now, each case guarded by its seq only (the in-memory store)."""
     due = engine.store.due_before(now, limit=batch)
     n_events = 0
     for summary in due:
-        n_events += _fire(summary.id, functools.partial(_fire_case, engine, summary.id, now), say)
+        n_events += _fire(summary.id, functools.partial(_fire_case, engine, summary.id, now))
     return n_events, len(due)
 
 
-def _claimed_pass(
-    engine: DurableEngine, store: SQLStore, now: datetime, batch: int, say: Callable[[str], None]
-) -> tuple[int, int]:
+def _claimed_pass(engine: DurableEngine, store: SQLStore, now: datetime, batch: int) -> tuple[int, int]:
     """Claim due cases one by one (SKIP LOCKED on PostgreSQL) and fire each inside its claim.
 
     The claim's transaction is the firing's: it commits with the events, or rolls back
@@ -93,9 +103,9 @@ def _claimed_pass(
                 tried.append(claimed.id)
                 n_events += len(engine.fire_due_case(claimed.id, now))
         except ConcurrentUpdate:
-            say(f"case {tried[-1] if tried else '?'}: handled by another worker")
+            _lost(tried[-1] if tried else "?")
         except (ActionRefused, CapacityError) as exc:
-            say(f"case {tried[-1] if tried else '?'}: escalation refused ({type(exc).__name__})")
+            _refused(tried[-1] if tried else "?", exc)
     return n_events, len(tried)
 
 
