@@ -91,8 +91,8 @@ from .registry import Registry
 if _typing.TYPE_CHECKING:
     __version__: str
     from .diagram import registry_to_dot, registry_to_mermaid, to_dot, to_mermaid
-    from .journey import Journey, JourneyResult, load_journey, run_journey
     from .diagram import render as render_diagram
+    from .journey import Journey, JourneyResult, load_journey, run_journey
     from .report import write_report
     from .scenario import Scenario, load_scenario
     from .schema import json_schema

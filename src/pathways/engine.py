@@ -11,6 +11,7 @@ case's history always replays to its state. This is the only module that imports
 from __future__ import annotations
 
 import heapq
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime
@@ -19,7 +20,7 @@ from typing import Any
 import attrs
 from transitions import Machine
 
-from . import approvals
+from . import approvals, logs
 from ._documents import did_you_mean
 from .capacity import Ledger, MemoryLedger
 from .case import (
@@ -71,6 +72,15 @@ def _case_exists(case_id: str, pathway_id: str, actor: Actor | None) -> ActionRe
     message = f"a case with id {case_id!r} already exists"
     return refusal(message, [Reason(RefusalCode.CASE_EXISTS, message)], case_id=case_id, pathway=pathway_id, actor=actor)
 
+
+_log = logs.get("engine")
+
+
+def _actor_fields(case: Case, pathway: Pathway, trigger: str | None, actor: Actor | None) -> dict[str, Any]:
+    return logs.fields(
+        case.id, pathway=pathway.id, trigger=trigger, role=actor.role if actor else None,
+        sector=actor.sector if actor else None, citizen=case.citizen,
+    )
 
 class _Cursor:
     """What `transitions` moves: a state name and the context its conditions read."""
@@ -424,6 +434,8 @@ class Engine:
         if reasons:
             where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
             text = "; ".join(r.message for r in reasons)
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug("refused %s: %s", t.trigger, reasons[0].code.value, extra=_actor_fields(case, pathway, t.trigger, actor))
             raise self._refusal(f"{actor} cannot fire {t.trigger!r} in {where}: {text}", reasons, case, pathway, t.trigger, actor)
 
     def _answer_refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
@@ -559,4 +571,6 @@ class Engine:
         )
         self._reserve(case.holds, holds_after(case.holds, event, pathway))
         apply(case, event, pathway)
+        if _log.isEnabledFor(logging.DEBUG):
+            _log.debug("%s %s → %s", kind.value, event.from_state, to_state, extra=_actor_fields(case, pathway, trigger, actor))
         return event

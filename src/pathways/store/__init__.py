@@ -5,9 +5,9 @@
 >>> engine = DurableEngine(registry, store)                    # doctest: +SKIP
 """
 
-from .._extras import needs
+from .._extras import needs as _needs
 
-with needs("store", "the case store (pathways.store)"):
+with _needs("store", "the case store (pathways.store)"):
     from ._open import open_store
     from .audit import AuditResult, replay_stored, verify
     from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from .. import logs
 from ..case import Case, Event
 from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase, UnreadableCase
 from . import schema
@@ -48,6 +49,8 @@ from .base import (
 )
 
 __all__ = ["SQLStore"]
+
+_log = logs.get("store")
 
 _C = schema.cases
 _E = schema.events
@@ -184,7 +187,7 @@ class SQLStore:
         self._pg_moves: dict[tuple[int, bool], str] = {}
         try:
             with self._write() as conn:
-                schema.ensure_schema(conn, self.url, may_create=create)
+                found = schema.ensure_schema(conn, self.url, may_create=create)
             if self.dialect == "sqlite":
                 raw = self._engine.raw_connection()
                 try:
@@ -197,6 +200,12 @@ class SQLStore:
         except sa.exc.SQLAlchemyError as exc:
             self._engine.dispose()
             raise _open_error(exc, self.url) from None
+        if found == 0:
+            _log.info("created a case store (schema version %d) at %s", schema.CURRENT_VERSION, self.url)
+        elif found < schema.CURRENT_VERSION:
+            _log.info("upgraded the case store at %s from schema version %d to %d", self.url, found, schema.CURRENT_VERSION)
+        else:
+            _log.debug("opened the case store at %s", self.url)
 
     def _prepare_statements(self, dialect: sa.Dialect) -> None:
         row_cols = [c.name for c in _C.columns]

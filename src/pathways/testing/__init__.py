@@ -18,9 +18,9 @@ For host applications and pathway designers::
 - :func:`assert_sound`: fails with the checker's counterexample stories.
 """
 
-from .._extras import needs
+from .._extras import needs as _needs
 
-with needs("testing", "the testing kit (pathways.testing)"):
+with _needs("testing", "the testing kit (pathways.testing)"):
     from ._actions import PERSONS, Action, Advance, Approve, Fire, Refuse, SetFact, actions, actors, perform
     from ._faults import FAULT_KINDS, Fault, faulty_pathways, seeded_faults
     from ._generate import CITIZEN_ROLE, pathways_strategy, registries, sound_pathways, valid_pathways
