@@ -480,8 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
         args = _parser().parse_args(argv)
-        logs.configure_cli(verbosity=args.verbose - args.quiet)
-        with use_language(args.lang) as lang:
+        with logs.cli_handler(args.verbose - args.quiet), use_language(args.lang) as lang:
             args.lang = lang
             code: int = args.func(args)
         sys.stdout.flush()

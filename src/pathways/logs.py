@@ -15,10 +15,13 @@ case store and must not identify a citizen by default.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["FIELDS", "configure_cli", "fields", "get", "log_personal_data"]
+__all__ = ["FIELDS", "cli_handler", "fields", "get", "log_personal_data"]
 
 FIELDS = ("case_id", "pathway", "trigger", "role", "sector", "citizen")
 """The structured fields a ``pathways`` record may carry (``citizen`` only when turned on)."""
@@ -62,16 +65,29 @@ class _FieldsFormatter(logging.Formatter):
         return f"{text} {' '.join(pairs)}" if pairs else text
 
 
-_CLI_HANDLER: logging.Handler | None = None
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]  # generic only in typeshed
+    """Writes to whatever ``sys.stderr`` is at the time (tests and hosts may replace it)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
-def configure_cli(verbosity: int) -> None:
-    """The command's handler on standard error: INFO by default, -v DEBUG, -q WARNING."""
-    global _CLI_HANDLER
+@contextlib.contextmanager
+def cli_handler(verbosity: int) -> Iterator[None]:
+    """The command's handler on standard error while it runs: INFO, -v DEBUG, -q WARNING."""
     root = logging.getLogger("pathways")
-    if _CLI_HANDLER is not None:
-        root.removeHandler(_CLI_HANDLER)
-    _CLI_HANDLER = logging.StreamHandler()
-    _CLI_HANDLER.setFormatter(_FieldsFormatter("%(levelname)s %(name)s: %(message)s"))
-    root.addHandler(_CLI_HANDLER)
+    handler = _StderrHandler()
+    handler.setFormatter(_FieldsFormatter("%(levelname)s %(name)s: %(message)s"))
+    level = root.level
+    root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbosity > 0 else logging.INFO if verbosity == 0 else logging.WARNING)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
