@@ -170,3 +170,11 @@ def test_a_missing_extra_names_what_to_install(monkeypatch: pytest.MonkeyPatch) 
 def test_pathways_db_is_not_required_by_commands_without_a_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(os.environ, "PATHWAYS_DB", "")
     assert main(["validate", str(DEFINITIONS), "-q"]) == 0
+
+
+def test_a_missing_extra_survives_pickling_with_its_data() -> None:
+    import pickle
+
+    error = pathways.MissingExtra("store", "sqlalchemy", "the case store")
+    back = pickle.loads(pickle.dumps(error))
+    assert (type(back), vars(back), str(back)) == (pathways.MissingExtra, vars(error), str(error))

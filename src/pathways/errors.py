@@ -363,6 +363,9 @@ class MissingExtra(PathwaysError):
             f"install it with: pip install 'care-pathways[{extra}]'"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MissingExtra, (self.extra, self.module, self.feature))
+
 
 class NoCounterexample(PathwaysError):
     """A stranding finding has no counterexample to replay (nothing leads into it)."""
