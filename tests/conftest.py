@@ -28,3 +28,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# Messages are asserted in English unless a test chooses Danish (a Danish locale must not change verdicts).
+os.environ.setdefault("PATHWAYS_LANG", "en")

@@ -44,15 +44,15 @@ def stay():  # type: ignore[no-untyped-def]
 class TestMermaid:
     def test_states_are_shaped_by_kind_and_show_deadlines(self, stay) -> None:  # type: ignore[no-untyped-def]
         text = to_mermaid(stay)
-        assert text.startswith("flowchart LR\n")
-        assert '  s_arrived(["a<br/>[arrived]<br/>deadline PT2H → escalate<br/>(region)"])' in text
-        assert '  s_referred{{"b<br/>[referred]<br/>deadline P1D → chase<br/>(region)"}}' in text
+        assert text.startswith("flowchart TD\n")
+        assert '  s_arrived(["a<br/>[arrived]<br/>deadline PT2H → escalate"])' in text
+        assert '  s_referred{{"b<br/>[referred]<br/>deadline P1D → chase"}}' in text
         assert '  s_done[["b<br/>[done]<br/>completed"]]' in text
 
     def test_transitions_carry_trigger_roles_guards_approval_and_places(self, stay) -> None:  # type: ignore[no-untyped-def]
         text = to_mermaid(stay)
         assert (
-            '  s_arrived -->|"admit<br/>by nurse<br/>if consent_given<br/>approval: one from each sector: region, social'
+            '  s_arrived -->|"admit<br/>by nurse<br/>if consent_given<br/>approval: one from each sector:<br/>region, social'
             '<br/>refused → done<br/>takes places"| s_staying'
         ) in text
         assert '  s_arrived -.->|"admit refused / timed out"| s_done' in text
@@ -102,9 +102,22 @@ class TestDot:
         text = to_dot(stay)
         assert text.startswith('digraph "stay" {')
         assert '"waiting" ' not in text
-        assert '"referred" [label="b\\n[referred]\\ndeadline P1D → chase\\n(region)", fillcolor="#cfe2f3", shape="hexagon"' in text
+        assert text.startswith('digraph "stay" {\n  rankdir=TB;\n')
+        assert '"referred" [label="b\\n[referred]\\ndeadline P1D → chase", fillcolor="#cfe2f3", shape="hexagon"' in text
         assert '"staying" -> "referred" [label="refer\\nby nurse\\nreleases places\\nhand-over → amb"];' in text
-        assert '"legend.region"' in text
+        assert '<TD BGCOLOR="#cfe2f3" BORDER="1" WIDTH="150">Region</TD><TD ALIGN="LEFT">colour of states this sector is responsible for</TD>' in text
+        assert '<TD BGCOLOR="#ffffff" BORDER="1" WIDTH="150">hexagon</TD><TD ALIGN="LEFT">waiting for an answer or a deadline</TD>' in text
+
+    def test_in_danish_the_words_and_the_legend_are_danish(self, stay) -> None:  # type: ignore[no-untyped-def]
+        text = to_dot(stay, lang="da")
+        assert '"referred" [label="b\\n[referred]\\nfrist P1D → chase"' in text
+        assert '"staying" -> "referred" [label="refer\\naf nurse\\nfrigiver places\\noverdragelse → amb"];' in text
+        assert "<B>Signaturforklaring</B>" in text and ">sekskant</TD><TD ALIGN=\"LEFT\">venter på svar eller på en frist</TD>" in text
+
+    def test_the_answers_to_a_hand_over_are_drawn(self, stay) -> None:  # type: ignore[no-untyped-def]
+        registry = load_registry(ROOT / "definitions")
+        text = to_dot(registry["overnight_stay"], lang="da")
+        assert '  "discharge_pending" -> "discharged_to_ambulant" [style=dashed, label="modtaget"];' in text
 
     def test_highlighted_edges_are_red_and_numbered(self, stay) -> None:  # type: ignore[no-untyped-def]
         text = to_dot(stay, highlight_transitions=[("arrived", "leave")])
@@ -143,7 +156,7 @@ class TestRender:
 class TestCli:
     def test_diagram_prints_mermaid_by_default(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["diagram", "stay", "-d", str(MINI)]) == 0
-        assert capsys.readouterr().out.startswith("flowchart LR\n")
+        assert capsys.readouterr().out.startswith("flowchart TD\n")
 
     def test_diagram_all_writes_svg_to_a_file(self, tmp_path: Path) -> None:
         _need_dot()
@@ -182,4 +195,4 @@ class TestDocs:
             (tmp_path / f.name).write_text(f.read_text().replace("title: {da: Ophold, en: Stay}", "title: {da: O, en: Short stay}"))
         pages = build_docs.build(tmp_path, tmp_path / "out")
         assert "# Short stay (`stay` v1)" in pages[tmp_path / "out" / "stay.md"]
-        assert "```mermaid\nflowchart LR\n" in pages[tmp_path / "out" / "stay.md"]
+        assert "```mermaid\nflowchart TD\n" in pages[tmp_path / "out" / "stay.md"]

@@ -69,7 +69,7 @@ class TestHtml:
         sim, result = week
         text = render_report(result, sim.registry)
         assert '<p class="note">Diagrams are missing: Graphviz &#x27;dot&#x27; is not installed' in text
-        assert "flowchart LR" in text
+        assert "flowchart TD" in text
 
 
 class TestTerminal:

@@ -107,26 +107,33 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _show(p: Pathway, lang: str) -> str:
+    """A pathway as three tables (roles, states, transitions), in the chosen language."""
+    from .diagram import conditions
+    from .i18n import kind_name, outcome_name
+
     def label(text: Label) -> str:
         return str(getattr(text, lang))
 
     out = [f"{p.id} v{p.version} — {label(p.title)}", label(p.description), ""]
-    out.append(_table([[r, role.sector, label(role.label)] for r, role in p.roles.items()], ["role", "sector", "label"]))
-    out.append("")
     out.append(_table(
-        [[s.id, s.kind.value, ", ".join(s.responsible) or "-",
-          f"{format_duration(s.deadline.after)} → {s.deadline.trigger}" if s.deadline else (s.outcome.value if s.outcome else "-"),
-          label(s.label)] for s in p.states],
-        ["state", "kind", "responsible", "deadline/outcome", "label"],
+        [[r, f"{label(p.sectors[role.sector].label)} [{role.sector}]" if role.sector in p.sectors else role.sector, label(role.label)]
+         for r, role in p.roles.items()],
+        [tr("role"), tr("sector"), tr("label")],
     ))
     out.append("")
-    from .diagram import conditions
-
+    out.append(_table(
+        [[s.id, kind_name(s.kind), ", ".join(s.responsible) or "-",
+          tr("deadline {after} → {trigger}", after=format_duration(s.deadline.after), trigger=s.deadline.trigger) if s.deadline
+          else (outcome_name(s.outcome) if s.outcome else "-"),
+          label(s.label)] for s in p.states],
+        [tr("state"), tr("kind"), tr("responsible"), tr("deadline/outcome"), tr("label")],
+    ))
+    out.append("")
     rows = []
     for t in p.transitions:
-        extra = conditions(t)
-        rows.append([t.trigger, ", ".join(t.source), t.dest, ", ".join(t.roles), "; ".join(extra) or "-"])
-    out.append(_table(rows, ["trigger", "from", "to", "roles", "conditions"]))
+        extra = conditions(t, lang)
+        rows.append([t.trigger, ", ".join(t.source), t.dest, ", ".join(t.roles), "; ".join(extra) or "-", label(t.label) if t.label else "-"])
+    out.append(_table(rows, [tr("trigger"), tr("from"), tr("to"), tr("roles"), tr("conditions"), tr("label")]))
     return "\n".join(out)
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, TypedDict
 
 from ._converter import format_duration
 from .approvals import describe
 from .errors import RenderError
+from .i18n import Lang, outcome_name, tr
+from .i18n import label as pick_label
 from .model import ANY_STATE, Pathway, State, StateKind, Transition
 from .registry import Registry
 
@@ -130,39 +133,50 @@ def _fill(p: Pathway, s: State) -> str:
     return sector_colour(sector, list(p.sectors)) if sector else "#eeeeee"
 
 
+WRAP = 24
+"""Characters per line of a wrapped label: keeps a top-to-bottom diagram narrow enough to
+read on a 1400 px page (tests/test_diagram_pages.py measures it in Chromium)."""
+
+
+def _wrap(text: str, width: int = WRAP) -> list[str]:
+    return textwrap.wrap(text, width, break_on_hyphens=False) or [text]
+
+
 def _state_text(p: Pathway, s: State, lang: str) -> list[str]:
-    lines = [str(getattr(s.label, lang)), f"[{s.id}]"]
+    lines = [*_wrap(str(getattr(s.label, lang))), f"[{s.id}]"]
     if s.deadline:
-        lines.append(f"deadline {format_duration(s.deadline.after)} → {s.deadline.trigger}")
+        lines.append(tr("deadline {after} → {trigger}", lang=_lang(lang), after=format_duration(s.deadline.after), trigger=s.deadline.trigger))
     if s.outcome:
-        lines.append(s.outcome.value)
-    sector = _state_sector(p, s)
-    if sector and not s.terminal:
-        lines.append(f"({sector})")
+        lines.append(outcome_name(s.outcome, _lang(lang)))
     return lines
 
 
-def _edge_text(t: Transition) -> list[str]:
-    lines = [t.trigger]
+def _lang(lang: str) -> Lang:
+    return "da" if lang == "da" else "en"
+
+
+def _edge_text(t: Transition, lang: str = "en") -> list[str]:
+    lines = [*_wrap(str(getattr(t.label, lang))), f"({t.trigger})"] if t.label else [t.trigger]
     if t.roles:
-        lines.append("by " + ", ".join(t.roles))
-    return lines + conditions(t)
+        lines += _wrap(tr("by {roles}", lang=_lang(lang), roles=", ".join(t.roles)))
+    return lines + [w for line in conditions(t, lang) for w in _wrap(line, WRAP + 8)]
 
 
-def conditions(t: Transition) -> list[str]:
+def conditions(t: Transition, lang: str = "en") -> list[str]:
     """What else a transition needs or does, one short line each (guards, approval, places)."""
+    la = _lang(lang)
     lines = []
     if t.guards:
-        lines.append("if " + " and ".join(map(str, t.guards)))
+        lines.append(tr("if {guards}", lang=la, guards=tr(" and ", lang=la).join(map(str, t.guards))))
     if t.approval:
-        lines.append(f"approval: {describe(t.approval)}")
-        lines.append(f"refused → {t.approval.on_refusal}")
+        lines.append(tr("approval: {rule}", lang=la, rule=describe(t.approval)))
+        lines.append(tr("refused → {state}", lang=la, state=t.approval.on_refusal))
     if t.takes:
-        lines.append(f"takes {t.takes}")
+        lines.append(tr("takes {resource}", lang=la, resource=t.takes))
     if t.releases:
-        lines.append(f"releases {t.releases}")
+        lines.append(tr("releases {resource}", lang=la, resource=t.releases))
     if t.handover:
-        lines.append(f"hand-over → {t.handover.to}")
+        lines.append(tr("hand-over → {pathway}", lang=la, pathway=t.handover.to))
     return lines
 
 
@@ -183,6 +197,11 @@ def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _lines(lines: Iterable[str]) -> str:
+    """Several lines as one quoted Graphviz label (centred lines)."""
+    return '"' + "\\n".join(x.replace("\\", "\\\\").replace('"', '\\"') for x in lines) + '"'
+
+
 def _dot_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str) -> list[str]:
     out = []
     for s in p.states:
@@ -201,10 +220,11 @@ def _dot_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str) ->
         text = ", ".join(f'{k}="{v}"' for k, v in attrs.items())
         out.append(f"{indent}{_q(prefix + s.id)} [{text}];")
     if any(ANY_STATE in t.source for t in p.transitions):
-        out.append(f'{indent}{_q(prefix + ANY_STATE)} [label="any non-terminal state", shape=note, style=dashed];')
+        anywhere = _q(tr("any non-terminal state", lang=_lang(lang)))
+        out.append(f"{indent}{_q(prefix + ANY_STATE)} [label={anywhere}, shape=note, style=dashed];")
     for src, t in _edges(p):
         steps = hl.edge(p, t, src)
-        label = "\\n".join(x.replace('"', '\\"') for x in _edge_text(t))
+        label = "\\n".join(x.replace('"', '\\"') for x in _edge_text(t, lang))
         extra = ""
         if steps is not None:
             if steps:
@@ -214,28 +234,56 @@ def _dot_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str) ->
             extra = ', style="bold"'
         out.append(f'{indent}{_q(prefix + src)} -> {_q(prefix + t.dest)} [label="{label}"{extra}];')
         if t.approval and t.approval.on_refusal != t.dest:
-            out.append(
-                f'{indent}{_q(prefix + src)} -> {_q(prefix + t.approval.on_refusal)} '
-                f'[label="{t.trigger} refused / timed out", style=dotted];'
-            )
+            refused = _q(tr("{trigger} refused / timed out", lang=_lang(lang), trigger=t.trigger))
+            out.append(f"{indent}{_q(prefix + src)} -> {_q(prefix + t.approval.on_refusal)} [label={refused}, style=dotted];")
     return out
 
 
 _GRAPH_HEAD = [
-    "  rankdir=LR;",
-    '  graph [fontname="Helvetica", fontsize=11, nodesep=0.35, ranksep=0.6];',
-    '  node [fontname="Helvetica", fontsize=10, margin="0.12,0.06"];',
-    '  edge [fontname="Helvetica", fontsize=9];',
+    "  rankdir=TB;",
+    '  graph [fontname="Helvetica", fontsize=16, nodesep=0.25, ranksep=0.45];',
+    '  node [fontname="Helvetica", fontsize=14, margin="0.1,0.05"];',
+    '  edge [fontname="Helvetica", fontsize=12];',
 ]
+"""Top to bottom, so a long pathway grows down the page, not off its right edge."""
 
 
-def _legend(sectors: Iterable[str], known: Sequence[str]) -> list[str]:
-    out = ["  subgraph cluster_legend {", '    label="sectors"; fontsize=9; style=dashed;']
-    for sector in sectors:
-        out.append(f'    {_q("legend." + sector)} [label={_q(sector)}, shape=box, style="filled,rounded", '
-                   f'fillcolor="{sector_colour(sector, known)}", fontsize=9];')
-    out.append("  }")
-    return out
+def _legend(sectors: Iterable[str], known: Sequence[str], names: dict[str, str], lang: str) -> list[str]:
+    """One table at the bottom: what shapes, line styles and colours mean, and each sector's name."""
+    la = _lang(lang)
+
+    def row(key: str, text: str, fill: str = "#ffffff") -> str:
+        return (f'<TR><TD BGCOLOR="{fill}" BORDER="1" WIDTH="150">{_html(key)}</TD>'
+                f'<TD ALIGN="LEFT">{_html(text)}</TD></TR>')
+
+    title = _html(tr("Legend", lang=la))
+    rows = [
+        f'<TR><TD COLSPAN="2"><B>{title}</B></TD></TR>',
+        row(tr("rounded box", lang=la), tr("the citizen is being helped", lang=la)),
+        row(tr("hexagon", lang=la), tr("waiting for an answer or a deadline", lang=la)),
+        row(tr("double border", lang=la), tr("end of the pathway", lang=la)),
+        row(tr("thick border", lang=la), tr("where a citizen starts", lang=la)),
+        row(tr("arrow-shaped box", lang=la), tr("another pathway, reached by a hand-over", lang=la)),
+        row(tr("bold line", lang=la), tr("needs the shared leadership's approval", lang=la)),
+        row(tr("dotted line", lang=la), tr("approval refused or timed out", lang=la)),
+        row(tr("dashed line", lang=la), tr("hand-over and its answer", lang=la)),
+        *(row(names.get(sec, sec), tr("colour of states this sector is responsible for", lang=la), sector_colour(sec, known)) for sec in sectors),
+    ]
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="4">' + "".join(rows) + "</TABLE>"
+    return [f'  "legend" [shape=plaintext, fontsize=14, label=<{table}>];', '  { rank=sink; "legend"; }']
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _sector_names(pathways: Iterable[Pathway], lang: str) -> dict[str, str]:
+    """Sector id → its label in ``lang`` (first definition wins); ``shared`` is named too."""
+    names = {"shared": tr("several sectors together", lang=_lang(lang))}
+    for p in pathways:
+        for sid, sector in p.sectors.items():
+            names.setdefault(sid, pick_label(sector.label, _lang(lang)))
+    return names
 
 
 def to_dot(
@@ -255,9 +303,13 @@ def to_dot(
         if t.handover:
             out.append(f'  {_q("pathway:" + t.handover.to)} [label={_q("→ " + t.handover.to)}, shape=cds, '
                        f'style=filled, fillcolor="#f3f3f3"];')
-            out.append(f'  {_q(t.dest)} -> {_q("pathway:" + t.handover.to)} [style=dashed, label="hand-over"];')
+            for dest, word in ((t.handover.accepted, tr("accepted", lang=_lang(lang))), (t.handover.declined, tr("declined", lang=_lang(lang)))):
+                if dest != t.dest:
+                    out.append(f"  {_q(t.dest)} -> {_q(dest)} [style=dashed, label={_q(word)}];")
+            handover = _q(tr("hand-over", lang=_lang(lang)))
+            out.append(f'  {_q(t.dest)} -> {_q("pathway:" + t.handover.to)} [style=dashed, label={handover}];')
     used = sorted({p for s in pathway.states if (p := _state_sector(pathway, s))})
-    out += _legend(used, list(pathway.sectors))
+    out += _legend(used, list(pathway.sectors), _sector_names([pathway], lang), lang)
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -285,7 +337,7 @@ def registry_to_dot(registry: Registry, *, lang: str = "en") -> str:
                     f'[label={_q("hand-over: " + t.trigger)}, style=dashed, color="#674ea7", '
                     f'fontcolor="#674ea7", penwidth=2, constraint=false];'
                 )
-    out += _legend(sorted(sectors), sorted(sectors))
+    out += _legend(sorted(sectors), sorted(sectors), _sector_names(registry.values(), lang), lang)
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -324,7 +376,7 @@ def _mermaid_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str
     edge_index = 0
     for src, t in _edges(p):
         a = _mid(prefix + ("any" if src == ANY_STATE else src))
-        lines = _edge_text(t)
+        lines = _edge_text(t, lang)
         steps = hl.edge(p, t, src)
         if steps:
             lines[0] = f"#{','.join(map(str, steps))} {lines[0]}"
@@ -359,7 +411,7 @@ def to_mermaid(
     """The pathway as a Mermaid ``flowchart`` (renders on GitHub and in most doc tools)."""
     hl = Highlight(highlight_states, highlight_transitions, highlight_triggers)
     body, styles = _mermaid_body(pathway, hl, lang, "", "  ")
-    out = ["flowchart LR", *body]
+    out = ["flowchart TD", *body]
     for t in pathway.transitions:
         if t.handover:
             target = _mid("pathway_" + t.handover.to)
@@ -373,7 +425,7 @@ def to_mermaid(
 
 def registry_to_mermaid(registry: Registry, *, lang: str = "en") -> str:
     """Every pathway as a subgraph, with hand-overs drawn to the receiver's intake."""
-    out = ["flowchart LR"]
+    out = ["flowchart TD"]
     styles: list[str] = []
     sectors: set[str] = set()
     for pid in sorted(registry):

@@ -23,16 +23,18 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
-from .model import Label, Pathway
+from .model import Label, Outcome, Pathway, StateKind
 
 __all__ = [
     "LANGUAGES",
     "Lang",
     "current_language",
     "default_language",
+    "kind_name",
     "label",
+    "outcome_name",
     "parse_language",
     "role_name",
     "state_name",
@@ -80,8 +82,8 @@ def current_language() -> Lang:
 
 @contextlib.contextmanager
 def use_language(lang: Lang | str | None) -> Iterator[Lang]:
-    """Speak ``lang`` inside the block (``None``: the default language)."""
-    chosen = parse_language(lang) if lang else None
+    """Speak ``lang`` inside the block (``None``: keep the language already chosen)."""
+    chosen = parse_language(lang) if lang else _chosen.get()
     if lang and chosen is None:
         raise ValueError(f"unknown language {lang!r}: choose one of {', '.join(LANGUAGES)}")
     token = _chosen.set(chosen)
@@ -130,3 +132,29 @@ def state_name(pathway: Pathway, state: str, *, with_id: bool = True, lang: Lang
         return state
     text = label(s.label, lang)
     return f"{text} [{state}]" if with_id else text
+
+
+def kind_name(kind: StateKind, lang: Lang | None = None) -> str:
+    """A state kind in words: being helped, waiting, ended."""
+    match kind:
+        case StateKind.ACTIVE:
+            return tr("active", lang=lang)
+        case StateKind.WAITING:
+            return tr("waiting", lang=lang)
+        case StateKind.TERMINAL:
+            return tr("terminal", lang=lang)
+        case other:  # pragma: no cover - mypy names a new kind here
+            assert_never(other)
+
+
+def outcome_name(outcome: Outcome, lang: Lang | None = None) -> str:
+    """How a terminal state ends the pathway, in words."""
+    match outcome:
+        case Outcome.COMPLETED:
+            return tr("completed", lang=lang)
+        case Outcome.HANDED_OVER:
+            return tr("handed over", lang=lang)
+        case Outcome.LEFT_BY_CHOICE:
+            return tr("left by own choice", lang=lang)
+        case other:  # pragma: no cover - mypy names a new outcome here
+            assert_never(other)

@@ -17,6 +17,7 @@ from typing import TextIO
 from . import diagram
 from ._extras import needs
 from .errors import RenderError
+from .i18n import Lang, label, tr, use_language
 from .registry import Registry
 from .simulation import PathwayResult, SimulationResult, WaitStats
 
@@ -156,29 +157,37 @@ def _summary(result: SimulationResult) -> str:
     def row(r: PathwayResult, name: str) -> list[object]:
         return [name, *(getattr(r, f) for f in _FIELDS)]
 
-    header = ["pathway", "started", "completed", "of which handed over", "left by choice", "open at end",
-              "stranded", "deadlines fired", "approvals timed out"]
-    return _table([row(r, pid) for pid, r in result.pathways.items()], header, row(result.overall, "whole house"))
+    header = [tr("pathway"), tr("started"), tr("completed"), tr("of which handed over"), tr("left by choice"), tr("open at end"),
+              tr("stranded"), tr("deadlines fired"), tr("approvals timed out")]
+    return _table([row(r, pid) for pid, r in result.pathways.items()], header, row(result.overall, tr("whole house")))
 
 
 def _diagram_svg(dot_text: str) -> str:
     return _svg_text(diagram.render(dot_text, "svg").decode("utf-8"))
 
 
-def render_report(result: SimulationResult, registry: Registry, *, title: str | None = None) -> str:
-    """The report as one HTML string; needs no network and no script to display."""
-    title = title or f"Simulation: {result.scenario}"
+def render_report(result: SimulationResult, registry: Registry, *, title: str | None = None, lang: Lang | None = None) -> str:
+    """The report as one HTML string; needs no network and no script to display.
+
+    ``lang`` (default: the current language) chooses headings, diagram words and labels.
+    """
+    with use_language(lang) as chosen:
+        return _render(result, registry, title, chosen)
+
+
+def _render(result: SimulationResult, registry: Registry, title: str | None, lang: Lang) -> str:
+    title = title or tr("Simulation: {scenario}", scenario=result.scenario)
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
         f'<p class="meta">{_esc(result.start.isoformat())} to {_esc(result.end.isoformat())} · seed {result.seed} · '
         f"{result.steps} engine events · identity: started = completed + left + open + stranded "
         "(completed includes handed over)</p>",
-        "<h2>Citizens</h2>",
+        _h2(tr("Citizens")),
         _summary(result),
-        "<h2>Flows between pathways</h2>",
+        _h2(tr("Flows between pathways")),
     ]
     try:
         parts.append(f'<div class="diagram" id="flows">{_diagram_svg(_flows_dot(result, registry))}</div>')
@@ -186,41 +195,41 @@ def render_report(result: SimulationResult, registry: Registry, *, title: str | 
         parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
         parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
     if result.defects:
-        parts.append("<h2>Defects in the definitions</h2>")
+        parts.append(_h2(tr("Defects in the definitions")))
         parts += [f'<div class="stranded">{_esc(d)}</div>' for d in result.defects]
     if result.stranded_cases:
-        parts.append(f'<h2>Stranded citizens ({len(result.stranded_cases)})</h2>')
+        parts.append(_h2(tr("Stranded citizens ({count})", count=len(result.stranded_cases))))
         for s in result.stranded_cases[:50]:
             parts.append(f'<div class="stranded"><b>{_esc(s.case_id)}</b> in {_esc(s.pathway)} / {_esc(s.state)} '
                          f"since {_esc(s.since.isoformat())}<pre>{_esc(chr(10).join(s.story))}</pre></div>")
-    parts.append("<h2>Occupancy of shared places</h2>")
+    parts.append(_h2(tr("Occupancy of shared places")))
     if result.occupancy:
         parts.append(_table(
             [[r, result.capacity[r], result.peak[r], sum(result.turned_away[r])] for r in result.occupancy],
-            ["resource", "capacity", "peak in use", "times every place was taken"],
+            [tr("resource"), tr("capacity"), tr("peak in use"), tr("times every place was taken")],
         ))
         parts.append(f'<div class="plot" id="occupancy">{_occupancy_plot(result)}</div>')
-        parts.append("<h3>When citizens found every place taken (by hour of day)</h3>")
+        parts.append(_h3(tr("When citizens found every place taken (by hour of day)")))
         parts.append(f'<div class="plot" id="turned-away">{_turned_away_plot(result)}</div>')
     else:
-        parts.append("<p>No pathway uses a shared resource.</p>")
-    parts.append("<h2>Waiting times per state</h2>")
+        parts.append(_p(tr("No pathway uses a shared resource.")))
+    parts.append(_h2(tr("Waiting times per state")))
     parts.append(f'<div class="plot" id="waits">{_waits_plot(result.overall.waits)}</div>')
     parts.append(_table(
         [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.overall.waits.items()],
-        ["pathway.state", "stays", "median", "90th percentile", "max"],
+        ["pathway.state", tr("stays"), tr("median"), tr("90th percentile"), tr("max")],
     ))
-    parts.append("<h2>Approvals (request to answer)</h2>")
+    parts.append(_h2(tr("Approvals (request to answer)")))
     parts.append(_table(
         [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
-        ["pathway.trigger", "requests answered", "median", "90th percentile", "max"],
-    ) if result.approvals else "<p>No approvals were requested.</p>")
-    parts.append("<h2>Pathway diagrams</h2>")
+        ["pathway.trigger", tr("requests answered"), tr("median"), tr("90th percentile"), tr("max")],
+    ) if result.approvals else _p(tr("No approvals were requested.")))
+    parts.append(_h2(tr("Pathway diagrams")))
     try:
         for pid in sorted(registry):
             p = registry[pid]
-            parts.append(f"<h3>{_esc(pid)} v{p.version}: {_esc(p.title.en)}</h3>")
-            parts.append(f'<div class="diagram" id="diagram-{_esc(pid)}">{_diagram_svg(diagram.to_dot(p))}</div>')
+            parts.append(f"<h3>{_esc(pid)} v{p.version}: {_esc(label(p.title))}</h3>")
+            parts.append(f'<div class="diagram" id="diagram-{_esc(pid)}">{_diagram_svg(diagram.to_dot(p, lang=lang))}</div>')
     except RenderError as exc:
         parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
         for pid in sorted(registry):
@@ -229,10 +238,24 @@ def render_report(result: SimulationResult, registry: Registry, *, title: str | 
     return "\n".join(parts) + "\n"
 
 
-def write_report(result: SimulationResult, registry: Registry, path: str, *, title: str | None = None) -> None:
+def write_report(
+    result: SimulationResult, registry: Registry, path: str, *, title: str | None = None, lang: Lang | None = None,
+) -> None:
     """Write :func:`render_report` to ``path`` as UTF-8."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write(render_report(result, registry, title=title))
+        f.write(render_report(result, registry, title=title, lang=lang))
+
+
+def _h2(text: str) -> str:
+    return f"<h2>{_esc(text)}</h2>"
+
+
+def _h3(text: str) -> str:
+    return f"<h3>{_esc(text)}</h3>"
+
+
+def _p(text: str) -> str:
+    return f"<p>{_esc(text)}</p>"
 
 
 def summary_text(result: SimulationResult) -> str:
