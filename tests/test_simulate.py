@@ -326,7 +326,7 @@ class TestProperties:
         sim = Simulation(scenario, _seed_registry(), seed=seed)
         result = sim.run()
         _check_run(sim, result)
-        assert result.capacity == {"overnight_places": places}
+        assert result.capacity["overnight_places"] == places
 
     def test_with_sixteen_places_a_crowded_house_never_exceeds_sixteen(self) -> None:
         scenario = load_scenario(SEED_SCENARIO)
@@ -336,7 +336,7 @@ class TestProperties:
         sim = Simulation(attrs.evolve(scenario, arrivals=crowded), _seed_registry())
         result = sim.run()
         _check_run(sim, result)
-        assert result.peak == {"overnight_places": 16}
+        assert result.peak["overnight_places"] == 16
         assert sum(result.turned_away["overnight_places"]) > 0
 
 

@@ -83,6 +83,7 @@ from .model import (
     Sector,
     State,
     StateKind,
+    Subject,
     Transition,
 )
 from .refusals import Reason, RefusalCode
@@ -219,6 +220,7 @@ __all__ = [
     "Step",
     "StoreError",
     "StoreUnreachable",
+    "Subject",
     "SystemClock",
     "Transition",
     "UnknownCase",

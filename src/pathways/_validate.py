@@ -21,6 +21,8 @@ def _unknown(path: DocPath, name: str, known: Iterable[str], what: str) -> Found
 def problems(p: Pathway) -> Iterator[Found]:
     """Every cross-reference problem in ``p``, in document order."""
     yield from _storable(p)
+    if not 1 <= p.phase <= MAX_INT:
+        yield (("phase",), f"phase must be at least 1, got {p.phase}", "1 is the house's opening phase; write 2 for a later phase")
     yield from _roles(p)
     yield from _states(p)
     yield from _transitions(p)

@@ -31,6 +31,7 @@ __all__ = [
     "Sector",
     "State",
     "StateKind",
+    "Subject",
     "Transition",
 ]
 
@@ -71,6 +72,19 @@ class RuleKind(enum.Enum):
     """Approvals from ``n`` distinct people, each in one of the listed roles."""
     ONE_PER_SECTOR = "one_per_sector"
     """One approval from each listed sector (from ``roles`` if given)."""
+
+
+class Subject(enum.Enum):
+    """Who a pathway is about: whose request must never be stranded.
+
+    A citizen may always leave by their own choice (the Psychiatry Act does not apply in
+    the houses). An organisation (a user or relatives' organisation borrowing a room) is a
+    subject of its own: it is not a citizen, so nobody demands a citizen's exit there, but
+    its request must still reach a proper end.
+    """
+
+    CITIZEN = "citizen"
+    ORGANISATION = "organisation"
 
 
 @attrs.frozen
@@ -220,6 +234,14 @@ class Pathway:
     facts: Mapping[str, Fact] = attrs.field(factory=dict)
     resources: Mapping[str, Resource] = attrs.field(factory=dict)
     intake: Intake | None = None
+    subject: Subject = Subject.CITIZEN
+    """Who the pathway is about; see :class:`Subject`."""
+    phase: int = 1
+    """The house's phase the service belongs to: 1 is the opening, a later phase is
+    enabled by a house explicitly (seed 000, section 3: the health clinic)."""
+    external: bool = False
+    """A receiver outside the house (the acute ward): only its intake and answers are
+    modelled, and no house offers it as a service of its own."""
 
     @cached_property
     def state_by_id(self) -> Mapping[str, State]:

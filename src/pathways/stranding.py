@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import attrs
 
@@ -33,7 +33,7 @@ from .case import Case
 from .errors import NoCounterexample
 from .graph import CITIZEN_IDS, co_reachable, is_leaving, pathway_graph, reachable, traps
 from .loader import load_registry
-from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Transition
+from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Subject, Transition
 from .registry import Registry
 
 __all__ = [
@@ -460,13 +460,19 @@ class _Checker:
             if h is None or not sources:
                 continue
             problems = []
-            senders = {p.roles[r].sector for r in t.roles if r in p.roles}
+            # The citizen may start a hand-over (self-admission under a contract), but the
+            # citizen is nobody's keeper: then the pathway's staff stay responsible.
+            staff = [r for r in t.roles if r in p.roles and not _is_citizen_role(p, r)]
+            senders = {p.roles[r].sector for r in staff}
             dest = p.state_by_id.get(t.dest)
             if dest is not None:
-                if not any(p.roles[r].sector in senders for r in dest.responsible if r in p.roles):
+                keepers = [r for r in dest.responsible if r in p.roles and not _is_citizen_role(p, r)]
+                if senders and not any(p.roles[r].sector in senders for r in keepers):
                     problems.append(
                         f"while waiting in `{t.dest}` no role of the sending sector ({', '.join(sorted(senders))}) is responsible"
                     )
+                elif not keepers:
+                    problems.append(f"while waiting in `{t.dest}` no member of staff is responsible")
                 if dest.deadline is None:
                     problems.append(f"the wait in `{t.dest}` for the answer has no deadline")
             declined = p.state_by_id.get(h.declined)
@@ -500,6 +506,16 @@ class _Checker:
 
     def _exits(self) -> Iterator[Finding]:
         p = self.p
+        match p.subject:
+            case Subject.ORGANISATION:
+                # Not a citizen: nobody is held anywhere, so no exit by choice is owed. That
+                # the request still reaches a proper end is proved without that exit (the
+                # dead-end, trap, owner and wait findings ignore leaving by choice).
+                return
+            case Subject.CITIZEN:
+                pass
+            case _ as unreachable:
+                assert_never(unreachable)
         none: list[str] = []
         silent: list[str] = []
         for s in self._reachable_states():
