@@ -656,3 +656,10 @@ def test_inside_a_claim_places_are_read_and_taken_on_the_claims_own_connection(b
     assert [e.to_state for e in store.history("k0")] == ["arrived", "staying"]
     assert verify(store).ok
     store.close()
+
+
+def test_without_a_server_the_postgres_cases_say_how_to_install_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PATHWAYS_TEST_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"^PostgreSQL is not installed here: install its server \(Debian/Ubuntu: apt-get install postgresql"):
+        postgres_url()

@@ -1,8 +1,9 @@
 """Shared helpers of the store tests: back-end URLs, a small house pathway, actors.
 
 Named ``test_store_*`` so it belongs with the store tests; it holds no tests itself.
-PostgreSQL comes from ``PATHWAYS_TEST_POSTGRES_URL``; without it the postgres cases
-fail under ``CI=true`` and are skipped only on a developer's machine.
+PostgreSQL comes from ``PATHWAYS_TEST_POSTGRES_URL``, which the test run sets itself when
+PostgreSQL is installed (``tests/throwaway_postgres.py``); without either the postgres
+cases fail under ``CI=true`` and are skipped elsewhere, saying how to install it.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def postgres_url() -> str:
     if not url:
         if os.environ.get("CI") == "true":
             pytest.fail("PATHWAYS_TEST_POSTGRES_URL is not set, but CI=true: the PostgreSQL back-end must be tested")
-        pytest.skip("PATHWAYS_TEST_POSTGRES_URL not set (set it to test PostgreSQL; CI does)")
+        from throwaway_postgres import INSTALL_HINT
+
+        pytest.skip(INSTALL_HINT)
     return url
 
 

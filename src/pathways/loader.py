@@ -49,8 +49,11 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Pathway:
     return load_text(_read(path, max_bytes), str(path), max_bytes=max_bytes)
 
 
-def load_registry(sources: str | Path | Iterable[str | Path], *, max_bytes: int = MAX_FILE_BYTES) -> Registry:
+def load_registry(sources: str | Path | Iterable[str | Path] | None = None, *, max_bytes: int = MAX_FILE_BYTES) -> Registry:
     """Load a folder of ``*.yaml`` files (or the given files) and check them together.
+
+    Without ``sources``: ``./definitions`` when the current folder has one, else the
+    houses' six pathways that ship with the package.
 
     Only regular files of at most ``max_bytes`` bytes are read (FIFOs, devices and
     oversized files are refused before reading), so a hostile folder cannot stop a host.
@@ -60,6 +63,10 @@ def load_registry(sources: str | Path | Iterable[str | Path], *, max_bytes: int 
             files (duplicate pathway ids, hand-overs to unknown pathways, shared
             resources declared with different capacities).
     """
+    if sources is None:
+        from ._bundled import default_definitions
+
+        sources = default_definitions()
     files = list(_files(sources))
     problems: list[Problem] = []
     loaded: list[tuple[str, Positioned, Pathway]] = []
