@@ -374,6 +374,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .service import read_key, serve
+
+    registry = load_registry(args.definitions)
+    key = read_key(args.key_file)
+    db = args.db or os.environ.get("PATHWAYS_DB") or "cases.db"
+    serve(registry, db, key, host=args.host, port=args.port, ready=lambda url: print(f"serving on {url}", flush=True))
+    return EXIT_OK
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    from .service import make_token, read_key
+
+    print(make_token(read_key(args.key_file), args.person, args.role, args.sector, ttl=args.ttl))
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pathways", description="Cross-sector care pathways: validate, show, check, run.")
     parser.add_argument("--version", action="version", version=f"pathways {installed_version()}")
@@ -456,6 +473,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("kind", nargs="?", help="pathway, scenario or journey")
     p.add_argument("--write", metavar="DIR", help="write every schema into DIR (e.g. schemas)")
     p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("serve", help="serve the engine's verbs, the house's queries and FHIR referrals over HTTP (JSON, bearer tokens)")
+    p.add_argument("--db", default=None, help="case store: a SQLite file path or postgresql+psycopg://… URL, created if new (default: $PATHWAYS_DB, else cases.db)")
+    _definitions_option(p)
+    _verbosity(p, argparse.SUPPRESS)
+    p.add_argument("--key-file", help="file holding the token signing key (default: the PATHWAYS_SERVE_KEY variable)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 lets the system choose and prints it)")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("token", help="issue a bearer token for one person in one role (signed with the house's key)")
+    p.add_argument("--person", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--sector", required=True)
+    p.add_argument("--ttl", type=float, default=8 * 3600, help="seconds the token is valid (default: 8 hours, one shift)")
+    p.add_argument("--key-file", help="file holding the token signing key (default: the PATHWAYS_SERVE_KEY variable)")
+    _verbosity(p, argparse.SUPPRESS)
+    p.set_defaults(func=_cmd_token)
 
     for command in sub.choices.values():
         _add_lang(command)
