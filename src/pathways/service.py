@@ -84,15 +84,15 @@ class _HTTPError(Exception):
 
 
 def _refusal(exc: ActionRefused) -> _HTTPError:
-    reasons = [{"code": str(r.code), "message": r.message} for r in getattr(exc, "reasons", ()) or ()]
-    code = reasons[0]["code"] if reasons else str(exc.reason)
+    reasons = [{"code": str(r.code), "message": r.message} for r in exc.reasons]
+    code = str(exc.code)
     if isinstance(exc, UnknownTrigger):
         status = 404
     elif code in _FORBIDDEN_CODES:
         status = 403
     else:
         status = 409
-    return _HTTPError(status, type(exc).__name__, code, str(exc), reasons or None)
+    return _HTTPError(status, type(exc).__name__, code, str(exc), reasons)
 
 
 def _event_json(e: Event) -> dict[str, Any]:
@@ -434,7 +434,7 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
     })
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(schemas.get_schema(routes=routes))
+        return JSONResponse(schemas.get_schema(routes=list(app.routes)))
 
     routes.append(Route("/openapi.json", openapi, include_in_schema=False, methods=["GET"]))
     @contextlib.asynccontextmanager
