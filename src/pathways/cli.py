@@ -225,6 +225,29 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FINDINGS
 
 
+def _cmd_goals(args: argparse.Namespace) -> int:
+    from .goals import measure_by_house
+
+    registry = _definitions(args)
+    store = _open_existing(args)
+    try:
+        by_house = measure_by_house((store.get(cid) for cid in store.case_ids()), registry)
+    finally:
+        store.close()
+
+    def text() -> str:
+        blocks = []
+        for house, goals in by_house.items():
+            width = max(len(what) for what, _ in goals.rows())
+            lines = [tr("House {house}: {cases} cases, {citizens} citizens", house=house, cases=goals.cases, citizens=goals.citizens)]
+            lines += [f"  {what.ljust(width)}  {figure}" for what, figure in goals.rows()]
+            blocks.append("\n".join(lines))
+        return "\n\n".join(blocks) or tr("no cases in the store")
+
+    _emit(args, text, lambda: {house: g.to_json() for house, g in by_house.items()})
+    return EXIT_OK
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .report import ProgressBar, summary_text, write_report
     from .scenario import load_scenario
@@ -428,6 +451,11 @@ def _parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", parents=common, help="verify every event's hash chain; exit 1 at the first altered or missing event")
     _db(p)
     p.set_defaults(func=_cmd_audit_verify)
+
+    p = sub.add_parser("goals", parents=common, help="the houses' goals (seed 004) measured on a store's real cases, per house")
+    _db(p)
+    _definitions_option(p)
+    p.set_defaults(func=_cmd_goals)
 
     p = sub.add_parser("simulate", parents=common, help="simulate a scenario on the real engine; summary, JSON or an HTML --report")
     p.add_argument("scenario", help="a scenario file (YAML, see docs/simulation.md) or a bundled scenario's name, e.g. aarhus-year")

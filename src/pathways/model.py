@@ -19,6 +19,7 @@ __all__ = [
     "ApprovalRule",
     "Deadline",
     "Fact",
+    "Goal",
     "Guard",
     "Handover",
     "Intake",
@@ -61,6 +62,18 @@ class Outcome(enum.Enum):
     COMPLETED = "completed"
     HANDED_OVER = "handed_over"
     LEFT_BY_CHOICE = "left_by_choice"
+
+
+class Goal(enum.Enum):
+    """What reaching a state counts towards among the houses' goals (seed 004); see
+    :mod:`pathways.goals`."""
+
+    ADMISSION_AVOIDED = "admission_avoided"
+    """A stay or treatment at home instead of an admission ("som alternativ til indlæggelse")."""
+    ADMITTED = "admitted"
+    """The citizen was admitted to hospital psychiatry (the acute ward outside the house)."""
+    EDUCATION_OR_WORK = "education_or_work"
+    """The citizen reached or kept education or work (the job bridge, a peer hired)."""
 
 
 class RuleKind(enum.Enum):
@@ -155,6 +168,8 @@ class State:
     outcome: Outcome | None = None
     follow_up: Label | None = None
     """For terminal states: the follow-up offer the citizen leaves with."""
+    goal: Goal | None = None
+    """Which of the houses' goals a case reaching this state counts towards."""
 
     @property
     def terminal(self) -> bool:

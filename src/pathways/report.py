@@ -224,6 +224,14 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
         [[k, w.count, _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
         ["pathway.trigger", tr("requests answered"), tr("median"), tr("90th percentile"), tr("max")],
     ) if result.approvals else _p(tr("No approvals were requested.")))
+    parts.append(_h2(tr("The houses' goals")))
+    parts.append(_p(tr("What the houses are measured on (seed 004): fewer admissions and readmissions, citizens living "
+                       "at home, education and work kept, better use of the places, and nobody leaving without a "
+                       "follow-up offer.")))
+    for house, goals in result.goals.items():
+        parts.append(_h3(tr("House {house}: {cases} cases, {citizens} citizens", house=house, cases=goals.cases,
+                            citizens=goals.citizens)))
+        parts.append(_table([list(r) for r in goals.rows()], [tr("goal"), tr("measured")]))
     parts.append(_h2(tr("Pathway diagrams")))
     try:
         for pid in sorted(registry):
@@ -265,6 +273,9 @@ def summary_text(result: SimulationResult) -> str:
     rows.append(["whole house", *(str(getattr(result.overall, f)) for f in _FIELDS[:7])])
     out = [f"{result.scenario} (seed {result.seed}): {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}, "
            f"{result.steps} engine events", "", _text_table(rows, header)]
+    for house, goals in result.goals.items():
+        out += ["", tr("House {house}: {cases} cases, {citizens} citizens", house=house, cases=goals.cases,
+                       citizens=goals.citizens), _text_table([list(r) for r in goals.rows()], [tr("goal"), tr("measured")])]
     if result.occupancy:
         out += ["", _text_table(
             [[r, str(result.capacity[r]), str(result.peak[r]), str(sum(result.turned_away[r]))] for r in result.occupancy],

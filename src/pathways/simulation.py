@@ -39,6 +39,7 @@ from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, CapacityError, ScenarioError
+from .goals import GoalCounts, measure_by_house
 from .loader import load_registry
 from .model import Outcome, Pathway, Transition
 from .refusals import RefusalCode
@@ -137,6 +138,8 @@ class SimulationResult:
     stranded_cases: tuple[Stranded, ...]
     defects: tuple[str, ...] = ()
     """Engine errors the definitions caused (not refusals), each with the first case it hit."""
+    goals: Mapping[str, GoalCounts] = attrs.field(factory=dict)
+    """The houses' goals (seed 004) per house, measured on the simulated cases."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO strings, durations in seconds."""
@@ -166,6 +169,7 @@ class SimulationResult:
                 for s in self.stranded_cases
             ],
             "defects": list(self.defects),
+            "goals": {house: g.to_json() for house, g in self.goals.items()},
         }
 
 
@@ -596,6 +600,7 @@ class Simulation:
             steps=self._steps,
             stranded_cases=tuple(s for cid, s in sorted(self._stranded.items()) if not self._closed(cid)),
             defects=tuple(f"{text} (first: {cid})" for text, cid in self._defects.items()),
+            goals=measure_by_house(self.engine.cases.values(), self.registry, start=self.scenario.start, end=self.scenario.end),
         )
 
     def _closed(self, case_id: str) -> bool:
