@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ._extras import needs
 from .case import Case, Event, EventKind, Link
 from .errors import PathwaysError
 from .eventlog import activity
@@ -308,8 +309,9 @@ def validate(resource: Mapping[str, Any]) -> dict[str, Any]:
     Raises:
         FhirError: naming the resource and each field that is wrong.
     """
-    from fhir.resources.R4B import get_fhir_model_class
-    from pydantic import ValidationError
+    with needs("fhir", "FHIR (pathways.fhir)"):
+        from fhir.resources.R4B import get_fhir_model_class
+        from pydantic import ValidationError
 
     kind = resource.get("resourceType")
     try:

@@ -35,10 +35,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from ._extras import needs
 from .case import Actor, Case, Event, case_to_json
 from .errors import (
     ActionRefused,
     ConcurrentUpdate,
+    MissingExtra,
     PathwaysError,
     UnknownCase,
     UnknownPathway,
@@ -57,7 +59,8 @@ _FORBIDDEN_CODES = frozenset({"role", "sector", "not_an_approver", "self_approva
 
 def make_token(key: bytes, person: str, role: str, sector: str, *, ttl: float = 3600.0, now: float | None = None) -> str:
     """A bearer token for one person acting in one role (what the house's login issues)."""
-    import jwt
+    with needs("serve", "bearer tokens (pathways.service)"):
+        import jwt
 
     issued = time.time() if now is None else now
     claims = {"sub": person, "role": role, "sector": sector, "iat": int(issued), "exp": int(issued + ttl)}
@@ -120,13 +123,14 @@ def _summary_json(s: Any) -> dict[str, Any]:
 
 def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = None) -> Any:
     """The Starlette application: engine verbs, the house's queries, FHIR and OpenAPI."""
-    import jwt
-    from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
-    from starlette.schemas import SchemaGenerator
+    with needs("serve", "the HTTP service (pathways serve)"):
+        import jwt
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse, Response
+        from starlette.routing import Route
+        from starlette.schemas import SchemaGenerator
 
     from .store import DurableEngine, open_store, retry
 
@@ -182,6 +186,8 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
             except _HTTPError as exc:
                 headers = {"WWW-Authenticate": 'Bearer realm="pathways"'} if exc.status == 401 else None
                 return JSONResponse(exc.body, status_code=exc.status, headers=headers)
+            except MissingExtra as exc:
+                return JSONResponse({"error": {"type": "MissingExtra", "code": "missing_extra", "message": str(exc), "reasons": []}}, status_code=501)
             except PathwaysError as exc:
                 return JSONResponse({"error": {"type": type(exc).__name__, "code": "error", "message": str(exc), "reasons": []}}, status_code=400)
             if isinstance(result, Response):
@@ -334,10 +340,8 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
     # -- FHIR ---------------------------------------------------------------------------------
 
     def fhir_module() -> Any:
-        try:
-            from . import fhir
-        except ModuleNotFoundError as exc:  # pragma: no cover - the extra is installed in tests
-            raise _HTTPError(501, "MissingExtra", "missing_extra", f"FHIR needs the 'fhir' extra ({exc.name} is not installed)") from None
+        from . import fhir
+
         return fhir
 
     @endpoint
@@ -458,7 +462,8 @@ def serve(registry: Registry, store_url: str, key: bytes, *, host: str = "127.0.
     """Run the service under uvicorn; ``port=0`` lets the OS choose (``ready`` hears the address)."""
     import socket
 
-    import uvicorn
+    with needs("serve", "the HTTP service (pathways serve)"):
+        import uvicorn
 
     app = create_app(registry, store_url, key)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
