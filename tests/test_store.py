@@ -168,7 +168,7 @@ class TestConcurrency:
         at = engine.clock.now()
         loaded.case.state = "planned"
         loaded.case.history.append(pathways.Event("k1", 1, at, EventKind.FIRED, "arrived", "planned", actor=SOCIAL, trigger="plan"))
-        write = CaseWrite(loaded.case, 1, tuple(loaded.case.history[1:]), loaded.head_hash, None, (("social_worker", "social"),), False, True)
+        write = CaseWrite(loaded.case, 1, tuple(loaded.case.history), loaded.head_hash, None, (("social_worker", "social"),), False, True)
         with pytest.raises(ConcurrentUpdate, match=r"case 'k1' was changed by another writer since it was read at seq 1; re-read it"):
             store.commit([write], {})
         assert [(e.seq, e.to_state) for e in store.history("k1")] == [(0, "arrived"), (1, "staying")]
@@ -179,10 +179,10 @@ class TestConcurrency:
     def test_two_leaders_approving_at_once_both_count_exactly_once(self, engine: DurableEngine) -> None:
         engine.start("night", "cit-1", case_id="k1")
         engine.fire("k1", "plan", SOCIAL)
-        both_read = engine.case("k1")
-        engine.approve(both_read, LEAD_R)
+        read_by_r, read_by_s = engine.case("k1"), engine.case("k1")
+        engine.approve(read_by_r, LEAD_R)
         with pytest.raises(ConcurrentUpdate):
-            engine.approve(both_read, LEAD_S)
+            engine.approve(read_by_s, LEAD_S)
         events = retry(lambda: engine.approve("k1", LEAD_S))
         assert [e.kind for e in events] == [EventKind.APPROVED, EventKind.FIRED]
         assert [a.actor.person for a in events[-1].approvals] == ["lr-1", "ls-1"]

@@ -1,4 +1,4 @@
-"""The memory, SQLite and PostgreSQL stores agree after every random step.
+"""The memory, SQLite and PostgreSQL stores agree after every random step, and keep the engine's laws.
 
 A hypothesis state machine drives one DurableEngine per back-end with the same actions
 (start, fire, approve, refuse, set a fact, let time pass) and demands the same outcome
@@ -11,8 +11,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,6 +29,7 @@ from hypothesis.stateful import (
 import pathways
 from pathways.errors import PathwaysError
 from pathways.store import CaseStore, DurableEngine, MemoryStore, open_store
+from pathways.testing import pathway_machine
 from test_store_support import (
     AMBULANT,
     CITIZEN,
@@ -170,3 +173,27 @@ def test_memory_sqlite_and_postgres_stores_agree_after_every_step() -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_the_engine_laws_hold_on_a_store(backend: str, tmp_path: Path) -> None:
+    """pathways.testing's machine drives a DurableEngine: every law holds on stored cases too."""
+    stores: list[CaseStore] = []
+
+    def durable(reg: pathways.Registry, **kw: Any) -> DurableEngine:
+        store = MemoryStore() if backend == "memory" else open_store(tmp_path / f"cases-{len(stores)}.db")
+        stores.append(store)
+        return DurableEngine(reg, store, **kw)
+
+    machine = pathway_machine(registry(), start=["night", "stay"], capacity=1, engine=durable)
+    try:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=10, stateful_step_count=15, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
+    finally:
+        for s in stores:
+            s.close()

@@ -30,7 +30,7 @@ from .case import (
     replay,
 )
 from .clock import Clock, ManualClock, SystemClock
-from .engine import Engine, Option
+from .engine import CaseEngine, Engine, Option
 from .errors import (
     ActionRefused,
     ApprovalRefused,
@@ -161,6 +161,7 @@ __all__ = [
     "CapacityError",
     "Case",
     "CaseClosed",
+    "CaseEngine",
     "CheckResult",
     "Clock",
     "ConcurrentUpdate",

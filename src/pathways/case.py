@@ -130,11 +130,13 @@ class Case:
     referred_by: Link | None = None
     """For a case started by a hand-over: the sending case."""
     history: list[Event] = attrs.field(factory=list)
+    """The events so far, oldest first (empty for a case read from a store to act on)."""
+    seq: int = 0
+    """How many events the case has had; the next event gets this sequence number.
 
-    @property
-    def seq(self) -> int:
-        """The number of events so far; the next event gets this sequence number."""
-        return len(self.history)
+    A field, not ``len(history)``: a case read from a store for one action carries its
+    seq (what optimistic concurrency checks) without its whole history.
+    """
 
     def due_at(self, pathway: Pathway) -> datetime | None:
         """When something happens by itself next: a state deadline or an approval timeout."""
@@ -198,6 +200,7 @@ def apply(case: Case, event: Event, pathway: Pathway) -> None:
         case.context.update(event.facts)
         _move(case, pathway, event.to_state, event.at)
         case.referred_by = event.link
+    case.seq = event.seq + 1
     case.history.append(event)
 
 
@@ -249,6 +252,8 @@ def case_from_json(data: Mapping[str, Any], pathway: Pathway) -> Case:
             "or migrate the case to the new version first"
         )
     body = {k: v for k, v in data.items() if k != "format"}
+    if "seq" not in body and isinstance(body.get("history"), list):  # written before seq was a field
+        body["seq"] = len(body["history"])
     try:
         case = converter.structure(body, Case)
     except Exception as exc:

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from transitions import Machine
@@ -48,7 +48,7 @@ from .model import Handover, Pathway, Transition
 from .refusals import Reason, RefusalCode
 from .registry import Registry
 
-__all__ = ["Engine", "Option", "Reason"]
+__all__ = ["CaseEngine", "Engine", "Option", "Reason"]
 
 
 @attrs.frozen
@@ -116,8 +116,93 @@ def _build_machine(pathway: Pathway) -> Machine:
     )
 
 
+class CaseEngine(Protocol):
+    """What every engine does, in memory (:class:`Engine`) or on a store (``DurableEngine``).
+
+    Verbs take a case or its id. Given a :class:`~pathways.case.Case` object, a verb
+    updates *that object* in place (state, context, seq, and the new events appended
+    to its history), so the caller never holds a stale case and may pass it again.
+    Verbs return the events they recorded (a hand-over records events on two cases).
+    A refused verb raises :class:`~pathways.errors.ActionRefused` and changes nothing.
+    ``tests/test_engine_contract.py`` pins that both engines have these signatures.
+    """
+
+    registry: Registry
+    clock: Clock
+
+    @property
+    def cases(self) -> Mapping[str, Case]:
+        """Every case by id (on a store: read from it on each access)."""
+
+    def case(self, case_id: str) -> Case:
+        """The case with its whole history (raises UnknownCase)."""
+
+    def pathway_of(self, case: Case) -> Pathway:
+        """The pathway version the case runs on."""
+
+    def in_use(self, resource: str) -> int:
+        """Places of a shared resource taken now."""
+
+    def capacity(self, resource: str) -> int:
+        """Places of a shared resource in all."""
+
+    def options(self, case: Case | str, actor: Actor) -> list[Option]:
+        """Every action in the case's state, each with why ``actor`` cannot take it."""
+
+    def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
+        """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
+
+    def start(
+        self,
+        pathway_id: str,
+        citizen: str,
+        *,
+        facts: Mapping[str, bool] | None = None,
+        actor: Actor | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Start a case at the pathway's initial state; returns the new case."""
+
+    def receive(
+        self,
+        pathway_id: str,
+        citizen: str,
+        *,
+        sender: Link,
+        facts: Mapping[str, bool] | None = None,
+        actor: Actor | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Start a case at the pathway's intake for a referral from outside the engine."""
+
+    def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Fire (or, with an approval rule, request) a transition."""
+
+    def approve(self, case: Case | str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Approve the pending request; fires it when the rule is met."""
+
+    def refuse(self, case: Case | str, actor: Actor, *, reason: str) -> list[Event]:
+        """Refuse the pending request; the case takes the rule's refusal path."""
+
+    def set_fact(
+        self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
+    ) -> list[Event]:
+        """Record a change of a fact in the case's context."""
+
+    def fire_due(
+        self, now: datetime | None = None, *, cases: Iterable[Case | str] | None = None, limit: int | None = None
+    ) -> list[Event]:
+        """Fire the deadlines and approval timeouts due by ``now`` (all cases, or ``cases``)."""
+
+    def snapshot(self, case: Case | str) -> dict[str, Any]:
+        """The case as plain JSON, naming its pathway id and version."""
+
+
 class Engine:
-    """Runs cases of the pathways in a :class:`~pathways.registry.Registry`.
+    """Runs cases of the pathways in a :class:`~pathways.registry.Registry`, in memory.
+
+    Satisfies :class:`CaseEngine`: a verb given a case object changes that object (the
+    one kept in ``cases``).
 
     Args:
         registry: the loaded pathways.
@@ -149,6 +234,7 @@ class Engine:
     # -- reading -----------------------------------------------------------------
 
     def case(self, case_id: str) -> Case:
+        """The live case (raises UnknownCase)."""
         try:
             return self.cases[case_id]
         except KeyError:
@@ -163,10 +249,12 @@ class Engine:
         return self.ledger.in_use(resource)
 
     def capacity(self, resource: str) -> int:
+        """How many places of a shared resource there are."""
         return self.registry.resources()[resource].capacity
 
-    def options(self, case: Case, actor: Actor) -> list[Option]:
+    def options(self, case: Case | str, actor: Actor) -> list[Option]:
         """Every action in the case's current state, and for each why ``actor`` can't take it."""
+        case = self._resolve(case)
         pathway = self.pathway_of(case)
         out = [
             Option(
@@ -185,8 +273,9 @@ class Engine:
             out.append(Option(t.trigger, "approve", t.dest, tuple(reasons), approvals.describe(t.approval)))
         return out
 
-    def why_not(self, case: Case, trigger: str, actor: Actor) -> list[Reason]:
+    def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
         """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
+        case = self._resolve(case)
         pathway = self.pathway_of(case)
         t = self._lookup(case, pathway, trigger)
         if isinstance(t, Reason):
@@ -225,7 +314,7 @@ class Engine:
             raise ActionRefused(f"pathway {pathway_id!r} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'")
         return self._start(pathway, citizen, pathway.intake.state, facts or {}, actor, case_id, sender)
 
-    def fire(self, case: Case, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         """Fire ``trigger`` as ``actor``; with an approval rule this only requests it.
 
         Returns the events recorded (one, or more when a hand-over touches two cases).
@@ -233,6 +322,7 @@ class Engine:
         Raises:
             ActionRefused: a subclass saying exactly why; the case is unchanged.
         """
+        case = self._resolve(case)
         pathway = self.pathway_of(case)
         t = self._lookup(case, pathway, trigger)
         if isinstance(t, Reason):
@@ -242,7 +332,7 @@ class Engine:
             return [self._commit(case, pathway, EventKind.REQUESTED, case.state, actor=actor, trigger=trigger, reason=reason)]
         return self._perform(case, pathway, t, EventKind.FIRED, actor, (), reason, self.clock.now())
 
-    def approve(self, case: Case, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def approve(self, case: Case | str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         """Approve the pending request; when the rule is met the transition fires.
 
         Raises:
@@ -250,6 +340,7 @@ class Engine:
                 approval does not count; GuardFailed or NoCapacity: the rule would be
                 met but the transition cannot happen now (nothing is recorded).
         """
+        case = self._resolve(case)
         pathway, t = self._pending_transition(case, actor)
         pending = case.pending
         assert pending is not None and t.approval is not None
@@ -263,8 +354,9 @@ class Engine:
         events += self._perform(case, pathway, t, EventKind.FIRED, pending.requested_by, given, reason, now)
         return events
 
-    def refuse(self, case: Case, actor: Actor, *, reason: str) -> list[Event]:
+    def refuse(self, case: Case | str, actor: Actor, *, reason: str) -> list[Event]:
         """Refuse the pending request; the case takes the rule's refusal path."""
+        case = self._resolve(case)
         pathway, t = self._pending_transition(case, actor)
         assert t.approval is not None and case.pending is not None
         return [
@@ -274,8 +366,11 @@ class Engine:
             )
         ]
 
-    def set_fact(self, case: Case, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def set_fact(
+        self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
+    ) -> list[Event]:
         """Record a change in the case's context, e.g. the citizen withdraws consent."""
+        case = self._resolve(case)
         pathway = self.pathway_of(case)
         if fact not in pathway.facts:
             unknown = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
@@ -288,17 +383,22 @@ class Engine:
             raise self._refusal(message, problems, case, pathway, None, actor)
         return [self._commit(case, pathway, EventKind.FACT_SET, case.state, actor=actor, facts={fact: value}, reason=reason)]
 
-    def fire_due(self, now: datetime | None = None, cases: Iterable[Case] | None = None) -> list[Event]:
+    def fire_due(
+        self, now: datetime | None = None, *, cases: Iterable[Case | str] | None = None, limit: int | None = None
+    ) -> list[Event]:
         """Fire every deadline and approval timeout due by ``now``, in due order.
 
+        ``cases`` limits it to those cases, ``limit`` to the ``limit`` soonest due. A
+        chain of deadlines on one case fires link by link, each at its own time.
         Idempotent: a second call with the same ``now`` finds nothing due.
         """
         now = now or self.clock.now()
         heap: list[tuple[datetime, str]] = []
-        for case in self.cases.values() if cases is None else cases:
+        for case in self.cases.values() if cases is None else map(self._resolve, cases):
             due = case.due_at(self.pathway_of(case))
             if due is not None and due <= now:
                 heap.append((due, case.id))
+        heap = heapq.nsmallest(limit, heap) if limit is not None else heap
         heapq.heapify(heap)
         events: list[Event] = []
         while heap:
@@ -313,9 +413,9 @@ class Engine:
 
     # -- snapshots ----------------------------------------------------------------
 
-    def snapshot(self, case: Case) -> dict[str, Any]:
+    def snapshot(self, case: Case | str) -> dict[str, Any]:
         """The case as plain JSON, naming its pathway id and version."""
-        return case_to_json(case)
+        return case_to_json(self._resolve(case))
 
     def restore(self, data: Mapping[str, Any]) -> Case:
         """Restore a snapshot into this engine; its pathway version must be loaded."""
@@ -331,6 +431,9 @@ class Engine:
         return case
 
     # -- internals ----------------------------------------------------------------
+
+    def _resolve(self, case: Case | str) -> Case:
+        return self.case(case) if isinstance(case, str) else case
 
     def _machine(self, pathway: Pathway) -> Machine:
         machine = self._machines.get(pathway.key)

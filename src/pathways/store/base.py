@@ -8,17 +8,19 @@ hash, due time, owners) is decided here once, so memory, SQLite and PostgreSQL a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import attrs
 
 from .._converter import converter
 from ..case import Actor, Approval, Case, Event, EventKind, Link
 from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError, UnreadableCase
+from ..model import Pathway
 
 __all__ = [
     "GENESIS",
@@ -27,6 +29,9 @@ __all__ = [
     "CaseWrite",
     "Loaded",
     "MigrationRecord",
+    "case_write",
+    "fits",
+    "unchanged",
 ]
 
 GENESIS = "0" * 64
@@ -53,12 +58,15 @@ class CaseSummary:
 class Loaded:
     """A case read for one action: its state, the stored seq and the hash of its last event.
 
-    ``case.history`` holds only placeholders (its length is the seq); read the real
-    history with :meth:`CaseStore.history`.
+    ``case.history`` is empty (``case.seq`` is the stored seq); read the history with
+    :meth:`CaseStore.history`. ``seq`` and ``version`` keep what was read, so the write
+    can be guarded by them after the action has moved ``case`` on.
     """
 
     case: Case
     head_hash: str
+    seq: int = attrs.field(default=attrs.Factory(lambda self: self.case.seq, takes_self=True))
+    version: int = attrs.field(default=attrs.Factory(lambda self: self.case.version, takes_self=True))
 
 
 @attrs.frozen
@@ -66,7 +74,7 @@ class CaseWrite:
     """What one action does to one case; a store applies a list of these atomically."""
 
     case: Case
-    """The case after the action (its history may hold placeholders before ``events``)."""
+    """The case after the action (its history may lack the events before ``events``)."""
     expected_seq: int | None
     """The seq the case had when read; ``None`` for a case started by this action."""
     events: tuple[Event, ...]
@@ -158,6 +166,15 @@ class CaseStore(Protocol):
         """Move a case to a new definition version (optimistic on its seq)."""
 
     def migrations(self, case_id: str) -> list[MigrationRecord]: ...
+
+    def claim_due(self, when: datetime, *, skip: Collection[str] = ()) -> contextlib.AbstractContextManager[CaseSummary | None]:
+        """Hold the soonest case due by ``when`` (not in ``skip``) while it is fired; ``None`` if none.
+
+        Inside the block, verbs of a :class:`~pathways.store.DurableEngine` on this store and
+        thread act on the claimed case; concurrent workers claim different cases where the
+        back-end can (PostgreSQL ``SKIP LOCKED``), and the seq guard keeps every
+        escalation single where it cannot.
+        """
 
     def close(self) -> None: ...
 
@@ -259,13 +276,60 @@ def chain(write: CaseWrite) -> list[dict[str, Any]]:
     return rows
 
 
+# -- the rules every back-end enforces ------------------------------------------------
+
+
+def unchanged(stored_seq: Any, stored_version: Any, expected_seq: Any, expected_version: Any) -> Any:
+    """Optimistic concurrency: a case row is written only if nobody moved it since it was read.
+
+    One rule for every back-end: on plain values (the memory store) it is a ``bool``; on
+    SQLAlchemy columns and parameters it is the ``WHERE`` clause of the SQL store's update.
+    """
+    return (stored_seq == expected_seq) & (stored_version == expected_version)
+
+
+def fits(in_use: Any, delta: Any, capacity: Any) -> Any:
+    """Capacity: after taking (``delta`` > 0) or releasing places, 0 ≤ in use ≤ capacity.
+
+    A ``bool`` on plain values (the memory store), the ``WHERE`` clause of the SQL store's
+    place update on columns.
+    """
+    return (in_use + delta <= capacity) & (in_use + delta >= 0)
+
+
 # -- cases <-> rows --------------------------------------------------------------------
 
 
+def case_write(
+    case: Case, pathway: Pathway, read: Loaded | None, *, responsible_before: Sequence[str] | None = None
+) -> CaseWrite:
+    """The write that stores ``case`` as it is now; the one place a case becomes a row.
+
+    Args:
+        case: the case after the action (or migration), on ``pathway``.
+        read: how it was read (its seq guards the write; its head hash chains the new
+            events); ``None`` for a case this action started.
+        responsible_before: the roles responsible when it was read; the owner rows are
+            rewritten only when they differ (``None``: always).
+    """
+    first = read.seq if read is not None else 0
+    state = pathway.state(case.state)
+    return CaseWrite(
+        case=case,
+        expected_seq=read.seq if read is not None else None,
+        events=tuple(e for e in case.history if e.seq >= first),
+        prev_hash=read.head_hash if read is not None else GENESIS,
+        due_at=case.due_at(pathway),
+        owners=tuple((r, pathway.roles[r].sector) for r in state.responsible),
+        terminal=state.terminal,
+        owners_changed=responsible_before is None or tuple(responsible_before) != state.responsible,
+    )
+
+
 def snapshot(case: Case) -> str:
-    """The case as canonical JSON without its history (the history is the event rows)."""
+    """The case as canonical JSON without its history and seq (the event rows, the seq column)."""
     data = converter.unstructure(attrs.evolve(case, history=[]))
-    del data["history"]
+    del data["history"], data["seq"]
     return _dumps(data)
 
 
@@ -286,10 +350,10 @@ def case_row(write: CaseWrite, head_hash: str) -> dict[str, Any]:
     }
 
 
-def loaded_from_row(row: Mapping[Any, Any]) -> Loaded:
-    """A case as read for acting on it; its history is ``seq`` placeholders."""
-    case = case_from_snapshot(row["snapshot"])
-    case.history = cast(list[Event], [None] * row["seq"])
+def loaded_from_row(row: Mapping[Any, Any], case_id: str | None = None) -> Loaded:
+    """A case as read for acting on it: its stored seq, no history."""
+    case = case_from_snapshot(row["snapshot"], case_id)
+    case.seq = row["seq"]
     return Loaded(case, row["head_hash"])
 
 

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..case import Actor, Case, Event, Link
+import attrs
+
+from ..case import Actor, Case, Event, Link, case_to_json
 from ..clock import Clock, SystemClock
-from ..engine import Engine, Option, Reason, _case_exists
+from ..engine import CaseEngine, Engine, Option, Reason, _case_exists
 from ..errors import ConcurrentUpdate, NoCapacity, UnknownCase
+from ..model import Pathway
 from ..registry import Registry
-from .base import CaseStore, CaseWrite, Loaded
+from .base import CaseStore, Loaded, case_write
 
 __all__ = ["DurableEngine", "retry"]
 
@@ -63,15 +66,36 @@ class _DeltaLedger:
         self.deltas[resource] = self.deltas.get(resource, 0) + delta
 
 
-CaseRef = Case | str
+class _StoredCases(Mapping[str, Case]):
+    """The store's cases as a read-only mapping; each lookup reads the case with its history."""
+
+    def __init__(self, store: CaseStore) -> None:
+        self._store = store
+
+    def __getitem__(self, case_id: str) -> Case:
+        try:
+            return self._store.get(case_id)
+        except UnknownCase:
+            raise KeyError(case_id) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._store.case_ids())
+
+    def __len__(self) -> int:
+        return len(self._store.case_ids())
+
+    def __contains__(self, case_id: object) -> bool:
+        return isinstance(case_id, str) and self._store.exists(case_id)
 
 
 class DurableEngine:
     """:class:`pathways.Engine`'s verbs on cases kept in a :class:`CaseStore`.
 
-    Verbs take a case id (always acts on the stored state) or a :class:`Case` you read
-    earlier (acts only if nobody changed it since: otherwise :class:`ConcurrentUpdate`).
-    One instance per thread; any number of processes may share the store.
+    Satisfies :class:`~pathways.engine.CaseEngine`. Verbs take a case id (they act on the
+    stored state) or a :class:`Case` you read earlier: they act only if nobody changed
+    it since (otherwise :class:`ConcurrentUpdate`, nothing written), and then update
+    that object in place, so passing it again acts on the new state. One instance per
+    thread; any number of processes may share the store.
     """
 
     def __init__(
@@ -90,17 +114,40 @@ class DurableEngine:
 
     # -- reading -----------------------------------------------------------------------
 
+    @property
+    def cases(self) -> Mapping[str, Case]:
+        """Every stored case by id, read from the store on each lookup."""
+        return _StoredCases(self.store)
+
     def case(self, case_id: str) -> Case:
         """The stored case with its full history."""
         return self.store.get(case_id)
 
-    def options(self, case: CaseRef, actor: Actor) -> list[Option]:
+    def pathway_of(self, case: Case) -> Pathway:
+        """The pathway version the case runs on."""
+        return self._engine.pathway_of(case)
+
+    def in_use(self, resource: str) -> int:
+        """Places of a shared resource taken, as the store counts them."""
+        return self.store.in_use(resource)
+
+    def capacity(self, resource: str) -> int:
+        """Places of a shared resource in all."""
+        return self._engine.capacity(resource)
+
+    def options(self, case: Case | str, actor: Actor) -> list[Option]:
+        """Every action in the stored case's state, each with why ``actor`` cannot take it."""
         loaded = self._prepare(case)
         return self._engine.options(loaded[_id(case)].case, actor)
 
-    def why_not(self, case: CaseRef, trigger: str, actor: Actor) -> list[Reason]:
+    def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
+        """Why ``actor`` cannot fire ``trigger`` on the stored case now."""
         loaded = self._prepare(case)
         return self._engine.why_not(loaded[_id(case)].case, trigger, actor)
+
+    def snapshot(self, case: Case | str) -> dict[str, Any]:
+        """The stored case (with its history) as plain JSON."""
+        return case_to_json(self.store.get(_id(case)))
 
     # -- acting ------------------------------------------------------------------------
 
@@ -118,7 +165,7 @@ class DurableEngine:
             raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
         case = self._engine.start(pathway_id, citizen, facts=facts, actor=actor, case_id=case_id)
-        self._write({}, {})
+        self._write({})
         return case
 
     def receive(
@@ -132,46 +179,50 @@ class DurableEngine:
         case_id: str | None = None,
     ) -> Case:
         """Store a case started at the intake for a referral from outside (see :meth:`Engine.receive`)."""
-        from ..errors import ActionRefused
-
         if case_id is not None and self.store.exists(case_id):
-            raise ActionRefused(f"a case with id {case_id!r} already exists")
+            raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
         case = self._engine.receive(pathway_id, citizen, sender=sender, facts=facts, actor=actor, case_id=case_id)
-        self._write({}, {})
+        self._write({})
         return case
 
-    def fire(self, case: CaseRef, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Fire (or request) ``trigger`` on the stored case; see :meth:`pathways.Engine.fire`."""
         return self._act(case, lambda c: self._engine.fire(c, trigger, actor, reason=reason))
 
-    def approve(self, case: CaseRef, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def approve(self, case: Case | str, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        """Approve the stored case's pending request; see :meth:`pathways.Engine.approve`."""
         return self._act(case, lambda c: self._engine.approve(c, actor, reason=reason))
 
-    def refuse(self, case: CaseRef, actor: Actor, *, reason: str) -> list[Event]:
+    def refuse(self, case: Case | str, actor: Actor, *, reason: str) -> list[Event]:
+        """Refuse the stored case's pending request; see :meth:`pathways.Engine.refuse`."""
         return self._act(case, lambda c: self._engine.refuse(c, actor, reason=reason))
 
-    def set_fact(self, case: CaseRef, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def set_fact(
+        self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
+    ) -> list[Event]:
+        """Record a fact on the stored case; see :meth:`pathways.Engine.set_fact`."""
         return self._act(case, lambda c: self._engine.set_fact(c, fact, value, actor, reason=reason))
 
-    def fire_due(self, now: datetime | None = None, *, batch: int = 100) -> list[Event]:
-        """Fire due deadlines and approval timeouts of up to ``batch`` cases, soonest first.
+    def fire_due(
+        self, now: datetime | None = None, *, cases: Iterable[Case | str] | None = None, limit: int | None = None
+    ) -> list[Event]:
+        """Fire due deadlines and approval timeouts, soonest first (all, ``cases``, or ``limit``).
 
         Each case is its own transaction; a case another worker handled first is skipped,
         so several workers never fire the same escalation twice.
         """
-        now = now or self.clock.now()
-        events: list[Event] = []
-        for summary in self.store.due_before(now, limit=batch):
-            try:
-                events += self.fire_due_case(summary.id, now)
-            except ConcurrentUpdate:
-                continue
-        return events
-
-    def fire_due_case(self, case_id: str, now: datetime | None = None) -> list[Event]:
-        """Fire whatever is due on one case (nothing if another worker already did)."""
         when = now or self.clock.now()
-        return self._act(case_id, lambda c: self._engine.fire_due(when, cases=[c]))
+        if cases is None:
+            cases = [s.id for s in self.store.due_before(when, limit=_ALL if limit is None else limit)]
+        events: list[Event] = []
+        for ref in cases:
+            try:
+                events += self._act(ref, lambda c: self._engine.fire_due(when, cases=[c]))
+            except ConcurrentUpdate:
+                if isinstance(ref, Case):
+                    raise
+        return events
 
     # -- internals ---------------------------------------------------------------------
 
@@ -179,14 +230,14 @@ class DurableEngine:
         self._engine.cases = {cid: entry.case for cid, entry in loaded.items()}
         self._engine.ledger = _DeltaLedger(self.store)
 
-    def _prepare(self, ref: CaseRef) -> dict[str, Loaded]:
+    def _prepare(self, ref: Case | str) -> dict[str, Loaded]:
         """Load the case (and the case that referred it, which its answer may move)."""
         case_id = _id(ref)
         main = self.store.load(case_id)
-        if isinstance(ref, Case) and (ref.seq, ref.version) != (main.case.seq, main.case.version):
+        if isinstance(ref, Case) and (ref.seq, ref.version) != (main.seq, main.version):
             raise ConcurrentUpdate(
                 f"case {case_id!r} was changed by another writer since it was read at seq {ref.seq} "
-                f"(stored seq {main.case.seq}, version {main.case.version}); re-read it and try again"
+                f"(stored seq {main.seq}, version {main.version}); re-read it and try again"
             )
         loaded = {case_id: main}
         sender = main.case.referred_by
@@ -196,41 +247,52 @@ class DurableEngine:
         self._reset(loaded)
         return loaded
 
-    def _act(self, ref: CaseRef, action: Callable[[Case], list[Event]]) -> list[Event]:
+    def _act(self, ref: Case | str, action: Callable[[Case], list[Event]]) -> list[Event]:
         loaded = self._prepare(ref)
-        seqs = {cid: entry.case.seq for cid, entry in loaded.items()}
-        events = action(loaded[_id(ref)].case)
-        self._write(loaded, seqs)
+        acted = loaded[_id(ref)].case
+        events = action(acted)
+        self._write(loaded)
+        if isinstance(ref, Case) and acted.seq != ref.seq:
+            _catch_up(ref, acted)
         return events
 
-    def _write(self, loaded: Mapping[str, Loaded], seqs: Mapping[str, int]) -> None:
+    def _write(self, loaded: Mapping[str, Loaded]) -> None:
         """Store what the engine changed: the loaded cases that moved and any it started."""
         writes = []
         for cid, case in self._engine.cases.items():
-            before = loaded.get(cid)
-            first = seqs.get(cid, 0)
-            if before is not None and case.seq == first:
+            read = loaded.get(cid)
+            if read is not None and case.seq == read.seq:
                 continue
             pathway = self._engine.pathway_of(case)
-            state = pathway.state(case.state)
-            events = tuple(case.history[first:])
-            owners = tuple((r, pathway.roles[r].sector) for r in state.responsible)
-            was = pathway.state(events[0].from_state).responsible if before is not None else None
-            writes.append(CaseWrite(
-                case=case,
-                expected_seq=first if before else None,
-                events=events,
-                prev_hash=before.head_hash if before else "0" * 64,
-                due_at=case.due_at(pathway),
-                owners=owners,
-                terminal=state.terminal,
-                owners_changed=was != state.responsible,
-            ))
+            before = None
+            if read is not None:
+                first = next(e for e in case.history if e.seq == read.seq)
+                before = pathway.state(first.from_state).responsible
+            writes.append(case_write(case, pathway, read, responsible_before=before))
         ledger = self._engine.ledger
         assert isinstance(ledger, _DeltaLedger)
         if writes:
             self.store.commit(writes, ledger.deltas)
 
 
-def _id(ref: CaseRef) -> str:
+_ALL = 2**31 - 1
+"""``due_before``'s limit for "every due case"."""
+
+
+def _catch_up(mine: Case, acted: Case) -> None:
+    """Bring the caller's case object up to the stored one: same fields, new events appended."""
+    new = [e for e in acted.history if e.seq >= mine.seq]
+    for field in attrs.fields(Case):
+        if field.name != "history":
+            setattr(mine, field.name, getattr(acted, field.name))
+    mine.history.extend(new)
+
+
+def _id(ref: Case | str) -> str:
     return ref if isinstance(ref, str) else ref.id
+
+
+if TYPE_CHECKING:  # mypy checks that both engines satisfy the one contract
+
+    def _one_contract(durable: DurableEngine, memory: Engine) -> tuple[CaseEngine, CaseEngine]:
+        return durable, memory

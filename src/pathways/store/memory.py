@@ -6,8 +6,9 @@ the stateful test can demand that memory, SQLite and PostgreSQL agree step by st
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +23,13 @@ from .base import (
     case_row,
     chain,
     concurrent,
+    fits,
     loaded_from_row,
     no_capacity,
     row_event,
     summary_from_row,
     to_micros,
+    unchanged,
 )
 
 __all__ = ["MemoryStore"]
@@ -60,11 +63,11 @@ class MemoryStore:
                 if w.expected_seq is None:
                     if row is not None:
                         raise concurrent(w.case.id, None)
-                elif row is None or row["seq"] != w.expected_seq or row["version"] != w.case.version:
+                elif row is None or not unchanged(row["seq"], row["version"], w.expected_seq, w.case.version):
                     raise concurrent(w.case.id, w.expected_seq)
             for res, delta in sorted(deltas.items()):
                 have = self._resources.get(res)
-                if delta and (have is None or not 0 <= have[1] + delta <= have[0]):
+                if delta and (have is None or not fits(have[1], delta, have[0])):
                     raise no_capacity(res, have[0] if have else None, delta)
             for w in writes:
                 rows = chain(w)
@@ -79,7 +82,7 @@ class MemoryStore:
     def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
         with self._lock:
             row = self._cases.get(write.case.id)
-            if row is None or row["seq"] != write.expected_seq or row["version"] != record.from_version:
+            if row is None or not unchanged(row["seq"], row["version"], write.expected_seq, record.from_version):
                 raise concurrent(write.case.id, write.expected_seq)
             self._cases[write.case.id] = case_row(write, write.prev_hash)
             self._owners[write.case.id] = write.owners
@@ -93,7 +96,7 @@ class MemoryStore:
 
     def load(self, case_id: str) -> Loaded:
         with self._lock:
-            return loaded_from_row(self._row(case_id))
+            return loaded_from_row(self._row(case_id), case_id)
 
     def exists(self, case_id: str) -> bool:
         return case_id in self._cases
@@ -102,6 +105,7 @@ class MemoryStore:
         with self._lock:
             row = self._row(case_id)
             case = case_from_snapshot(row["snapshot"], case_id)
+            case.seq = row["seq"]
             if history:
                 case.history = [row_event(r) for r in self._events.get(case_id, [])]
                 if len(case.history) != row["seq"]:
@@ -174,6 +178,15 @@ class MemoryStore:
     def migrations(self, case_id: str) -> list[MigrationRecord]:
         with self._lock:
             return list(self._migrations.get(case_id, []))
+
+    @contextlib.contextmanager
+    def claim_due(self, when: datetime, *, skip: Collection[str] = ()) -> Iterator[CaseSummary | None]:
+        """The soonest case due by ``when`` (not in ``skip``); in one process the seq guard suffices."""
+        cut = to_micros(when)
+        with self._lock:
+            rows = [r for r in self._cases.values() if r["due_at"] is not None and r["due_at"] <= cut and r["id"] not in skip]
+        row = min(rows, key=lambda r: (r["due_at"], r["id"]), default=None)
+        yield summary_from_row(row) if row is not None else None
 
     def tamper(self, case_id: str, seq: int, **changes: Any) -> None:
         """Change a stored event row in place (for tests of ``audit verify``)."""

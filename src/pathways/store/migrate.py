@@ -19,7 +19,7 @@ from ..case import Case
 from ..errors import StoreError
 from ..model import Pathway
 from ..registry import Registry
-from .base import CaseStore, CaseWrite, MigrationRecord
+from .base import CaseStore, MigrationRecord, case_write
 
 __all__ = ["MigrationResult", "apply_migration", "migrate"]
 
@@ -95,13 +95,7 @@ def migrate(
     for loaded, target in plan:
         case, before = loaded.case, loaded.case.state
         apply_migration(case, new, target)
-        state = new.state(target)
-        write = CaseWrite(
-            case=case, expected_seq=case.seq, events=(), prev_hash=loaded.head_hash,
-            due_at=case.due_at(new),
-            owners=tuple((r, new.roles[r].sector) for r in state.responsible),
-            terminal=state.terminal, owners_changed=True,
-        )
+        write = case_write(case, new, loaded)  # owners rewritten: roles may differ between versions
         store.migrate(write, MigrationRecord(case.id, case.seq, pathway_id, from_version, to_version, before, target, at))
         moved.append((case.id, before, target))
     return MigrationResult(pathway_id, from_version, to_version, tuple(moved))

@@ -22,7 +22,7 @@ import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -41,11 +41,13 @@ from .base import (
     case_row,
     chain,
     concurrent,
+    fits,
     loaded_from_row,
     no_capacity,
     row_event,
     summary_from_row,
     to_micros,
+    unchanged,
 )
 
 __all__ = ["SQLStore"]
@@ -73,8 +75,11 @@ class _Prepared:
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self._order: list[str] | None = getattr(compiled, "positiontup", None)
+        self._fixed = {k: v for k, v in compiled.params.items() if v is not None}  # constants of the shared rules
 
     def args(self, values: Mapping[str, Any]) -> Any:
+        if self._fixed:
+            values = {**self._fixed, **values}
         return tuple(values[k] for k in self._order) if self._order else dict(values)
 
     def run(self, cursor: Any, values: Mapping[str, Any]) -> int:
@@ -110,8 +115,14 @@ def _open_error(exc: sa.exc.SQLAlchemyError, url: str) -> StoreError:
     return StoreError(message)
 
 
-def _pg_move_sql(n_events: int, owners: bool) -> str:
+def _unchanged_since_read() -> sa.ColumnElement[bool]:
+    """The optimistic-concurrency rule (:func:`~pathways.store.base.unchanged`) as a WHERE clause."""
+    return cast(sa.ColumnElement[bool], unchanged(_C.c.seq, _C.c.version, sa.bindparam("w_seq"), sa.bindparam("w_version")))
+
+
+def _pg_move_sql(n_events: int, owners: bool, dialect: sa.Dialect) -> str:
     """The single PostgreSQL statement of :meth:`SQLStore._pg_move` for ``n_events`` events."""
+    guard = str(_unchanged_since_read().compile(dialect=dialect))
     moved = [c.name for c in _C.columns if c.name not in ("id", "citizen", "pathway_id")]
     sets = ", ".join(f"{c} = %(c_{c})s" for c in moved)
     ecols = [c.name for c in _E.columns]
@@ -127,7 +138,7 @@ def _pg_move_sql(n_events: int, owners: bool) -> str:
         if owners else ""
     )
     return (
-        f"WITH u AS (UPDATE cases SET {sets} WHERE id = %(w_id)s AND seq = %(w_seq)s AND version = %(w_version)s"
+        f"WITH u AS (UPDATE cases SET {sets} WHERE id = %(w_id)s AND {guard}"
         f" RETURNING id){owner_ctes} INSERT INTO events ({', '.join(ecols)}) VALUES {values}"
     )
 
@@ -214,7 +225,7 @@ class SQLStore:
         self._insert_case = _Prepared(_C.insert().values(_bind(*row_cols)), dialect)
         self._update_case = _Prepared(
             _C.update()
-            .where(_C.c.id == sa.bindparam("w_id"), _C.c.seq == sa.bindparam("w_seq"), _C.c.version == sa.bindparam("w_version"))
+            .where(_C.c.id == sa.bindparam("w_id"), _unchanged_since_read())
             .values(_bind(*moved)),
             dialect,
         )
@@ -226,7 +237,7 @@ class SQLStore:
         delta = sa.bindparam("delta", type_=sa.Integer)
         self._take = _Prepared(
             _R.update()
-            .where(_R.c.id == sa.bindparam("res"), _R.c.in_use + delta <= _R.c.capacity, _R.c.in_use + delta >= sa.literal_column("0"))
+            .where(_R.c.id == sa.bindparam("res"), fits(_R.c.in_use, delta, _R.c.capacity))
             .values(in_use=_R.c.in_use + delta),
             dialect,
         )
@@ -428,7 +439,7 @@ class SQLStore:
         key = (len(rows), w.owners_changed)
         sql = self._pg_moves.get(key)
         if sql is None:
-            sql = self._pg_moves[key] = _pg_move_sql(*key)
+            sql = self._pg_moves[key] = _pg_move_sql(*key, self._engine.dialect)
         cur.execute(sql, params)
         if cur.rowcount != len(rows):  # pragma: no cover - the NOT NULL guard raises first
             raise concurrent(w.case.id, w.expected_seq)
@@ -468,7 +479,7 @@ class SQLStore:
         with self._guard(write.case.id, write.expected_seq), self._write() as conn:
             done = conn.execute(
                 _C.update()
-                .where(_C.c.id == write.case.id, _C.c.seq == write.expected_seq, _C.c.version == record.from_version)
+                .where(_C.c.id == write.case.id, unchanged(_C.c.seq, _C.c.version, write.expected_seq, record.from_version))
                 .values({k: v for k, v in crow.items() if k != "id"})
             )
             if done.rowcount != 1:
@@ -500,7 +511,7 @@ class SQLStore:
             raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
         if row is None:
             raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
-        return loaded_from_row({"snapshot": row[0], "seq": row[1], "head_hash": row[2]})
+        return loaded_from_row({"snapshot": row[0], "seq": row[1], "head_hash": row[2]}, case_id)
 
     def exists(self, case_id: str) -> bool:
         with self._read() as conn:
@@ -510,6 +521,7 @@ class SQLStore:
         with self._read() as conn:
             row = self._row(conn, case_id)
             case = case_from_snapshot(row["snapshot"], case_id)
+            case.seq = row["seq"]
             if history:
                 case.history = self._history(conn, case_id)
                 if len(case.history) != row["seq"]:

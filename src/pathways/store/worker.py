@@ -2,10 +2,10 @@
 
 Every case is fired in its own transaction guarded by its seq, so a worker killed
 mid-batch loses nothing (unfired cases stay due) and two workers never fire the same
-escalation twice (the second one's ``UPDATE … WHERE seq = ?`` matches no row). On a SQL
-store each case is first claimed (:meth:`SQLStore.claim_due`: PostgreSQL ``FOR UPDATE
-SKIP LOCKED``, SQLite ``BEGIN IMMEDIATE``) and fired inside that claim's transaction, so
-concurrent workers take different cases instead of racing for the same one.
+escalation twice (the second one's ``UPDATE … WHERE seq = ?`` matches no row). Each case
+is first claimed (:meth:`~pathways.store.base.CaseStore.claim_due`: PostgreSQL ``FOR UPDATE
+SKIP LOCKED``, SQLite ``BEGIN IMMEDIATE``, memory: the seq guard alone) and fired inside
+that claim, so concurrent workers take different cases instead of racing for the same one.
 
 It logs through ``pathways.worker`` (see :mod:`pathways.logs`): INFO per pass that fired,
 WARNING per refused escalation, DEBUG per lost race; each record carries ``case_id``.
@@ -13,7 +13,6 @@ WARNING per refused escalation, DEBUG per lost race; each record carries ``case_
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +20,6 @@ from datetime import datetime
 from .. import logs
 from ..errors import ActionRefused, CapacityError, ConcurrentUpdate
 from .durable import DurableEngine
-from .sql import SQLStore
 
 __all__ = ["run_worker"]
 
@@ -43,11 +41,7 @@ def run_worker(
     """
     fired = 0
     while stop is None or not stop():
-        now = engine.clock.now()
-        if isinstance(engine.store, SQLStore):
-            n_events, n_cases = _claimed_pass(engine, engine.store, now, batch)
-        else:
-            n_events, n_cases = _pass(engine, now, batch)
+        n_events, n_cases = _claimed_pass(engine, engine.clock.now(), batch)
         fired += n_events
         if n_events:
             _log.info("fired %d event(s) on %d due case(s)", n_events, n_cases)
@@ -66,33 +60,14 @@ def _refused(case_id: str, exc: Exception) -> None:
     _log.warning("case %s: escalation refused (%s); retried on the next pass", case_id, type(exc).__name__, extra=logs.fields(case_id))
 
 
-def _fire(case_id: str, fire: Callable[[], int]) -> int:
-    """Run one case's firing; a lost race or a refused escalation is logged, not raised."""
-    try:
-        return fire()
-    except ConcurrentUpdate:
-        _lost(case_id)
-    except (ActionRefused, CapacityError) as exc:
-        _refused(case_id, exc)
-    return 0
+def _claimed_pass(engine: DurableEngine, now: datetime, batch: int) -> tuple[int, int]:
+    """Claim due cases one by one (the store's ``claim_due``) and fire each inside its claim.
 
-
-def _pass(engine: DurableEngine, now: datetime, batch: int) -> tuple[int, int]:
-    """Fire what is due now, each case guarded by its seq only (the in-memory store)."""
-    due = engine.store.due_before(now, limit=batch)
-    n_events = 0
-    for summary in due:
-        n_events += _fire(summary.id, functools.partial(_fire_case, engine, summary.id, now))
-    return n_events, len(due)
-
-
-def _claimed_pass(engine: DurableEngine, store: SQLStore, now: datetime, batch: int) -> tuple[int, int]:
-    """Claim due cases one by one (SKIP LOCKED on PostgreSQL) and fire each inside its claim.
-
-    The claim's transaction is the firing's: it commits with the events, or rolls back
-    (releasing the case, still due) when the escalation is refused or fails; a case
-    tried once is not claimed again in this pass.
+    On a SQL store the claim's transaction is the firing's: it commits with the events,
+    or rolls back (releasing the case, still due) when the escalation is refused or
+    fails; a case tried once is not claimed again in this pass.
     """
+    store = engine.store
     tried: list[str] = []
     n_events = 0
     while len(tried) < batch:
@@ -101,13 +76,10 @@ def _claimed_pass(engine: DurableEngine, store: SQLStore, now: datetime, batch: 
                 if claimed is None:
                     break
                 tried.append(claimed.id)
-                n_events += len(engine.fire_due_case(claimed.id, now))
+                n_events += len(engine.fire_due(now, cases=[claimed.id]))
         except ConcurrentUpdate:
             _lost(tried[-1] if tried else "?")
         except (ActionRefused, CapacityError) as exc:
             _refused(tried[-1] if tried else "?", exc)
     return n_events, len(tried)
 
-
-def _fire_case(engine: DurableEngine, case_id: str, now: datetime) -> int:
-    return len(engine.fire_due_case(case_id, now))

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ..approvals import eligible_roles
 from ..case import Actor, Case, Event
 from ..clock import ManualClock
-from ..engine import Engine
+from ..engine import CaseEngine
 from ..errors import PathwaysError
 from ..model import Pathway, RuleKind
 from ..registry import Registry
@@ -184,7 +184,7 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
     return out
 
 
-def perform(engine: Engine, case: Case, action: Action) -> list[Event]:
+def perform(engine: CaseEngine, case: Case | str, action: Action) -> list[Event]:
     """Carry out ``action`` on ``case``; returns the recorded events.
 
     :class:`Advance` moves the engine's :class:`~pathways.clock.ManualClock` and fires

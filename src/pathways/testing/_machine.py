@@ -1,6 +1,7 @@
 """Turn pathways into a hypothesis state machine whose rules are the actors' actions.
 
-The machine drives the real :class:`~pathways.engine.Engine` (with a
+The machine drives the real :class:`~pathways.engine.Engine`, or any
+:class:`~pathways.engine.CaseEngine` such as a ``DurableEngine`` on a store (with a
 :class:`~pathways.clock.ManualClock`) on a small pool of cases and, after every step,
 checks the laws of :mod:`pathways.testing._laws`: nobody moves a case without permission,
 no one approves twice or their own request, capacity is never exceeded and the ledger
@@ -21,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from ..case import Case, apply, case_from_json, case_to_json, new_case, replay
 from ..clock import ManualClock
-from ..engine import Engine
+from ..engine import CaseEngine, Engine
 from ..errors import ActionRefused, CapacityError
 from ..model import Pathway
 from ..registry import Registry
@@ -32,8 +33,9 @@ __all__ = ["pathway_machine"]
 
 _INDEX = st.integers(0, 255)
 
-EngineFactory = Callable[..., Engine]
-"""Called as ``factory(registry, clock=ManualClock, new_id=callable)``; :class:`Engine` itself fits."""
+EngineFactory = Callable[..., CaseEngine]
+"""Called as ``factory(registry, clock=ManualClock, new_id=callable)``; :class:`Engine` itself fits,
+and so does ``lambda registry, **kw: DurableEngine(registry, MemoryStore(), **kw)``."""
 
 
 def pathway_machine(
