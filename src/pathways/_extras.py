@@ -25,6 +25,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "eventlog": ("lxml", "jsonschema"),
     "fhir": ("fhir",),
     "serve": ("starlette", "uvicorn", "jwt"),
+    "play": ("starlette", "uvicorn"),
 }
 """Extra name → the top-level modules it installs (pyproject's optional-dependencies)."""
 

@@ -354,6 +354,24 @@ def _cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_play(args: argparse.Namespace) -> int:
+    """Serve the playground on 127.0.0.1 until interrupted."""
+    import threading
+
+    from .playground import serve
+
+    source = Path(args.source) if args.source else _bundled.default_definitions()
+    server = serve(source, port=args.port, lang=args.lang)
+    print(tr("playground for {source} at {url} (Ctrl-C ends it)", source=source, url=server.url), file=sys.stderr, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
 def _common() -> argparse.ArgumentParser:
     """The options every sub-command shares."""
     common = argparse.ArgumentParser(add_help=False)
@@ -496,6 +514,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", parents=common, help="run journeys (a designer's YAML tests) on the real engine; exit 1 on a failure")
     p.add_argument("paths", nargs="+", help="journey files or folders of them")
     p.set_defaults(func=_cmd_test)
+
+    p = sub.add_parser("play", help="try pathways in the browser: a local page (127.0.0.1 only) on the real engine")
+    p.add_argument("source", nargs="?", help="a folder of definitions (default: ./definitions or the bundled ones)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one, printed)")
+    p.set_defaults(func=_cmd_play)
 
     p = sub.add_parser("schema", parents=common, help="print the JSON Schema of a document kind, or --write every schema into a folder")
     p.add_argument("kind", nargs="?", help="pathway, scenario or journey")

@@ -44,6 +44,7 @@ __all__ = [
     "Expect",
     "Journey",
     "JourneyResult",
+    "Runner",
     "Step",
     "StepResult",
     "from_counterexample",
@@ -239,6 +240,10 @@ class StepResult:
     happened: tuple[str, ...]
     failures: tuple[str, ...]
     note: str | None = None
+    refused: str | None = None
+    """The refusal code when the step's action was refused (expected or not)."""
+    state: str | None = None
+    """The state of the step's case afterwards."""
 
     @property
     def ok(self) -> bool:
@@ -293,7 +298,7 @@ def run_journey(journey: Journey, registry: Registry | None = None) -> JourneyRe
     problems = journey_problems(journey, registry)
     if problems:
         return JourneyResult(journey, (), len(journey.steps), tuple(problems))
-    run = _Run(journey, registry)
+    run = Runner(journey, registry)
     results: list[StepResult] = []
     for i, step in enumerate(journey.steps, start=1):
         result = run.step(i, step)
@@ -353,8 +358,11 @@ def _refusal_code(exc: ActionRefused) -> str:
     return exc.code.value
 
 
-class _Run:
-    """The engine, the clock and the cases of one journey run."""
+class Runner:
+    """The engine, the clock and the cases of one journey run, stepped one step at a time.
+
+    :func:`run_journey` drives it through a file's steps; the playground drives it by clicks.
+    """
 
     def __init__(self, journey: Journey, registry: Registry) -> None:
         self.journey = journey
@@ -400,7 +408,10 @@ class _Run:
                 failures.append(saw)
         if not happened:
             happened.append(tr("in {state}", state=state_name(pathway, case.state)))
-        return StepResult(index, did, tuple(expected), tuple(dict.fromkeys(happened)), tuple(failures), step.note)
+        return StepResult(
+            index, did, tuple(expected), tuple(dict.fromkeys(happened)), tuple(failures), step.note,
+            refused[0] if refused else None, case.state,
+        )
 
     def _act(self, step: Step, case: Case, pathway: Pathway) -> list[Event]:
         e = self.engine

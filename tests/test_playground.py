@@ -1,0 +1,168 @@
+"""The playground, driven in real headless Chromium: click through a journey and read the page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser_local import chromium
+from pathways.cli import main
+
+pytest.importorskip("starlette")
+pytest.importorskip("uvicorn")
+
+from pathways.playground import Playground, serve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    out = tmp_path / "definitions"
+    out.mkdir()
+    for f in (ROOT / "definitions").glob("*.yaml"):
+        shutil.copy(f, out / f.name)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    yield from chromium(1400, 1100)
+
+
+@pytest.fixture
+def page(folder: Path, browser: Any) -> Iterator[Any]:
+    server = serve(folder, lang="da")
+    assert server.url.startswith("http://127.0.0.1:")
+    try:
+        browser.get(server.url)
+        _until(browser, lambda b: b.find_element("id", "pathway").find_elements("tag name", "option"))
+        yield browser
+    finally:
+        server.stop()
+
+
+def _until(browser: Any, condition: Any, timeout: float = 10) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout).until(condition)
+
+
+def _state(browser: Any, expected: str) -> None:
+    _until(browser, lambda b: b.find_element("id", "state").get_attribute("data-state") == expected,)
+
+
+def _click(browser: Any, role: str, trigger: str, kind: str = "fire") -> None:
+    """Click a role's option and wait until the step shows in the history."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    n = len(browser.find_elements("css selector", "#history li"))
+    selector = f'.role[data-role="{role}"] button[data-trigger="{trigger}"][data-kind="{kind}"]'
+
+    def clicked(b: Any) -> bool:
+        try:
+            b.find_element("css selector", selector).click()
+        except StaleElementReferenceException:  # the page was redrawn between finding and clicking
+            return False
+        return True
+
+    _until(browser, clicked)
+    _until(browser, lambda b: len(b.find_elements("css selector", "#history li")) == n + 1)
+
+
+def _start(browser: Any, pathway: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("id", "pathway")).select_by_value(pathway)
+    browser.find_element("id", "start").click()
+    _until(browser, lambda b: b.find_element("id", "case").is_displayed())
+
+
+def _highlighted(browser: Any) -> list[str]:
+    """The diagram's nodes drawn in the highlight colour (the current state)."""
+    return list(browser.execute_script("""
+        const out = [];
+        for (const node of document.querySelectorAll('#diagram g.node')) {
+          const shape = node.querySelector('path, polygon, ellipse');
+          if (shape && shape.getAttribute('stroke') === '#cc0000') out.push(node.querySelector('title').textContent);
+        }
+        return out;"""))
+
+
+def test_a_designer_plays_an_overnight_stay_and_saves_it_as_a_journey(page: Any, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _start(page, "overnight_stay")
+    _state(page, "at_door")
+    assert page.find_element("id", "state").text == "Borgeren er ankommet (selv, med kontrakt eller ledsaget af Udrykningsteamet) [at_door]"
+    assert _highlighted(page) == ["at_door"]
+    why = page.find_element("css selector", '.role[data-role="citizen"] .option[data-trigger="assess"] .why-not').text
+    assert why == "hvorfor ikke: denne rolle må ikke gøre det (role)"
+    _click(page, "nurse", "assess")
+    _state(page, "admission_assessment")
+    _click(page, "nurse", "admit")
+    last = page.find_elements("css selector", "#history li")[-1]
+    assert last.get_attribute("class") == "refused"
+    assert last.text == "Sygeplejerske (Regionspsykiatrien) [nurse] udfører 'admit' — afvist (guard: en betingelse er ikke opfyldt)"
+    assert "en betingelse er ikke opfyldt (guard)" in page.find_element("css selector", '.role[data-role="nurse"] .option[data-trigger="admit"]').text
+    page.find_element("css selector", 'input[data-fact="consent_given"]').click()
+    _until(page, lambda b: b.find_element("css selector", 'input[data-fact="consent_given"]').is_selected()
+           and len(b.find_elements("css selector", "#history li")) == 3)
+    _click(page, "nurse", "admit")
+    _state(page, "staying")
+    assert _highlighted(page) == ["staying"]
+    _click(page, "nurse", "stay_review")
+    _click(page, "nurse", "request_extension")
+    _until(page, lambda b: b.find_element("id", "pending").is_displayed())
+    _click(page, "leader_region", "request_extension", "approve")
+    _click(page, "leader_municipality", "request_extension", "approve")
+    _state(page, "extended_stay")
+    page.find_element("id", "wait-duration").clear()
+    page.find_element("id", "wait-duration").send_keys("P2D")
+    page.find_element("id", "wait").click()
+    _state(page, "discharge_due")
+    page.find_element("id", "save").click()
+    _until(page, lambda b: b.find_element("id", "saved").text.endswith("played-1.yaml"))
+    saved = folder / "journeys" / "played-1.yaml"
+    capsys.readouterr()
+    assert main(["test", str(saved), "--lang", "en"]) == 0, capsys.readouterr().out
+
+
+def test_a_hand_over_is_followed_into_the_receiving_pathway(page: Any) -> None:
+    _start(page, "walk_in")
+    _click(page, "social_duty_worker", "start_conversation")
+    _click(page, "social_duty_worker", "refer_overnight")
+    _state(page, "awaiting_place_answer")
+    page.find_element("css selector", 'button[data-follow="overnight_stay"]').click()
+    _state(page, "referred")
+    _click(page, "nurse", "accept")
+    _state(page, "admission_assessment")
+    page.find_element("css selector", 'button[data-follow="walk_in"]').click()
+    _state(page, "referred_overnight")
+    assert _highlighted(page) == ["referred_overnight"]
+
+
+def test_editing_the_yaml_reloads_the_page_with_the_loaders_errors_at_their_line(page: Any, folder: Path) -> None:
+    walk_in = folder / "walk_in.yaml"
+    good = walk_in.read_text(encoding="utf-8")
+    walk_in.write_text(good.replace("initial: arrived", "initial: arived"), encoding="utf-8")
+    _until(page, lambda b: b.find_element("id", "errors").is_displayed())
+    problem = page.find_element("css selector", "#problems .problem")
+    assert "initial" in problem.find_element("css selector", ".where").text
+    assert "'arived'" in problem.find_element("css selector", ".text").text
+    assert "initial: arived" in problem.find_element("css selector", ".bad").text
+    walk_in.write_text(good, encoding="utf-8")
+    _until(page, lambda b: not b.find_element("id", "errors").is_displayed())
+    _start(page, "walk_in")
+    _state(page, "arrived")
+
+
+def test_the_page_loads_nothing_from_the_network(folder: Path) -> None:
+    from pathways.playground import asset
+
+    for name in ("play.html", "play.js", "play.css"):
+        text = asset(name).decode("utf-8")
+        assert "http://" not in text and "https://" not in text, name
+    assert Playground(folder).view()["problems"] == []
