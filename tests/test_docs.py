@@ -72,6 +72,7 @@ class TestTutorial:
         ran = {"file": 0, "console": 0, "python": 0}
         for lang, file, body, line in _blocks(DOCS / "tutorial.md"):
             if file is not None:
+                (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
                 (tmp_path / file).write_text(body, encoding="utf-8")
                 ran["file"] += 1
             elif lang == "console":
@@ -85,7 +86,7 @@ class TestTutorial:
                 assert result.failed == 0, report.getvalue()
                 globs.update(test.globs)  # DocTest copies its globals; carry them to the next block
                 ran["python"] += 1
-        assert ran == {"file": 1, "console": 4, "python": 9}
+        assert ran == {"file": 2, "console": 7, "python": 10}
 
     def test_the_tutorial_pathway_is_the_one_the_reference_describes(self) -> None:
         """The file the tutorial writes loads as it says: 4 states, 6 transitions, 5 roles."""
