@@ -47,13 +47,30 @@ def page(folder: Path, browser: Any) -> Iterator[Any]:
 
 
 def _until(browser: Any, condition: Any, timeout: float = 10) -> Any:
+    """Wait for ``condition``; the page redraws after every answer, so stale elements are retried."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(browser, timeout).until(condition)
+    wait = WebDriverWait(browser, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return wait.until(condition)
 
 
 def _state(browser: Any, expected: str) -> None:
     _until(browser, lambda b: b.find_element("id", "state").get_attribute("data-state") == expected,)
+
+
+def _press(browser: Any, selector: str) -> None:
+    """Click what ``selector`` finds, again if the page was redrawn in between."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    def clicked(b: Any) -> bool:
+        try:
+            b.find_element("css selector", selector).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    _until(browser, clicked)
 
 
 def _click(browser: Any, role: str, trigger: str, kind: str = "fire") -> None:
@@ -96,18 +113,19 @@ def _highlighted(browser: Any) -> list[str]:
 def test_a_designer_plays_an_overnight_stay_and_saves_it_as_a_journey(page: Any, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _start(page, "overnight_stay")
     _state(page, "at_door")
-    assert page.find_element("id", "state").text == "Borgeren er ankommet (selv, med kontrakt eller ledsaget af Udrykningsteamet) [at_door]"
+    assert _until(page, lambda b: b.find_element("id", "state").text) == "Borgeren er ankommet (selv, med kontrakt eller ledsaget af Udrykningsteamet) [at_door]"
     assert _highlighted(page) == ["at_door"]
-    why = page.find_element("css selector", '.role[data-role="citizen"] .option[data-trigger="assess"] .why-not').text
+    why = _until(page, lambda b: b.find_element("css selector", '.role[data-role="citizen"] .option[data-trigger="assess"] .why-not').text)
     assert why == "hvorfor ikke: denne rolle må ikke gøre det (role)"
     _click(page, "nurse", "assess")
     _state(page, "admission_assessment")
     _click(page, "nurse", "admit")
-    last = page.find_elements("css selector", "#history li")[-1]
-    assert last.get_attribute("class") == "refused"
-    assert last.text == "Sygeplejerske (Regionspsykiatrien) [nurse] udfører 'admit' — afvist (guard: en betingelse er ikke opfyldt)"
-    assert "en betingelse er ikke opfyldt (guard)" in page.find_element("css selector", '.role[data-role="nurse"] .option[data-trigger="admit"]').text
-    page.find_element("css selector", 'input[data-fact="consent_given"]').click()
+    last = _until(page, lambda b: b.execute_script(
+        "const li = [...document.querySelectorAll('#history li')].pop(); return li && {cls: li.className, text: li.textContent};"))
+    assert last["cls"] == "refused"
+    assert last["text"] == "Sygeplejerske (Regionspsykiatrien) [nurse] udfører 'admit' — afvist (guard: en betingelse er ikke opfyldt)"
+    assert "en betingelse er ikke opfyldt (guard)" in _until(page, lambda b: b.find_element("css selector", '.role[data-role="nurse"] .option[data-trigger="admit"]').text)
+    _press(page, 'input[data-fact="consent_given"]')
     _until(page, lambda b: b.find_element("css selector", 'input[data-fact="consent_given"]').is_selected()
            and len(b.find_elements("css selector", "#history li")) == 3)
     _click(page, "nurse", "admit")
@@ -135,11 +153,11 @@ def test_a_hand_over_is_followed_into_the_receiving_pathway(page: Any) -> None:
     _click(page, "social_duty_worker", "start_conversation")
     _click(page, "social_duty_worker", "refer_overnight")
     _state(page, "awaiting_place_answer")
-    page.find_element("css selector", 'button[data-follow="overnight_stay"]').click()
+    _press(page, 'button[data-follow="overnight_stay"]')
     _state(page, "referred")
     _click(page, "nurse", "accept")
     _state(page, "admission_assessment")
-    page.find_element("css selector", 'button[data-follow="walk_in"]').click()
+    _press(page, 'button[data-follow="walk_in"]')
     _state(page, "referred_overnight")
     assert _highlighted(page) == ["referred_overnight"]
 
