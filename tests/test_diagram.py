@@ -52,7 +52,7 @@ class TestMermaid:
     def test_transitions_carry_trigger_roles_guards_approval_and_places(self, stay) -> None:  # type: ignore[no-untyped-def]
         text = to_mermaid(stay)
         assert (
-            '  s_arrived -->|"admit<br/>by nurse<br/>if consent_given<br/>approval: one from each sector:<br/>region, social'
+            '  s_arrived -->|"admit<br/>by nurse<br/>if consent_given<br/>approval: one from each<br/>sector: region, social'
             '<br/>refused → done<br/>takes places"| s_staying'
         ) in text
         assert '  s_arrived -.->|"admit refused / timed out"| s_done' in text

@@ -133,7 +133,7 @@ def _fill(p: Pathway, s: State) -> str:
     return sector_colour(sector, list(p.sectors)) if sector else "#eeeeee"
 
 
-WRAP = 24
+WRAP = 20
 """Characters per line of a wrapped label: keeps a top-to-bottom diagram narrow enough to
 read on a 1400 px page (tests/test_diagram_pages.py measures it in Chromium)."""
 
@@ -159,7 +159,7 @@ def _edge_text(t: Transition, lang: str = "en") -> list[str]:
     lines = [*_wrap(str(getattr(t.label, lang))), f"({t.trigger})"] if t.label else [t.trigger]
     if t.roles:
         lines += _wrap(tr("by {roles}", lang=_lang(lang), roles=", ".join(t.roles)))
-    return lines + [w for line in conditions(t, lang) for w in _wrap(line, WRAP + 8)]
+    return lines + [w for line in conditions(t, lang) for w in _wrap(line, WRAP + 4)]
 
 
 def conditions(t: Transition, lang: str = "en") -> list[str]:
