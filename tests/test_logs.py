@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pathways
-from pathways.store import open_store
+from pathways.store import CURRENT_VERSION, open_store
 
 DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
 
@@ -48,5 +48,5 @@ def test_no_record_holds_the_citizen_unless_the_host_turns_it_on(caplog: pytest.
 def test_creating_a_store_is_logged_at_info(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="pathways.store")
     open_store(tmp_path / "cases.db").close()
-    assert [r.getMessage() for r in caplog.records] == [f"created a case store (schema version 2) at sqlite:///{tmp_path / 'cases.db'}"]
+    assert [r.getMessage() for r in caplog.records] == [f"created a case store (schema version {CURRENT_VERSION}) at sqlite:///{tmp_path / 'cases.db'}"]
 

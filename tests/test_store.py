@@ -523,6 +523,8 @@ class TestSchemaUpgrade:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP TABLE case_owners")
             conn.exec_driver_sql("DROP TABLE migrations")
+            conn.exec_driver_sql("DROP TABLE approval_waits")
+            conn.exec_driver_sql("DROP INDEX ix_cases_citizen")
             conn.exec_driver_sql("ALTER TABLE cases ADD COLUMN owners TEXT NOT NULL DEFAULT '[]'")
             conn.exec_driver_sql("""UPDATE cases SET owners = '[["nurse","region"],["social_worker","social"]]'""")
             conn.exec_driver_sql("UPDATE schema_version SET version = 1")

@@ -13,7 +13,7 @@ from .case import Actor, Approval
 from .model import ApprovalRule, Pathway, RuleKind
 from .refusals import RefusalCode
 
-__all__ = ["describe", "eligible_roles", "is_met", "objection"]
+__all__ = ["describe", "eligible_roles", "is_met", "objection", "open_slots"]
 
 
 def eligible_roles(rule: ApprovalRule, pathway: Pathway) -> tuple[str, ...]:
@@ -39,6 +39,23 @@ def is_met(rule: ApprovalRule, approvals: Sequence[Approval]) -> bool:
     if rule.rule is RuleKind.N_OF:
         return len(covered & set(rule.roles)) >= (rule.n or 0)
     return covered >= set(rule.sectors)
+
+
+def open_slots(rule: ApprovalRule, pathway: Pathway, approvals: Sequence[Approval]) -> tuple[tuple[str, str], ...]:
+    """The (role, sector) pairs that could still give a needed approval; empty when met.
+
+    A leader's inbox is built from these: a role whose own role (or, for
+    ``one_per_sector``, whose sector) has already approved is no longer asked.
+    """
+    if is_met(rule, approvals):
+        return ()
+    covered = _covered(rule, approvals)
+    by_sector = rule.rule is RuleKind.ONE_PER_SECTOR
+    return tuple(
+        (r, pathway.roles[r].sector)
+        for r in eligible_roles(rule, pathway)
+        if (pathway.roles[r].sector if by_sector else r) not in covered
+    )
 
 
 def objection(

@@ -10,7 +10,7 @@ from .._extras import needs as _needs
 with _needs("store", "the case store (pathways.store)"):
     from ._open import open_store
     from .audit import AuditResult, replay_stored, verify
-    from .base import CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
+    from .base import ApprovalWait, CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
     from .durable import DurableEngine, retry
     from .memory import MemoryStore
     from .migrate import MigrationResult, migrate
@@ -20,6 +20,7 @@ with _needs("store", "the case store (pathways.store)"):
 
 __all__ = [
     "CURRENT_VERSION",
+    "ApprovalWait",
     "AuditResult",
     "CaseStore",
     "CaseSummary",

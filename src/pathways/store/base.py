@@ -11,19 +11,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
 
 from .._converter import converter
+from ..approvals import open_slots
 from ..case import Actor, Approval, Case, Event, EventKind, Link
 from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError, UnreadableCase
 from ..model import Pathway
 
 __all__ = [
     "GENESIS",
+    "ApprovalWait",
     "CaseStore",
     "CaseSummary",
     "CaseWrite",
@@ -52,6 +54,25 @@ class CaseSummary:
     seq: int
     due_at: datetime | None
     terminal: bool
+
+
+@attrs.frozen
+class ApprovalWait:
+    """One open slot of a pending approval request: who (role, sector) could answer it.
+
+    The inbox of :meth:`CaseStore.awaiting`. ``requested_by`` and ``approved_by`` are
+    staff ids (never the citizen's); a person is not asked to approve their own request
+    nor one they already approved (four-eyes).
+    """
+
+    case_id: str
+    pathway_id: str
+    trigger: str
+    role: str
+    sector: str
+    requested_by: str
+    requested_at: datetime
+    approved_by: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -85,6 +106,10 @@ class CaseWrite:
     terminal: bool
     owners_changed: bool
     """Whether ``owners`` differ from the stored ones (so the owner rows are rewritten)."""
+    waits: tuple[ApprovalWait, ...] = ()
+    """The open slots of the case's pending approval request (none when nothing is pending)."""
+    waits_changed: bool = False
+    """Whether the pending request changed (so its inbox rows are rewritten)."""
 
 
 @attrs.frozen
@@ -144,7 +169,25 @@ class CaseStore(Protocol):
         """Cases whose current state names ``role`` (or a role of ``sector``) responsible."""
 
     def due_before(self, when: datetime, *, limit: int = 100) -> list[CaseSummary]:
-        """Cases with a deadline or approval timeout at or before ``when``, soonest first."""
+        """Cases with a deadline or approval timeout at or before ``when``, soonest first.
+
+        With ``when`` = now these are the overdue cases: due, and not yet fired by a worker.
+        """
+
+    def awaiting(
+        self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
+    ) -> list[ApprovalWait]:
+        """Approval requests waiting for ``role`` (or any role of ``sector``), oldest first.
+
+        The inbox of a leader: with ``person``, requests that person asked for or has
+        already approved are left out (four-eyes). One entry per case.
+        """
+
+    def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
+        """Every case of one citizen, across pathways and definition versions, by id."""
+
+    def lag(self, now: datetime) -> timedelta:
+        """How far the deadline worker is behind: ``now`` minus the oldest due time not yet fired (0 if none)."""
 
     def on_version(self, pathway_id: str, version: int) -> list[str]:
         """Ids of the open (non-terminal) cases running on one definition version."""
@@ -301,7 +344,12 @@ def fits(in_use: Any, delta: Any, capacity: Any) -> Any:
 
 
 def case_write(
-    case: Case, pathway: Pathway, read: Loaded | None, *, responsible_before: Sequence[str] | None = None
+    case: Case,
+    pathway: Pathway,
+    read: Loaded | None,
+    *,
+    responsible_before: Sequence[str] | None = None,
+    pending_before: bool = True,
 ) -> CaseWrite:
     """The write that stores ``case`` as it is now; the one place a case becomes a row.
 
@@ -311,6 +359,8 @@ def case_write(
             events); ``None`` for a case this action started.
         responsible_before: the roles responsible when it was read; the owner rows are
             rewritten only when they differ (``None``: always).
+        pending_before: whether it had an approval request when read; its inbox rows
+            are rewritten when it had or has one.
     """
     first = read.seq if read is not None else 0
     state = pathway.state(case.state)
@@ -323,6 +373,8 @@ def case_write(
         owners=tuple((r, pathway.roles[r].sector) for r in state.responsible),
         terminal=state.terminal,
         owners_changed=responsible_before is None or tuple(responsible_before) != state.responsible,
+        waits=approval_waits(case, pathway),
+        waits_changed=case.pending is not None or (read is not None and pending_before),
     )
 
 
@@ -331,6 +383,60 @@ def snapshot(case: Case) -> str:
     data = converter.unstructure(attrs.evolve(case, history=[]))
     del data["history"], data["seq"]
     return _dumps(data)
+
+
+def approval_waits(case: Case, pathway: Pathway) -> tuple[ApprovalWait, ...]:
+    """The inbox rows of a case: the open slots of its pending approval request, if any."""
+    pending = case.pending
+    if pending is None:
+        return ()
+    t = pathway.find(case.state, pending.trigger)
+    if t is None or t.approval is None:
+        return ()
+    approved_by = tuple(a.actor.person for a in pending.approvals)
+    return tuple(
+        ApprovalWait(case.id, case.pathway_id, pending.trigger, role, sector, pending.requested_by.person, pending.requested_at, approved_by)
+        for role, sector in open_slots(t.approval, pathway, pending.approvals)
+    )
+
+
+def wait_row(wait: ApprovalWait) -> dict[str, Any]:
+    """An :class:`ApprovalWait` as an ``approval_waits`` row (``approved_by`` as ``,a,b,``)."""
+    return {
+        "case_id": wait.case_id, "role": wait.role, "sector": wait.sector, "pathway_id": wait.pathway_id,
+        "trigger": wait.trigger, "requested_by": wait.requested_by, "requested_at": to_micros(wait.requested_at),
+        "approved_by": "," + "".join(f"{p}," for p in wait.approved_by),
+    }
+
+
+def wait_from_row(row: Mapping[Any, Any]) -> ApprovalWait:
+    requested_at = from_micros(row["requested_at"])
+    assert requested_at is not None
+    return ApprovalWait(
+        row["case_id"], row["pathway_id"], row["trigger"], row["role"], row["sector"], row["requested_by"],
+        requested_at, tuple(p for p in row["approved_by"].split(",") if p),
+    )
+
+
+def inbox(waits: Iterable[ApprovalWait], person: str | None, limit: int) -> list[ApprovalWait]:
+    """One entry per case, leaving out what ``person`` asked for or already approved."""
+    out: list[ApprovalWait] = []
+    seen: set[str] = set()
+    for w in waits:
+        if w.case_id in seen or (person is not None and (w.requested_by == person or person in w.approved_by)):
+            continue
+        seen.add(w.case_id)
+        out.append(w)
+        if len(out) == limit:
+            break
+    return out
+
+
+def lag_of(oldest_due: int | None, now: datetime) -> timedelta:
+    """The worker's lag: how long the oldest due time (micros) has passed, never negative."""
+    if oldest_due is None:
+        return timedelta(0)
+    return max(timedelta(0), timedelta(microseconds=to_micros(now) - oldest_due))
 
 
 def case_row(write: CaseWrite, head_hash: str) -> dict[str, Any]:

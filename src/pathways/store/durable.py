@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -250,14 +250,19 @@ class DurableEngine:
     def _act(self, ref: Case | str, action: Callable[[Case], list[Event]]) -> list[Event]:
         loaded = self._prepare(ref)
         acted = loaded[_id(ref)].case
+        pending = {cid for cid, entry in loaded.items() if entry.case.pending is not None}
         events = action(acted)
-        self._write(loaded)
+        self._write(loaded, pending)
         if isinstance(ref, Case) and acted.seq != ref.seq:
             _catch_up(ref, acted)
         return events
 
-    def _write(self, loaded: Mapping[str, Loaded]) -> None:
-        """Store what the engine changed: the loaded cases that moved and any it started."""
+    def _write(self, loaded: Mapping[str, Loaded], pending: Collection[str] = ()) -> None:
+        """Store what the engine changed: the loaded cases that moved and any it started.
+
+        ``pending``: the loaded cases that had an approval request before the action (their
+        inbox rows are rewritten, like those of a case that has one now).
+        """
         writes = []
         for cid, case in self._engine.cases.items():
             read = loaded.get(cid)
@@ -268,7 +273,7 @@ class DurableEngine:
             if read is not None:
                 first = next(e for e in case.history if e.seq == read.seq)
                 before = pathway.state(first.from_state).responsible
-            writes.append(case_write(case, pathway, read, responsible_before=before))
+            writes.append(case_write(case, pathway, read, responsible_before=before, pending_before=cid in pending))
         ledger = self._engine.ledger
         assert isinstance(ledger, _DeltaLedger)
         if writes:

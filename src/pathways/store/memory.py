@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..case import Case
 from ..errors import StoreError, UnknownCase, UnreadableCase
 from .base import (
+    ApprovalWait,
     CaseSummary,
     CaseWrite,
     Loaded,
@@ -24,6 +25,8 @@ from .base import (
     chain,
     concurrent,
     fits,
+    inbox,
+    lag_of,
     loaded_from_row,
     no_capacity,
     row_event,
@@ -44,6 +47,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._cases: dict[str, dict[str, Any]] = {}
         self._owners: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._waits: dict[str, tuple[ApprovalWait, ...]] = {}
         self._events: dict[str, list[dict[str, Any]]] = {}
         self._resources: dict[str, list[int]] = {}
         self._migrations: dict[str, list[MigrationRecord]] = {}
@@ -74,6 +78,8 @@ class MemoryStore:
                 self._cases[w.case.id] = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
                 if w.owners_changed or w.expected_seq is None:
                     self._owners[w.case.id] = w.owners
+                if w.waits_changed:
+                    self._waits[w.case.id] = w.waits
                 self._events.setdefault(w.case.id, []).extend(rows)
             for res, delta in deltas.items():
                 if delta:
@@ -146,6 +152,28 @@ class MemoryStore:
         with self._lock:
             rows = [r for r in self._cases.values() if r["due_at"] is not None and r["due_at"] <= cut]
         return [summary_from_row(r) for r in sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]]
+
+    def awaiting(
+        self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
+    ) -> list[ApprovalWait]:
+        if role is None and sector is None:
+            raise StoreError("awaiting needs role= or sector= (and may take person=)")
+        with self._lock:
+            waits = [
+                w for ws in self._waits.values() for w in ws
+                if (role is None or w.role == role) and (sector is None or w.sector == sector)
+            ]
+        return inbox(sorted(waits, key=lambda w: (w.requested_at, w.case_id, w.role)), person, limit)
+
+    def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
+        with self._lock:
+            rows = sorted((r for r in self._cases.values() if r["citizen"] == citizen), key=lambda r: r["id"])[:limit]
+        return [summary_from_row(r) for r in rows]
+
+    def lag(self, now: datetime) -> timedelta:
+        with self._lock:
+            due = [r["due_at"] for r in self._cases.values() if r["due_at"] is not None]
+        return lag_of(min(due) if due else None, now)
 
     def on_version(self, pathway_id: str, version: int) -> list[str]:
         with self._lock:

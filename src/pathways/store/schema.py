@@ -5,6 +5,9 @@ Version history (``schema_version.version``):
 1. events, cases (responsible roles kept as a JSON column ``owners``), resources.
 2. responsible roles move to the indexed table ``case_owners`` (so "owned by" is fast at
    a million cases) and ``migrations`` records definition-version moves.
+3. ``approval_waits`` holds the open slots of pending approval requests (a leader's inbox
+   by role or sector) and ``cases`` gets an index by citizen. Requests pending when a
+   store is upgraded enter the inbox at their next approval or refusal.
 
 :func:`ensure_schema` creates the current version in an empty database, upgrades an
 older one step by step in one transaction, and refuses a database that is not a
@@ -15,15 +18,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
 from .._limits import MAX_CASE_ID, MAX_ID
 from ..errors import NotAStore, SchemaTooNew
 
-__all__ = ["CURRENT_VERSION", "ensure_schema", "metadata", "metadata_v1"]
+__all__ = ["CURRENT_VERSION", "approval_waits", "ensure_schema", "metadata", "metadata_v1"]
 
-CURRENT_VERSION = 2
+CURRENT_VERSION = 3
 
 
 def _events(md: sa.MetaData) -> sa.Table:
@@ -50,8 +54,10 @@ def _events(md: sa.MetaData) -> sa.Table:
     )
 
 
-def _cases(md: sa.MetaData, *, owners_column: bool) -> sa.Table:
-    extra = [sa.Column("owners", sa.Text, nullable=False, server_default="[]")] if owners_column else []
+def _cases(md: sa.MetaData, *, owners_column: bool, citizen_index: bool = True) -> sa.Table:
+    extra: list[Any] = [sa.Column("owners", sa.Text, nullable=False, server_default="[]")] if owners_column else []
+    if citizen_index:
+        extra.append(sa.Index("ix_cases_citizen", "citizen", "id"))
     return sa.Table(
         "cases", md,
         sa.Column("id", sa.String(MAX_CASE_ID), primary_key=True),
@@ -100,6 +106,23 @@ def _owners(md: sa.MetaData) -> sa.Table:
     )
 
 
+def _approval_waits(md: sa.MetaData) -> sa.Table:
+    """One row per open (role, sector) slot of a case's pending approval request."""
+    return sa.Table(
+        "approval_waits", md,
+        sa.Column("case_id", sa.String(64), primary_key=True),
+        sa.Column("role", sa.String(128), primary_key=True),
+        sa.Column("sector", sa.String(128), nullable=False),
+        sa.Column("pathway_id", sa.String(128), nullable=False),
+        sa.Column("trigger", sa.String(128), nullable=False),
+        sa.Column("requested_by", sa.String(128), nullable=False),
+        sa.Column("requested_at", sa.BigInteger, nullable=False),
+        sa.Column("approved_by", sa.Text, nullable=False),
+        sa.Index("ix_waits_role", "role", "requested_at", "case_id"),
+        sa.Index("ix_waits_sector", "sector", "requested_at", "case_id"),
+    )
+
+
 def _migrations(md: sa.MetaData) -> sa.Table:
     return sa.Table(
         "migrations", md,
@@ -117,7 +140,7 @@ def _migrations(md: sa.MetaData) -> sa.Table:
 metadata_v1 = sa.MetaData()
 """Schema version 1 (kept to test the upgrade)."""
 _events(metadata_v1)
-_cases(metadata_v1, owners_column=True)
+_cases(metadata_v1, owners_column=True, citizen_index=False)
 _resources(metadata_v1)
 _version_table(metadata_v1)
 
@@ -129,6 +152,7 @@ resources = _resources(metadata)
 schema_version = _version_table(metadata)
 case_owners = _owners(metadata)
 migrations = _migrations(metadata)
+approval_waits = _approval_waits(metadata)
 
 
 def _upgrade_1_to_2(conn: sa.Connection) -> None:
@@ -144,7 +168,13 @@ def _upgrade_1_to_2(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN owners")
 
 
-_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2}
+def _upgrade_2_to_3(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    _approval_waits(md).create(conn)
+    conn.exec_driver_sql("CREATE INDEX ix_cases_citizen ON cases (citizen, id)")  # not sa.Index: it would join `cases`
+
+
+_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
 
 
 def create(conn: sa.Connection, md: sa.MetaData, version: int) -> None:

@@ -21,7 +21,7 @@ import json
 import os
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from ..case import Case, Event
 from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase, UnreadableCase
 from . import schema
 from .base import (
+    ApprovalWait,
     CaseSummary,
     CaseWrite,
     Loaded,
@@ -42,12 +43,16 @@ from .base import (
     chain,
     concurrent,
     fits,
+    inbox,
+    lag_of,
     loaded_from_row,
     no_capacity,
     row_event,
     summary_from_row,
     to_micros,
     unchanged,
+    wait_from_row,
+    wait_row,
 )
 
 __all__ = ["SQLStore"]
@@ -58,6 +63,7 @@ _C = schema.cases
 _E = schema.events
 _R = schema.resources
 _O = schema.case_owners
+_W = schema.approval_waits
 _M = schema.migrations
 
 _SUMMARY = (_C.c.id, _C.c.citizen, _C.c.pathway_id, _C.c.version, _C.c.state, _C.c.seq, _C.c.due_at, _C.c.terminal)
@@ -232,6 +238,8 @@ class SQLStore:
         self._insert_events = _Prepared(_E.insert().values(_bind(*(c.name for c in _E.columns))), dialect)
         self._delete_owners = _Prepared(_O.delete().where(_O.c.case_id == sa.bindparam("case_id")), dialect)
         self._insert_owner = _Prepared(_O.insert().values(_bind("case_id", "role", "sector")), dialect)
+        self._delete_waits = _Prepared(_W.delete().where(_W.c.case_id == sa.bindparam("case_id")), dialect)
+        self._insert_wait = _Prepared(_W.insert().values(_bind(*(c.name for c in _W.columns))), dialect)
         self._in_use = _Prepared(sa.select(_R.c.in_use).where(_R.c.id == sa.bindparam("res")), dialect)
         self._capacity = _Prepared(sa.select(_R.c.capacity).where(_R.c.id == sa.bindparam("res")), dialect)
         delta = sa.bindparam("delta", type_=sa.Integer)
@@ -384,7 +392,7 @@ class SQLStore:
             bound = getattr(self._local, "claim", None) is not None
             if (
                 self.dialect == "postgresql" and len(ordered) == 1 and ordered[0].expected_seq is not None
-                and ordered[0].events and not any(deltas.values())
+                and ordered[0].events and not any(deltas.values()) and not ordered[0].waits_changed
             ):
                 self._pg_move(cur, ordered[0])  # one statement = one round trip = one transaction
                 return
@@ -412,6 +420,10 @@ class SQLStore:
                     raise concurrent(w.case.id, w.expected_seq)
             if w.owners_changed or w.expected_seq is None:
                 self._set_owners(cur, w.case.id, w.owners, new=w.expected_seq is None)
+            if w.waits_changed:
+                self._delete_waits.run(cur, {"case_id": w.case.id})
+                if w.waits:
+                    self._insert_wait.run_many(cur, [wait_row(x) for x in w.waits])
             if rows:
                 self._insert_events.run_many(cur, rows)
         for res, delta in sorted(deltas.items()):
@@ -576,6 +588,36 @@ class SQLStore:
         return self._summaries(
             sa.select(*_SUMMARY).where(_C.c.due_at <= to_micros(when)).order_by(_C.c.due_at, _C.c.id).limit(limit)
         )
+
+    def awaiting(
+        self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
+    ) -> list[ApprovalWait]:
+        if role is None and sector is None:
+            raise StoreError("awaiting needs role= or sector= (and may take person=)")
+        query = sa.select(_W)
+        if role is not None:
+            query = query.where(_W.c.role == role)
+        if sector is not None:
+            query = query.where(_W.c.sector == sector)
+        if person is not None:  # four-eyes in the database, so a page is full when it can be
+            query = query.where(_W.c.requested_by != person, ~_W.c.approved_by.contains(f",{person},", autoescape=True))
+        query = query.order_by(_W.c.requested_at, _W.c.case_id, _W.c.role)
+        fetch = limit if sector is None else limit * 4  # a sector may have several open roles per case
+        while True:
+            with self._read() as conn:
+                rows = conn.execute(query.limit(fetch)).mappings().all()
+            found = inbox(map(wait_from_row, rows), person, limit)
+            if len(found) == limit or len(rows) < fetch:
+                return found
+            fetch *= 4
+
+    def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
+        return self._summaries(sa.select(*_SUMMARY).where(_C.c.citizen == citizen).order_by(_C.c.id).limit(limit))
+
+    def lag(self, now: datetime) -> timedelta:
+        with self._read() as conn:
+            oldest = conn.execute(sa.select(sa.func.min(_C.c.due_at))).scalar()
+        return lag_of(oldest, now)
 
     def on_version(self, pathway_id: str, version: int) -> list[str]:
         with self._read() as conn:
