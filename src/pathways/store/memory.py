@@ -92,6 +92,8 @@ class MemoryStore:
                 raise concurrent(write.case.id, write.expected_seq)
             self._cases[write.case.id] = case_row(write, write.prev_hash)
             self._owners[write.case.id] = write.owners
+            if write.waits_changed:
+                self._waits[write.case.id] = write.waits
             self._migrations.setdefault(write.case.id, []).append(record)
 
     def _row(self, case_id: str) -> dict[str, Any]:

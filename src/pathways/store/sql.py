@@ -496,7 +496,12 @@ class SQLStore:
             )
             if done.rowcount != 1:
                 raise concurrent(write.case.id, write.expected_seq)
-            self._set_owners(conn.connection.cursor(), write.case.id, write.owners, new=False)
+            cursor = conn.connection.cursor()
+            self._set_owners(cursor, write.case.id, write.owners, new=False)
+            if write.waits_changed:
+                self._delete_waits.run(cursor, {"case_id": write.case.id})
+                if write.waits:
+                    self._insert_wait.run_many(cursor, [wait_row(x) for x in write.waits])
             conn.execute(_M.insert().values(
                 case_id=record.case_id, at_seq=record.at_seq, pathway_id=record.pathway_id,
                 from_version=record.from_version, to_version=record.to_version,
