@@ -143,3 +143,39 @@ def test_a_task_that_is_not_a_referral_is_refused_with_the_field(weeks):
     assert str(info.value) == "Task 't': code has no coding with system 'urn:pathways:pathway' naming the receiving pathway"
     with pytest.raises(fhir.FhirError, match=r"^Task/t does not validate: authoredOn: "):
         fhir.validate({"resourceType": "Task", "id": "t", "status": "requested", "intent": "order", "authoredOn": "yesterday"})
+
+
+def _with_state_field(tmp_path: Path, value: str) -> Path:
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "definitions"
+    shutil.copytree(ROOT / "definitions", folder, ignore=shutil.ignore_patterns("journeys"))
+    path = folder / "walk_in.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    next(s for s in doc["states"] if s["id"] == "awaiting_place_answer")["fhir_status"] = value
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def test_a_states_fhir_status_in_the_definition_overrides_the_default(tmp_path):
+    from pathways import load_registry
+
+    registry = load_registry(_with_state_field(tmp_path, "on-hold"))
+    engine = Engine(registry)
+    worker = Actor("s-1", "social_duty_worker", "municipal_social")
+    case = engine.start("walk_in", "c-1", actor=worker)
+    engine.fire(case, "start_conversation", worker)
+    assert _resources(fhir.case_bundle(registry, case), "CarePlan")[0]["status"] == "active"
+    engine.fire(case, "refer_overnight", worker)
+    assert case.state == "awaiting_place_answer"
+    assert _resources(fhir.case_bundle(registry, case, dict(engine.cases)), "CarePlan")[0]["status"] == "on-hold"
+
+
+def test_an_unknown_fhir_status_is_a_definition_error_naming_the_place(tmp_path):
+    from pathways import DefinitionError, load_registry
+
+    with pytest.raises(DefinitionError) as info:
+        load_registry(_with_state_field(tmp_path, "paused"))
+    assert "states[3].fhir_status: expected one of 'draft', 'active', 'on-hold', 'revoked', 'completed', 'unknown', got 'paused'" in str(info.value)

@@ -69,6 +69,7 @@ from .logs import log_personal_data
 from .model import (
     ANY_STATE,
     ApprovalRule,
+    CarePlanStatus,
     Deadline,
     Fact,
     Goal,
@@ -159,6 +160,7 @@ __all__ = [
     "ApprovalRefused",
     "ApprovalRule",
     "CapacityError",
+    "CarePlanStatus",
     "Case",
     "CaseClosed",
     "CaseEngine",

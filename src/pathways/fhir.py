@@ -6,7 +6,7 @@ those resources and back, validated by the ``fhir.resources`` models (extra ``fh
 The models are FHIR R4B, the R4 technical correction: CarePlan, Task, Consent,
 Provenance and Bundle are the same as in R4, which DK Core 3 profiles.
 
-Status mapping (the default; a host may pass its own):
+Status mapping (the default; a state's ``fhir_status`` in the definition overrides the CarePlan's):
 
 =====================  ======================================================
 pathway                FHIR
@@ -54,7 +54,7 @@ CAREPLAN_STATUS: Mapping[Outcome | None, str] = {
     Outcome.HANDED_OVER: "completed",
     Outcome.LEFT_BY_CHOICE: "revoked",
 }
-"""CarePlan.status by how the case ended (``None``: still open)."""
+"""CarePlan.status by how the case ended (``None``: still open); a state's ``fhir_status`` overrides it."""
 
 PATHWAY_SYSTEM = "urn:pathways:pathway"
 """The code system of pathway ids (Task.code names the receiving pathway)."""
@@ -278,7 +278,7 @@ def case_bundle(registry: Registry, case: Case, related: Mapping[str, Case] | No
         "resourceType": "CarePlan", "id": _id(case.id),
         "identifier": [{"system": _CASE_SYSTEM, "value": case.id}],
         "instantiatesUri": [f"{PATHWAY_SYSTEM}:{pathway.id}:{pathway.version}"],
-        "status": CAREPLAN_STATUS[state.outcome if state.terminal else None],
+        "status": state.fhir_status.value if state.fhir_status else CAREPLAN_STATUS[state.outcome if state.terminal else None],
         "intent": "plan",
         "title": pathway.title.da,
         "description": state.label.da,

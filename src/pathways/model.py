@@ -17,6 +17,7 @@ import attrs
 __all__ = [
     "ANY_STATE",
     "ApprovalRule",
+    "CarePlanStatus",
     "Deadline",
     "Fact",
     "Goal",
@@ -62,6 +63,21 @@ class Outcome(enum.Enum):
     COMPLETED = "completed"
     HANDED_OVER = "handed_over"
     LEFT_BY_CHOICE = "left_by_choice"
+
+
+class CarePlanStatus(enum.Enum):
+    """The FHIR CarePlan status a state maps to, when the default (by outcome) does not fit.
+
+    The codes are FHIR R4's (``entered-in-error`` is for records made by mistake, never a
+    state of a pathway); see :mod:`pathways.fhir`.
+    """
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ON_HOLD = "on-hold"
+    REVOKED = "revoked"
+    COMPLETED = "completed"
+    UNKNOWN = "unknown"
 
 
 class Goal(enum.Enum):
@@ -170,6 +186,8 @@ class State:
     """For terminal states: the follow-up offer the citizen leaves with."""
     goal: Goal | None = None
     """Which of the houses' goals a case reaching this state counts towards."""
+    fhir_status: CarePlanStatus | None = None
+    """The FHIR CarePlan status of a case here; ``None``: by outcome (see :mod:`pathways.fhir`)."""
 
     @property
     def terminal(self) -> bool:
