@@ -178,3 +178,49 @@ def test_a_missing_extra_survives_pickling_with_its_data() -> None:
     error = pathways.MissingExtra("store", "sqlalchemy", "the case store")
     back = pickle.loads(pickle.dumps(error))
     assert (type(back), vars(back), str(back)) == (pathways.MissingExtra, vars(error), str(error))
+
+
+class TestCases:
+    @pytest.fixture
+    def db(self, tmp_path: Path) -> Path:
+        from test_store_support import SOCIAL, registry
+
+        db = tmp_path / "house.db"
+        store = open_store(db)
+        engine = DurableEngine(registry(), store, clock=pathways.ManualClock(pathways.ManualClock().now()))
+        engine.start("night", "cit-1", case_id="k1")
+        engine.start("night", "cit-1", case_id="k2")
+        engine.fire("k1", "plan", SOCIAL)
+        store.close()
+        return db
+
+    def test_the_inbox_of_a_role_in_json(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "inbox", "--db", str(db), "--role", "leader_region", "--format", "json"]) == 0
+        (wait,) = _json(capsys)["awaiting"]  # type: ignore[index]
+        assert {k: wait[k] for k in ("case_id", "trigger", "role", "sector", "requested_by", "approved_by")} == {
+            "case_id": "k1", "trigger": "plan", "role": "leader_region", "sector": "region", "requested_by": "s-1", "approved_by": [],
+        }
+
+    def test_the_requester_sees_an_empty_inbox(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "inbox", "--db", str(db), "--sector", "social", "--person", "s-1"]) == 0
+        assert capsys.readouterr().out == "(nothing waits)\n"
+
+    def test_an_inbox_needs_a_role_or_a_sector(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "inbox", "--db", str(db)]) == 2
+        assert capsys.readouterr().err == "error: cases inbox needs --role ROLE or --sector SECTOR (and may take --person ID)\n"
+
+    def test_a_citizens_cases(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "citizen", "cit-1", "--db", str(db), "--format", "json"]) == 0
+        assert [c["id"] for c in _json(capsys)["cases"]] == ["k1", "k2"]  # type: ignore[index]
+
+    def test_overdue_cases_exit_1_and_the_lag(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "overdue", "--db", str(db), "--at", "2000-01-01T00:00+00:00"]) == 0
+        assert capsys.readouterr().out == "(no cases)\n"
+        assert main(["cases", "overdue", "--db", str(db), "--at", "2100-01-01T00:00+00:00", "--format", "json"]) == 1
+        assert [c["id"] for c in _json(capsys)["overdue"]] == ["k1", "k2"]  # type: ignore[index]  # a timeout and a deadline
+        assert main(["cases", "lag", "--db", str(db), "--at", "2000-01-01T00:00+00:00", "--format", "json"]) == 0
+        assert _json(capsys) == {"at": "2000-01-01T00:00:00+00:00", "lag": "PT0S", "seconds": 0.0}
+
+    def test_a_time_without_offset_is_bad_input(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["cases", "lag", "--db", str(db), "--at", "2026-03-01T08:00"]) == 2
+        assert capsys.readouterr().err == "error: --at '2026-03-01T08:00' has no UTC offset; write e.g. 2026-03-01T08:00+01:00\n"

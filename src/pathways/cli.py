@@ -23,6 +23,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from .model import Label, Pathway
 from .registry import Registry
 
 if TYPE_CHECKING:
-    from .store import CaseStore
+    from .store import CaseStore, CaseSummary
     from .stranding import Finding
 
 __all__ = ["main"]
@@ -393,6 +394,63 @@ def _definitions_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--definitions", "-d", default=None, help="folder of definitions (default: ./definitions, else the bundled ones)")
 
 
+def _now(args: argparse.Namespace) -> datetime:
+    """``--at`` (ISO 8601, with a UTC offset) or the current time."""
+    if not args.at:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(args.at)
+    except ValueError:
+        raise _Usage(f"--at {args.at!r} is not an ISO 8601 time such as 2026-03-01T08:00+01:00") from None
+    if when.tzinfo is None:
+        raise _Usage(f"--at {args.at!r} has no UTC offset; write e.g. {args.at}+01:00")
+    return when
+
+
+def _summaries_table(summaries: Sequence[CaseSummary]) -> str:
+    rows = [[s.id, s.pathway_id, f"v{s.version}", s.state, s.due_at.isoformat() if s.due_at else "-"] for s in summaries]
+    return _table(rows, ["case", "pathway", "version", "state", "due"]) if rows else "(no cases)"
+
+
+def _cmd_cases(args: argparse.Namespace) -> int:
+    """The house's questions of a store: inbox, a citizen's cases, overdue cases, the worker's lag."""
+    store = _open_existing(args)
+    try:
+        match args.cases_command:
+            case "inbox":
+                if not (args.role or args.sector):
+                    raise _Usage("cases inbox needs --role ROLE or --sector SECTOR (and may take --person ID)")
+                waits = store.awaiting(role=args.role, sector=args.sector, person=args.person, limit=args.limit)
+                rows = [[w.case_id, w.pathway_id, w.trigger, w.requested_by, w.requested_at.isoformat(), ", ".join(w.approved_by) or "-"] for w in waits]
+                _emit(
+                    args,
+                    lambda: _table(rows, ["case", "pathway", "trigger", "requested by", "requested at", "approved by"]) if rows else "(nothing waits)",
+                    lambda: {"awaiting": [converter.unstructure(w) for w in waits]},
+                )
+                return EXIT_OK
+            case "citizen":
+                found = store.of_citizen(args.citizen, limit=args.limit)
+                _emit(args, lambda: _summaries_table(found), lambda: {"cases": [converter.unstructure(s) for s in found]})
+                return EXIT_OK
+            case "overdue":
+                now = _now(args)
+                due = store.due_before(now, limit=args.limit)
+                _emit(args, lambda: _summaries_table(due), lambda: {"at": now.isoformat(), "overdue": [converter.unstructure(s) for s in due]})
+                return EXIT_FINDINGS if due else EXIT_OK
+            case "lag":
+                now = _now(args)
+                lag = store.lag(now)
+                _emit(
+                    args,
+                    lambda: f"worker lag: {format_duration(lag)} ({lag.total_seconds():.0f} s) at {now.isoformat()}",
+                    lambda: {"at": now.isoformat(), "lag": format_duration(lag), "seconds": lag.total_seconds()},
+                )
+                return EXIT_OK
+        raise AssertionError(args.cases_command)  # pragma: no cover - argparse allows only the four
+    finally:
+        store.close()
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from . import eventlog
 
@@ -494,6 +552,30 @@ def _parser() -> argparse.ArgumentParser:
     _verbosity(p, argparse.SUPPRESS)
     _definitions_option(p)
     p.set_defaults(func=_cmd_diagram)
+
+    p = sub.add_parser("cases", help="ask a case store: a leader's inbox, a citizen's cases, overdue cases, the worker's lag")
+    cases = p.add_subparsers(dest="cases_command", required=True)
+    p = cases.add_parser("inbox", parents=common, help="approval requests waiting for a role or a sector, oldest first")
+    _db(p)
+    p.add_argument("--role", help="the role that can approve")
+    p.add_argument("--sector", help="any role of this sector")
+    p.add_argument("--person", help="leave out what this staff id asked for or already approved (four-eyes)")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=_cmd_cases)
+    p = cases.add_parser("citizen", parents=common, help="every case of one citizen (a pseudonym) across pathways and versions")
+    _db(p)
+    p.add_argument("citizen")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=_cmd_cases)
+    p = cases.add_parser("overdue", parents=common, help="cases whose deadline has passed and not fired yet; exit 1 when there are any")
+    _db(p)
+    p.add_argument("--at", help="the time to ask at (ISO 8601 with offset; default: now)")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=_cmd_cases)
+    p = cases.add_parser("lag", parents=common, help="how far the deadline worker is behind")
+    _db(p)
+    p.add_argument("--at", help="the time to ask at (ISO 8601 with offset; default: now)")
+    p.set_defaults(func=_cmd_cases)
 
     p = sub.add_parser("export", help="write a store's case histories as an event log (XES or OCEL 2.0) for process mining")
     _db(p)
