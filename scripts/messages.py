@@ -1,6 +1,7 @@
 """Keep the Danish message catalogue current: extract, merge, compile (Babel).
 
-    .venv/bin/python scripts/messages.py          # update pathways.po from the code, compile pathways.mo
+    .venv/bin/python scripts/messages.py          # update pathways.po from the code, compile pathways.mo,
+                                                  # and the English/Danish table in docs/errors.md
     .venv/bin/python scripts/messages.py --check  # exit 1 if the catalogue is behind the code
 
 Every text marked ``tr("…")`` in ``src/pathways`` is a message; its English is the id.
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "src" / "pathways"
 PO = SOURCE / "locale" / "da" / "LC_MESSAGES" / "pathways.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"tr": None}
+KEYWORDS = {"tr": None, "_tr": None}
 _FIXED = datetime(2026, 1, 1, tzinfo=UTC)
 """Header dates stay fixed, so the compiled catalogue only changes when a message does."""
 
@@ -65,19 +66,39 @@ def _mo_bytes(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
+DOCS = ROOT / "docs" / "errors.md"
+_START, _END = "<!-- messages:start -->", "<!-- messages:end -->"
+
+
+def docs_table(catalog: Catalog) -> str:
+    """Every message in English and Danish, as the table in docs/errors.md shows it."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = [f"| {cell(str(m.id))} | {cell(str(m.string))} |" for m in sorted(catalog, key=lambda m: str(m.id).lower()) if m.id]
+    return "\n".join([_START, "", "| English | Dansk |", "|---|---|", *rows, "", _END])
+
+
+def docs_text(catalog: Catalog) -> str:
+    text = DOCS.read_text(encoding="utf-8")
+    start, end = text.index(_START), text.index(_END) + len(_END)
+    return text[:start] + docs_table(catalog) + text[end:]
+
+
 def main(argv: list[str]) -> int:
     catalog = merged()
     po, mo = _po_bytes(catalog), _mo_bytes(catalog)
     if "--check" in argv:
-        stale = PO.read_bytes() != po or MO.read_bytes() != mo
+        stale = PO.read_bytes() != po or MO.read_bytes() != mo or DOCS.read_text(encoding="utf-8") != docs_text(catalog)
         missing = [m.id for m in catalog if m.id and not m.string]
         for text in missing:
             print(f"no Danish text for {text!r}", file=sys.stderr)
         if stale:
-            print("pathways.po/.mo are behind the code: run scripts/messages.py", file=sys.stderr)
+            print("pathways.po/.mo or docs/errors.md are behind the code: run scripts/messages.py", file=sys.stderr)
         return 1 if stale or missing else 0
     PO.write_bytes(po)
     MO.write_bytes(mo)
+    DOCS.write_text(docs_text(catalog), encoding="utf-8")
     print(f"{PO.relative_to(ROOT)}: {len(catalog)} messages, {sum(1 for m in catalog if m.id and not m.string)} without Danish")
     return 0
 

@@ -22,6 +22,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from ._yaml import DocPath, Positioned, format_path
 from .errors import Problem
+from .i18n import noun, tr
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -45,11 +46,11 @@ def did_you_mean(name: str, known: Iterable[str], what: str) -> str:
     known = sorted(known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return tr("did you mean {name}?", name=repr(close[0]))
     if not known:
-        return f"no {what} is declared; declare it first"
+        return tr("no {thing} is declared; declare it first", thing=noun(what))
     listed = ", ".join(repr(k) for k in known[:12]) + (", …" if len(known) > 12 else "")
-    return f"known {what}s: {listed}"
+    return tr("known {things}: {listed}", things=noun(what, plural=True), listed=listed)
 
 
 def problem_at(file: str, doc: Positioned, path: DocPath, message: str, hint: str | None = None) -> Problem:
@@ -175,15 +176,15 @@ def explain(exc: BaseException, path: DocPath, cls: Any) -> Iterator[Found]:
     elif isinstance(exc, ForbiddenExtraKeysError):
         fields = [a.name for a in attrs.fields(exc.cl)]
         for key in sorted(exc.extra_fields):
-            yield ((*path, key), f"unknown field {key!r}", did_you_mean(key, fields, "field"))
+            yield ((*path, key), tr("unknown field {key}", key=repr(key)), did_you_mean(key, fields, "field"))
     elif isinstance(exc, KeyError):
         name = path[-1] if path else "?"
-        yield (path, f"required field {name!r} is missing", f"add '{name}:'")
+        yield (path, tr("required field {name} is missing", name=repr(name)), tr("add '{name}:'", name=name))
     elif isinstance(exc, ValueError) and (enum_cls := _enum_of(cls)) is not None:
         cls = enum_cls
         allowed = ", ".join(repr(m.value) for m in cls)
         found = str(exc).split(" is not a valid")[0]
-        yield (path, f"expected one of {allowed}, got {found}", None)
+        yield (path, tr("expected one of {allowed}, got {found}", allowed=allowed, found=found), None)
     elif isinstance(exc, ValueError | TypeError):
         expected = _type_name(cls)
         text = str(exc)

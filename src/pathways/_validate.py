@@ -11,11 +11,12 @@ from collections.abc import Iterable, Iterator
 
 from ._documents import DocPath, Found, did_you_mean
 from ._limits import MAX_DURATION, MAX_INT, id_problem
+from .i18n import noun, tr
 from .model import ANY_STATE, Pathway, RuleKind, StateKind
 
 
 def _unknown(path: DocPath, name: str, known: Iterable[str], what: str) -> Found:
-    return (path, f"unknown {what} {name!r}", did_you_mean(name, known, what))
+    return (path, tr("unknown {thing} {name}", thing=noun(what), name=repr(name)), did_you_mean(name, known, what))
 
 
 def problems(p: Pathway) -> Iterator[Found]:

@@ -93,7 +93,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     _emit(
         args,
         lambda: "\n".join(
-            f"OK  {p.id} v{p.version}: {len(p.states)} states, {len(p.transitions)} transitions, {len(p.roles)} roles"
+            tr("OK  {pathway} v{version}: {states} states, {transitions} transitions, {roles} roles",
+               pathway=p.id, version=p.version, states=len(p.states), transitions=len(p.transitions), roles=len(p.roles))
             for p in versions
         ),
         lambda: {

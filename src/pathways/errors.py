@@ -136,11 +136,32 @@ class DocumentError(PathwaysError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
         count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in {self.document}:"
+        document = _document_name(self.document)
+        header = _tr("1 problem in {document}:", document=document) if count == 1 else _tr("{count} problems in {document}:", count=count, document=document)
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.problems,))
+
+
+def _document_name(document: str) -> str:
+    """A document kind in the current language (the class attribute stays English)."""
+    match document:
+        case "pathway definitions":
+            return _tr("pathway definitions")
+        case "simulation scenario":
+            return _tr("simulation scenario")
+        case "journey":
+            return _tr("journey")
+        case _:
+            return document
+
+
+def _tr(message: str, **values: Any) -> str:
+    """The message catalogue's :func:`pathways.i18n.tr`, imported when first needed."""
+    from .i18n import tr as translate
+
+    return translate(message, **values)
 
 
 class DefinitionError(DocumentError):

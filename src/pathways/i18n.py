@@ -34,6 +34,7 @@ __all__ = [
     "default_language",
     "kind_name",
     "label",
+    "noun",
     "outcome_name",
     "parse_language",
     "role_name",
@@ -158,3 +159,44 @@ def outcome_name(outcome: Outcome, lang: Lang | None = None) -> str:
             return tr("left by own choice", lang=lang)
         case other:  # pragma: no cover - mypy names a new outcome here
             assert_never(other)
+
+
+def noun(what: str, *, plural: bool = False, lang: Lang | None = None) -> str:
+    """The name of a kind of thing in a message ("role", "roles"); unknown words pass through."""
+    match (what, plural):
+        case ("field", False):
+            return tr("field", lang=lang)
+        case ("field", True):
+            return tr("fields", lang=lang)
+        case ("role", False):
+            return tr("role", lang=lang)
+        case ("role", True):
+            return tr("roles", lang=lang)
+        case ("state", False):
+            return tr("state", lang=lang)
+        case ("state", True):
+            return tr("states", lang=lang)
+        case ("fact", False):
+            return tr("fact", lang=lang)
+        case ("fact", True):
+            return tr("facts", lang=lang)
+        case ("trigger", False):
+            return tr("trigger", lang=lang)
+        case ("trigger", True):
+            return tr("triggers", lang=lang)
+        case ("sector", False):
+            return tr("sector", lang=lang)
+        case ("sector", True):
+            return tr("sectors", lang=lang)
+        case ("pathway", False):
+            return tr("pathway", lang=lang)
+        case ("pathway", True):
+            return tr("pathways", lang=lang)
+        case ("resource", False):
+            return tr("resource", lang=lang)
+        case ("resource", True):
+            return tr("resources", lang=lang)
+        case (_, True):
+            return f"{what}s"
+        case _:
+            return what
