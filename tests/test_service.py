@@ -147,6 +147,27 @@ def test_the_inbox_and_a_citizens_cases(server):
     assert (mine["id"], mine["pathway_id"], mine["state"]) == (cid, "walk_in", "arrived")
 
 
+def test_a_leaders_inbox_holds_the_approvals_waiting_and_four_eyes_hold(server):
+    oid = f"o-{uuid.uuid4().hex[:8]}"
+    r = httpx.post(f"{server}/cases", json={"pathway": "overnight_stay", "citizen": f"c-{oid}", "case_id": oid, "facts": {"consent_given": True}}, headers=NURSE)
+    assert r.status_code == 201
+    for trigger in ("assess", "admit", "stay_review", "request_extension"):
+        assert httpx.post(f"{server}/cases/{oid}/fire", json={"trigger": trigger}, headers=NURSE).status_code == 200, trigger
+    region = _auth("l-1", "leader_region", "region")
+    municipality = _auth("l-2", "leader_municipality", "municipal_social")
+    waiting = [w for w in httpx.get(f"{server}/inbox/approvals", headers=region).json() if w["case_id"] == oid]
+    assert [(w["trigger"], w["requested_by"]) for w in waiting] == [("request_extension", "n-1")]
+    r = httpx.post(f"{server}/cases/{oid}/approve", headers=NURSE)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "self_approval")
+    assert httpx.post(f"{server}/cases/{oid}/approve", headers=region).status_code == 200
+    assert oid not in {w["case_id"] for w in httpx.get(f"{server}/inbox/approvals", headers=region).json()}
+    assert httpx.post(f"{server}/cases/{oid}/approve", json={"reason": "agreed"}, headers=municipality).status_code == 200
+    assert httpx.get(f"{server}/cases/{oid}", headers=NURSE).json()["state"] == "extended_stay"
+    r = httpx.get(f"{server}/inbox/approvals", params={"limit": "lots"}, headers=region)
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "bad_limit")
+    assert httpx.post(f"{server}/cases/{oid}/fire", json={"trigger": "discharge"}, headers=NURSE).status_code == 200
+
+
 @pytest.mark.parametrize("answer, status", [("accept", "accepted"), ("decline", "rejected")])
 def test_a_referral_task_starts_the_intake_and_returns_as_the_answered_task(server, answer, status):
     ref = uuid.uuid4().hex[:8]

@@ -113,6 +113,14 @@ def _case_json(case: Case) -> dict[str, Any]:
     return data
 
 
+def _limit(request: Any) -> int:
+    """``?limit=`` (1 to 1000, default 100)."""
+    text = request.query_params.get("limit", "100")
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise _HTTPError(400, "BadRequest", "bad_limit", f"'limit' must be a whole number from 1 to 1000, not {text!r}")
+    return int(text)
+
+
 def _summary_json(s: Any) -> dict[str, Any]:
     return {
         "id": s.id, "citizen": s.citizen, "pathway_id": s.pathway_id, "version": s.version, "state": s.state,
@@ -311,9 +319,24 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         responses: {200: {description: case summaries}}
         """
         actor = actor_of(request)
-        limit = min(int(request.query_params.get("limit", "100")), 1000)
+        limit = _limit(request)
         after = request.query_params.get("after", "")
         return [_summary_json(s) for s in await run(lambda: durable.store.owned_by(role=actor.role, limit=limit, after=after))]
+
+    @endpoint
+    async def approvals(request: Request) -> Any:
+        """
+        summary: Approval requests waiting for the token's role, oldest first (not the person's own, nor ones they approved)
+        responses: {200: {description: "[{case_id, pathway_id, trigger, role, sector, requested_by, requested_at, approved_by}]"}}
+        """
+        actor = actor_of(request)
+        limit = _limit(request)
+        waits = await run(lambda: durable.store.awaiting(role=actor.role, person=actor.person, limit=limit))
+        return [
+            {"case_id": w.case_id, "pathway_id": w.pathway_id, "trigger": w.trigger, "role": w.role, "sector": w.sector,
+             "requested_by": w.requested_by, "requested_at": w.requested_at.isoformat(), "approved_by": list(w.approved_by)}
+            for w in waits
+        ]
 
     @endpoint
     async def citizen_cases(request: Request) -> Any:
@@ -322,15 +345,8 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         responses: {200: {description: case summaries}}
         """
         actor_of(request)
-        citizen = request.path_params["citizen"]
-
-        def find() -> list[Any]:
-            query = getattr(durable.store, "cases_of", None)
-            if query is not None:
-                return list(query(citizen))
-            return [s for s in (durable.store.summary(cid) for cid in durable.store.case_ids()) if s.citizen == citizen]
-
-        return [_summary_json(s) for s in await run(find)]
+        citizen, limit = request.path_params["citizen"], _limit(request)
+        return [_summary_json(s) for s in await run(lambda: durable.store.of_citizen(citizen, limit=limit))]
 
     # -- FHIR ---------------------------------------------------------------------------------
 
@@ -420,6 +436,7 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         Route("/cases/{case_id}/refuse", refuse, methods=["POST"]),
         Route("/cases/{case_id}/facts", set_fact, methods=["POST"]),
         Route("/inbox", inbox, methods=["GET"]),
+        Route("/inbox/approvals", approvals, methods=["GET"]),
         Route("/citizens/{citizen}/cases", citizen_cases, methods=["GET"]),
         Route("/fhir/Task", post_task, methods=["POST"]),
         Route("/fhir/Task/{case_id}", get_task, methods=["GET"]),
