@@ -1,6 +1,6 @@
 """Durable store speed: transitions per second and host queries at a million cases.
 
-Run: .venv/bin/python benchmarks/bench_store.py [--pg URL] [--steps N] [--cases N] [--skip-1m]
+Run: .venv/bin/python benchmarks/bench_store.py [--pg URL] [--steps N] [--cases N] [--skip-1m] [--skip-transitions]
 
 Prints one table:
 
@@ -11,7 +11,10 @@ Prints one table:
   one transition costs in the client processes and in the PostgreSQL server (all its
   processes, read from /proc: the server must run on this machine);
 * host queries (case by id, with history, in a state, owned by a role / a sector,
-  deadline before T) on stores bulk-loaded with ``--cases`` cases (default 1,000,000).
+  deadline before T) and the house's questions (a leader's inbox by role, by sector with
+  four-eyes, a citizen's cases, overdue cases, the worker's lag) on stores bulk-loaded
+  with ``--cases`` cases (default 1,000,000; every 20th waits for two approvals, about
+  three cases per citizen). ``--skip-transitions`` measures the queries alone.
 
 PostgreSQL comes from ``--pg`` or ``PATHWAYS_TEST_POSTGRES_URL``; its database is emptied.
 Targets (issue 4): SQLite ≥ 2,000/s, PostgreSQL 8 processes ≥ 4,000/s, queries ≤ 10 ms.
@@ -39,6 +42,8 @@ from pathways.store import schema as store_schema
 from pathways.store.base import event_row, snapshot, to_micros
 
 RING = 10
+_LEADERS = [("leader_region", "region"), ("leader_social", "social"), ("leader_job", "employment"), ("psychiatrist", "region")]
+"""(role, sector) pairs the bulk-loaded approval requests wait for."""
 NURSE = pathways.Actor("nurse-1", "nurse", "region")
 
 
@@ -210,8 +215,9 @@ def bulk_load(url: str, cases: int) -> None:
     base = datetime(2026, 1, 5, tzinfo=UTC)
     sa_engine = store.engine()  # type: ignore[attr-defined]
     chunk = 20_000
+    citizens = max(1, cases // 3)
     for lo in range(0, cases, chunk):
-        case_rows, owner_rows, event_rows = [], [], []
+        case_rows, owner_rows, event_rows, wait_rows = [], [], [], []
         for i in range(lo, min(cases, lo + chunk)):
             case_id = f"c{i:07d}"
             state = f"s{i % RING}"
@@ -220,17 +226,26 @@ def bulk_load(url: str, cases: int) -> None:
             ev = event_row(pathways.Event(case_id, 0, first.at, first.kind, state, state, facts=first.facts), "ring", 1, "0" * 64)
             event_rows.append(ev)
             case_rows.append({
-                "id": case_id, "citizen": f"cit-{i}", "pathway_id": "ring", "version": 1, "state": state,
+                "id": case_id, "citizen": f"cit-{i % citizens}", "pathway_id": "ring", "version": 1, "state": state,
                 "seq": 1, "terminal": False, "due_at": to_micros(due), "head_hash": ev["hash"],
                 "snapshot": snapshot(template),
             })
             owner_rows += [
                 {"case_id": case_id, "role": r, "sector": ring.roles[r].sector} for r in ring.state(state).responsible
             ]
+            if i % 20 == 0:  # a request waiting for one leader of each sector, some half approved
+                waiting = [_LEADERS[(i // 20) % len(_LEADERS)], _LEADERS[(i // 20 + 1) % len(_LEADERS)]]
+                wait_rows += [{
+                    "case_id": case_id, "role": role, "sector": sector, "pathway_id": "ring", "trigger": "next",
+                    "requested_by": f"staff-{i % 200}", "requested_at": to_micros(base + timedelta(seconds=i)),
+                    "approved_by": f",staff-{(i + 7) % 200}," if i % 40 == 0 else ",",
+                } for role, sector in waiting]
         with sa_engine.begin() as conn:
             conn.execute(store_schema.cases.insert(), case_rows)
             conn.execute(store_schema.case_owners.insert(), owner_rows)
             conn.execute(store_schema.events.insert(), event_rows)
+            if wait_rows:
+                conn.execute(store_schema.approval_waits.insert(), wait_rows)
     with sa_engine.connect() as conn:
         conn.exec_driver_sql("ANALYZE")
         conn.commit()
@@ -252,6 +267,12 @@ def bench_queries(url: str, cases: int) -> list[tuple[str, float, float]]:
         ("100 cases owned by a role", lambda: store.owned_by(role="social_worker", limit=100, after=some_id())),
         ("100 cases owned by a sector", lambda: store.owned_by(sector="region", limit=100, after=some_id())),
         ("100 cases due before T", lambda: store.due_before(base + timedelta(seconds=rng.randrange(cases)), limit=100)),
+        ("inbox of a role: 100 oldest requests", lambda: store.awaiting(role=rng.choice(_LEADERS)[0], limit=100)),
+        ("inbox of a sector, four-eyes for a person", lambda: store.awaiting(
+            sector=rng.choice(_LEADERS)[1], person=f"staff-{rng.randrange(200)}", limit=100)),
+        ("every case of a citizen", lambda: store.of_citizen(f"cit-{rng.randrange(max(1, cases // 3))}")),
+        ("100 overdue cases (now)", lambda: store.due_before(base + timedelta(seconds=cases + 1), limit=100)),
+        ("worker lag", lambda: store.lag(base + timedelta(seconds=cases + rng.randrange(3600)))),
     ]
     out = []
     for name, fn in queries:
@@ -281,18 +302,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000, help="transitions per process (default 3000)")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases bulk-loaded for the queries")
     parser.add_argument("--skip-1m", action="store_true", help="skip the bulk-loaded query part")
+    parser.add_argument("--skip-transitions", action="store_true", help="measure the bulk-loaded queries only")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="pathways-bench-")
     sqlite = os.path.join(folder, "cases.db")
 
     rows: list[list[str]] = []
-    for sync in ("FULL", "NORMAL"):
+    for sync in () if args.skip_transitions else ("FULL", "NORMAL"):
         rate, med, p99, client, _ = bench_transitions(sqlite, 1, args.steps, sync)
         rows.append([
             f"durable transitions/s ({_DURABILITY['sqlite', sync]})", "SQLite", "1 proc",
             f"{rate:,.0f}", f"{med:.2f}", f"{p99:.2f}", f"{client:.0f}", "", "≥ 2,000/s",
         ])
-    if args.pg:
+    if args.pg and not args.skip_transitions:
         for sync in ("FULL", "NORMAL"):
             for n in (1, 4, 8):
                 rate, med, p99, client, server = bench_transitions(args.pg, n, args.steps, sync)

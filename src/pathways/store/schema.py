@@ -119,7 +119,7 @@ def _approval_waits(md: sa.MetaData) -> sa.Table:
         sa.Column("requested_at", sa.BigInteger, nullable=False),
         sa.Column("approved_by", sa.Text, nullable=False),
         sa.Index("ix_waits_role", "role", "requested_at", "case_id"),
-        sa.Index("ix_waits_sector", "sector", "requested_at", "case_id"),
+        sa.Index("ix_waits_sector", "sector", "requested_at", "case_id", "role"),
     )
 
 
