@@ -321,7 +321,9 @@ def _unspool(db: sqlite3.Connection) -> Iterator[LogEvent]:
 class _Replay:
     """The state of one replay: the engine, open cases, aliases and expected echoes."""
 
-    def __init__(self, registry: Registry, pathway: str | None, keep: int, on_deviation: Callable[[Deviation], None] | None) -> None:
+    def __init__(
+        self, registry: Registry, pathway: str | None, keep: int, on_deviation: Callable[[Deviation], None] | None, db: sqlite3.Connection
+    ) -> None:
         self.registry = registry
         self.default_pathway = pathway
         self.clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
@@ -331,7 +333,9 @@ class _Replay:
         """log case id → engine case id (a case received through a hand-over)."""
         self.log_id: dict[str, str] = {}
         self.echoes: dict[str, deque[str]] = {}
-        self.closed: set[str] = set()
+        self.db = db
+        """Ended cases are remembered on disk, not in memory (a log may hold millions of cases)."""
+        db.execute("CREATE TABLE closed (id TEXT PRIMARY KEY)")
         self.receivers: dict[str, str] = {}
         """engine id of a receiving case started by a hand-over → its sender's engine id."""
         self.keep = keep
@@ -373,7 +377,7 @@ class _Replay:
         cid = self.alias.get(ev.case, ev.case)
         case = self.engine.cases.get(cid)
         if case is None:
-            if ev.case in self.closed:
+            if self.db.execute("SELECT 1 FROM closed WHERE id = ?", (ev.case,)).fetchone():
                 self.deviate(ev, "(closed)", "closed", f"case {ev.case!r} had already ended; nothing may happen after the end")
                 return
             case = self.begin(ev)
@@ -513,7 +517,7 @@ class _Replay:
         self.echoes.pop(cid, None)
         log_id = self.log_id.pop(cid, cid)
         self.alias.pop(log_id, None)
-        self.closed.add(log_id)
+        self.db.execute("INSERT OR IGNORE INTO closed VALUES (?)", (log_id,))
 
     def drop(self, receiver: str) -> None:
         self.receivers.pop(receiver, None)
@@ -553,7 +557,7 @@ def conform(
             db.execute("PRAGMA journal_mode = OFF")
             db.execute("PRAGMA synchronous = OFF")
             _spool(events, db)
-            replay = _Replay(registry, pathway, keep, on_deviation)
+            replay = _Replay(registry, pathway, keep, on_deviation, db)
             for ev in _unspool(db):
                 replay.handle(ev)
             return replay.result()
