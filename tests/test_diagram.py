@@ -37,19 +37,19 @@ def _need_dot() -> None:
 
 
 @pytest.fixture(scope="module")
-def stay():  # type: ignore[no-untyped-def]
+def stay():
     return load_registry(MINI)["stay"]
 
 
 class TestMermaid:
-    def test_states_are_shaped_by_kind_and_show_deadlines(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_states_are_shaped_by_kind_and_show_deadlines(self, stay) -> None:
         text = to_mermaid(stay)
         assert text.startswith("flowchart TD\n")
         assert '  s_arrived(["a<br/>[arrived]<br/>deadline PT2H → escalate"])' in text
         assert '  s_referred{{"b<br/>[referred]<br/>deadline P1D → chase"}}' in text
         assert '  s_done[["b<br/>[done]<br/>completed"]]' in text
 
-    def test_transitions_carry_trigger_roles_guards_approval_and_places(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_transitions_carry_trigger_roles_guards_approval_and_places(self, stay) -> None:
         text = to_mermaid(stay)
         assert (
             '  s_arrived -->|"admit<br/>by nurse<br/>if consent_given<br/>approval: one from each<br/>sector: region, social'
@@ -58,24 +58,24 @@ class TestMermaid:
         assert '  s_arrived -.->|"admit refused / timed out"| s_done' in text
         assert '  s_any -->|"leave<br/>by citizen"| s_left' in text
 
-    def test_hand_overs_point_at_the_receiving_pathway(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_hand_overs_point_at_the_receiving_pathway(self, stay) -> None:
         text = to_mermaid(stay)
         assert '  s_pathway_amb>"→ amb"]' in text
         assert '  s_referred -.->|"hand-over"| s_pathway_amb' in text
 
-    def test_states_are_coloured_by_sector(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_states_are_coloured_by_sector(self, stay) -> None:
         text = to_mermaid(stay)
         assert "  classDef sector_region fill:#cfe2f3,stroke:#555" in text
         assert "  class s_arrived sector_region" in text
         assert "  class s_done terminal" in text
 
-    def test_a_finding_is_highlighted_with_numbered_steps(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_a_finding_is_highlighted_with_numbered_steps(self, stay) -> None:
         text = to_mermaid(stay, highlight_states=["referred"], highlight_transitions=[("arrived", "admit"), ("staying", "refer")])
         assert "  class s_referred highlight" in text
         assert '|"#1 admit<br/>' in text and '|"#2 refer<br/>' in text
         assert "  linkStyle 0 stroke:#cc0000,stroke-width:3px" in text
 
-    def test_a_checker_finding_is_marked_with_its_counterexample_path(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_a_checker_finding_is_marked_with_its_counterexample_path(self, stay) -> None:
         from pathways.stranding import check
 
         registry = load_registry(MINI)
@@ -98,7 +98,7 @@ class TestMermaid:
 
 
 class TestDot:
-    def test_the_dot_text_has_nodes_edges_and_a_legend(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_the_dot_text_has_nodes_edges_and_a_legend(self, stay) -> None:
         text = to_dot(stay)
         assert text.startswith('digraph "stay" {')
         assert '"waiting" ' not in text
@@ -108,18 +108,18 @@ class TestDot:
         assert '<TD BGCOLOR="#cfe2f3" BORDER="1" WIDTH="150">Region</TD><TD ALIGN="LEFT">colour of states this sector is responsible for</TD>' in text
         assert '<TD BGCOLOR="#ffffff" BORDER="1" WIDTH="150">hexagon</TD><TD ALIGN="LEFT">waiting for an answer or a deadline</TD>' in text
 
-    def test_in_danish_the_words_and_the_legend_are_danish(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_in_danish_the_words_and_the_legend_are_danish(self, stay) -> None:
         text = to_dot(stay, lang="da")
         assert '"referred" [label="b\\n[referred]\\nfrist P1D → chase"' in text
         assert '"staying" -> "referred" [label="refer\\naf nurse\\nfrigiver places\\noverdragelse → amb"];' in text
         assert "<B>Signaturforklaring</B>" in text and ">sekskant</TD><TD ALIGN=\"LEFT\">venter på svar eller på en frist</TD>" in text
 
-    def test_the_answers_to_a_hand_over_are_drawn(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_the_answers_to_a_hand_over_are_drawn(self, stay) -> None:
         registry = load_registry(ROOT / "definitions")
         text = to_dot(registry["overnight_stay"], lang="da")
         assert '  "discharge_pending" -> "discharged_to_ambulant" [style=dashed, label="modtaget"];' in text
 
-    def test_highlighted_edges_are_red_and_numbered(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_highlighted_edges_are_red_and_numbered(self, stay) -> None:
         text = to_dot(stay, highlight_transitions=[("arrived", "leave")])
         assert '"*" -> "left" [label="#1 leave\\nby citizen", color="#cc0000"' in text
 
@@ -133,13 +133,13 @@ class TestDot:
 
 
 class TestRender:
-    def test_svg_and_png_come_from_graphviz(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_svg_and_png_come_from_graphviz(self, stay) -> None:
         _need_dot()
         svg = render(to_dot(stay), "svg")
         assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg and b"arrived" in svg
         assert render(to_dot(stay), "png").startswith(b"\x89PNG\r\n\x1a\n")
 
-    def test_without_graphviz_the_error_says_how_to_install_it(self, stay, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def test_without_graphviz_the_error_says_how_to_install_it(self, stay, monkeypatch) -> None:
         monkeypatch.setattr(shutil, "which", lambda _: None)
         with pytest.raises(RenderError) as exc:
             render(to_dot(stay))
@@ -148,7 +148,7 @@ class TestRender:
             "(Debian/Ubuntu: apt-get install graphviz) or use --format dot or --format mermaid"
         )
 
-    def test_an_unknown_format_is_refused(self, stay) -> None:  # type: ignore[no-untyped-def]
+    def test_an_unknown_format_is_refused(self, stay) -> None:
         with pytest.raises(RenderError, match="cannot render format 'gif'"):
             render(to_dot(stay), "gif")
 

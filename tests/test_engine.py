@@ -36,6 +36,7 @@ from pathways import (
     NotPermitted,
     Option,
     Reason,
+    RefusalCode,
     Registry,
     SelfApproval,
     SnapshotError,
@@ -278,10 +279,10 @@ class TestOptionsAndWhyNot:
         """options() shows every trigger from the state and why this actor cannot take it."""
         case = engine.start("stay", "c-0042")
         assert engine.options(case, NURSE) == [
-            Option("consent", "fire", "arrived", (Reason("role", "role 'nurse' may not fire 'consent' (allowed: citizen)"),)),
-            Option("admit", "fire", "staying", (Reason("guard", "guard 'consent_given' does not hold"),), "all of: leder_region, leder_kommune"),
+            Option("consent", "fire", "arrived", (Reason(RefusalCode.ROLE, "role 'nurse' may not fire 'consent' (allowed: citizen)"),)),
+            Option("admit", "fire", "staying", (Reason(RefusalCode.GUARD, "guard 'consent_given' does not hold"),), "all of: leder_region, leder_kommune"),
             Option("escalate", "fire", "done"),
-            Option("leave", "fire", "left", (Reason("role", "role 'nurse' may not fire 'leave' (allowed: citizen)"),)),
+            Option("leave", "fire", "left", (Reason(RefusalCode.ROLE, "role 'nurse' may not fire 'leave' (allowed: citizen)"),)),
         ]
 
     def test_why_not_is_empty_when_the_actor_can_fire(self, engine: Engine) -> None:
@@ -293,8 +294,8 @@ class TestOptionsAndWhyNot:
         """Role and guard reasons together, with their codes."""
         case = engine.start("stay", "c-0042")
         assert engine.why_not(case, "admit", CITIZEN) == [
-            Reason("role", "role 'citizen' may not fire 'admit' (allowed: nurse)"),
-            Reason("guard", "guard 'consent_given' does not hold"),
+            Reason(RefusalCode.ROLE, "role 'citizen' may not fire 'admit' (allowed: nurse)"),
+            Reason(RefusalCode.GUARD, "guard 'consent_given' does not hold"),
         ]
 
     def test_why_not_explains_wrong_state_and_unknown_triggers(self, engine: Engine) -> None:
@@ -317,7 +318,7 @@ class TestOptionsAndWhyNot:
         _admitted(engine)
         _admitted(engine)
         case = engine.start("stay", "c-3", facts={"consent_given": True})
-        assert engine.why_not(case, "admit", NURSE) == [Reason("capacity", "all 2 places of 'places' are taken")]
+        assert engine.why_not(case, "admit", NURSE) == [Reason(RefusalCode.CAPACITY, "all 2 places of 'places' are taken")]
 
 
 class TestApprovals:
@@ -597,7 +598,7 @@ class TestFacts:
         case = _admitted(engine)
         [event] = engine.set_fact(case, "has_home", False, SOCIAL, reason="evicted")
         assert (event.kind, event.facts, event.actor) == (EventKind.FACT_SET, {"has_home": False}, SOCIAL)
-        assert engine.why_not(case, "discharge", SOCIAL) == [Reason("guard", "guard 'has_home' does not hold")]
+        assert engine.why_not(case, "discharge", SOCIAL) == [Reason(RefusalCode.GUARD, "guard 'has_home' does not hold")]
 
     def test_a_transition_sets_its_facts(self, engine: Engine) -> None:
         """The citizen's 'consent' sets consent_given, so admit can be requested."""

@@ -180,7 +180,8 @@ class TestRefusalCodes:
         assert (exc.code, exc.case_id, str(exc)) == (code, "k", message)
 
     def test_codes_are_strings_for_json(self) -> None:
-        assert (RefusalCode.GUARD == "guard", f"{RefusalCode.CAPACITY}") == (True, "capacity")
+        guard: str = RefusalCode.GUARD  # a RefusalCode is a str: JSON writes it as its text
+        assert (guard == "guard", f"{RefusalCode.CAPACITY}") == (True, "capacity")
 
 
 class TestOtherErrorsCarryTheirData:

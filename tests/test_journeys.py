@@ -29,7 +29,7 @@ steps:
 
 
 @pytest.fixture(scope="module")
-def registry():  # type: ignore[no-untyped-def]
+def registry():
     return load_registry(ROOT / "definitions")
 
 
@@ -39,7 +39,7 @@ class TestShippedJourneys:
         assert started == {p.stem for p in (ROOT / "definitions").glob("*.yaml")}
 
     @pytest.mark.parametrize("path", JOURNEYS, ids=lambda p: p.stem)
-    def test_every_shipped_journey_passes(self, path: Path, registry) -> None:  # type: ignore[no-untyped-def]
+    def test_every_shipped_journey_passes(self, path: Path, registry) -> None:
         result = run_journey(load_journey(path), registry)
         assert result.ok, result.to_text()
 
@@ -83,7 +83,7 @@ class TestAFailingJourney:
 
 
 class TestRefusalsAndExpectations:
-    def test_a_refusal_is_expected_by_its_reason_code(self, registry) -> None:  # type: ignore[no-untyped-def]
+    def test_a_refusal_is_expected_by_its_reason_code(self, registry) -> None:
         journey = load_journey_text(
             "pathway: walk_in\nsteps:\n  - {by: citizen, do: start_conversation, expect: {refused: role}}\n"
         )
@@ -92,14 +92,14 @@ class TestRefusalsAndExpectations:
         assert result.ok
         assert result.steps[0].happened == ("afvist (role: denne rolle må ikke gøre det)",)
 
-    def test_an_unexpected_refusal_fails_the_step(self, registry) -> None:  # type: ignore[no-untyped-def]
+    def test_an_unexpected_refusal_fails_the_step(self, registry) -> None:
         journey = load_journey_text("pathway: walk_in\nsteps:\n  - {by: citizen, do: start_conversation}\n")
         with use_language("en"):
             result = run_journey(journey, registry)
         assert not result.ok
         assert result.steps[0].failures[0].startswith("refused (role: this role may not do it) — citizen-1 (citizen, citizen) cannot fire")
 
-    def test_time_passes_and_a_deadline_fires(self, registry) -> None:  # type: ignore[no-untyped-def]
+    def test_time_passes_and_a_deadline_fires(self, registry) -> None:
         journey = load_journey_text(
             "pathway: walk_in\nfacts: {consent_to_consult_region: true}\nsteps:\n"
             "  - {by: social_duty_worker, do: start_conversation}\n"
@@ -125,7 +125,7 @@ class TestJourneyFileErrors:
             "j.yaml:3:5: steps[0]: a step does one thing, this one do, wait (split it into one step per action)",
         ]
 
-    def test_unknown_names_are_reported_before_running(self, registry) -> None:  # type: ignore[no-untyped-def]
+    def test_unknown_names_are_reported_before_running(self, registry) -> None:
         journey = load_journey_text("pathway: walk_in\nsteps:\n  - {by: nurze, do: start_conversation}\n", "j.yaml")
         result = run_journey(journey, registry)
         assert not result.ok

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,12 @@ ACTORS = [NURSE, NURSE2, SOCIAL, LEAD_R, LEAD_S, CITIZEN, AMBULANT]
 TRIGGERS = ["admit", "plan", "escalate", "discharge", "finish", "leave", "refer", "accept", "decline", "go", "chase"]
 
 
+def _ids() -> Callable[[], str]:
+    """Case ids x0, x1, … of one engine, so every store names its cases alike."""
+    counter = iter(range(10_000))
+    return lambda: f"x{next(counter)}"
+
+
 def _outcome(engine: DurableEngine, act: Any) -> tuple[str, Any]:
     """The events of an action, or its error (the store's own URL replaced, as it differs)."""
     try:
@@ -69,8 +76,7 @@ class StoresAgree(RuleBasedStateMachine):
         reg = registry()
         self.engines = []
         for s in stores:
-            counter = iter(range(10_000))
-            self.engines.append(DurableEngine(reg, s, clock=self.clock, new_id=lambda c=counter: f"x{next(c)}"))
+            self.engines.append(DurableEngine(reg, s, clock=self.clock, new_id=_ids()))
         self.case_ids: list[str] = []
 
     def teardown(self) -> None:

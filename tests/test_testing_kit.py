@@ -313,7 +313,7 @@ class _NoRoleCheck(Engine):
 class _NoFourEyes(Engine):
     """Lets anyone approve, including the requester and people who approved already."""
 
-    def approve(self, case: Case, actor: Actor, *, reason: str | None = None) -> list[Event]:
+    def approve(self, case: Case | str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         with mock.patch.object(approvals, "objection", lambda *args: None):
             return super().approve(case, actor, reason=reason)
 
@@ -328,8 +328,8 @@ class _LedgerForgets(Engine):
 class _QuietFacts(Engine):
     """Changes a fact without recording an event."""
 
-    def set_fact(self, case: Case, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
-        case.context[fact] = value
+    def set_fact(self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None) -> list[Event]:
+        self._resolve(case).context[fact] = value
         return []
 
 
