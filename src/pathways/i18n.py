@@ -16,16 +16,16 @@ e.g. ``Sygeplejerske (Regionspsykiatrien) [nurse]``.
 from __future__ import annotations
 
 import contextlib
-import gettext
-import locale
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from functools import cache
-from importlib import resources
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from .model import Label, Outcome, Pathway, StateKind
+
+if TYPE_CHECKING:
+    import gettext
 
 __all__ = [
     "LANGUAGES",
@@ -69,6 +69,8 @@ def default_language() -> Lang:
         lang = parse_language(os.environ.get(name))
         if lang is not None:
             return lang
+    import locale  # here, not at import: `import pathways` stays light
+
     with contextlib.suppress(ValueError):
         lang = parse_language(locale.getlocale()[0])
         if lang is not None:
@@ -96,6 +98,9 @@ def use_language(lang: Lang | str | None) -> Iterator[Lang]:
 
 @cache
 def _translations(lang: Lang) -> gettext.NullTranslations:
+    import gettext  # here, with importlib.resources (which loads tempfile): not at `import pathways`
+    from importlib import resources
+
     if lang == "en":
         return gettext.NullTranslations()
     folder = resources.files("pathways") / "locale"
