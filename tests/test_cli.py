@@ -224,3 +224,11 @@ class TestCases:
     def test_a_time_without_offset_is_bad_input(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["cases", "lag", "--db", str(db), "--at", "2026-03-01T08:00"]) == 2
         assert capsys.readouterr().err == "error: --at '2026-03-01T08:00' has no UTC offset; write e.g. 2026-03-01T08:00+01:00\n"
+
+
+def test_import_pathways_loads_the_light_core_only() -> None:
+    """networkx, SimPy, SQLAlchemy, matplotlib, hypothesis (and slow standard modules) load on first use."""
+    heavy = ["hypothesis", "importlib.metadata", "matplotlib", "networkx", "numpy", "simpy", "sqlalchemy", "tempfile"]
+    probe = f"import sys, pathways; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
