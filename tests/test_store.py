@@ -510,6 +510,26 @@ class TestBadInput:
         assert "s3cret-pw" not in str(info.value)
 
 
+def _back_to_v3_events(conn: sa.Connection) -> None:
+    """Rewrite a current store's events as schema 3 wrote them: no key id, no citizen, and
+    hashes over the remaining columns (so this also proves the upgrade keeps old chains)."""
+    from pathways.store.base import event_hash
+
+    rows = [dict(r) for r in conn.exec_driver_sql("SELECT * FROM events ORDER BY case_id, seq").mappings()]
+    prev: dict[str, str] = {}
+    for row in rows:
+        row.update(key_id=None, citizen=None, prev_hash=prev.get(row["case_id"], "0" * 64))
+        row["hash"] = prev[row["case_id"]] = event_hash(row)
+        conn.execute(sa.text("UPDATE events SET prev_hash = :p, hash = :h WHERE case_id = :c AND seq = :s"),
+                     {"p": row["prev_hash"], "h": row["hash"], "c": row["case_id"], "s": row["seq"]})
+    for case_id, head in prev.items():
+        conn.execute(sa.text("UPDATE cases SET head_hash = :h WHERE id = :c"), {"h": head, "c": case_id})
+    conn.exec_driver_sql("ALTER TABLE events DROP COLUMN key_id")
+    conn.exec_driver_sql("ALTER TABLE events DROP COLUMN citizen")
+    conn.exec_driver_sql("DROP TABLE checkpoint_heads")
+    conn.exec_driver_sql("DROP TABLE checkpoints")
+
+
 class TestSchemaUpgrade:
     def test_a_version_1_store_is_upgraded_in_place(self, sql_url: str) -> None:
         engine = sa.create_engine(_sa(sql_url))
@@ -525,6 +545,7 @@ class TestSchemaUpgrade:
             conn.exec_driver_sql("DROP TABLE migrations")
             conn.exec_driver_sql("DROP TABLE approval_waits")
             conn.exec_driver_sql("DROP INDEX ix_cases_citizen")
+            _back_to_v3_events(conn)
             conn.exec_driver_sql("ALTER TABLE cases ADD COLUMN owners TEXT NOT NULL DEFAULT '[]'")
             conn.exec_driver_sql("""UPDATE cases SET owners = '[["nurse","region"],["social_worker","social"]]'""")
             conn.exec_driver_sql("UPDATE schema_version SET version = 1")
@@ -536,6 +557,23 @@ class TestSchemaUpgrade:
             assert conn.exec_driver_sql("SELECT version FROM schema_version").scalar() == CURRENT_VERSION
             columns = {c["name"] for c in sa.inspect(conn).get_columns("cases")}
         assert "owners" not in columns
+        store.close()
+
+    def test_a_version_3_store_is_upgraded_and_its_audit_still_verifies(self, sql_url: str) -> None:
+        """Events written before keys and citizens were chained still verify after the upgrade."""
+        store = open_store(sql_url)
+        TestAudit()._history(DurableEngine(registry(), store, clock=pathways.ManualClock()))
+        store.close()
+        engine = sa.create_engine(_sa(sql_url))
+        with engine.begin() as conn:
+            _back_to_v3_events(conn)
+            conn.exec_driver_sql("UPDATE schema_version SET version = 3")
+        engine.dispose()
+        store = open_store(sql_url)
+        result = verify(store, registry())
+        assert (result.ok, result.cases, result.events) == (True, 2, 5)
+        DurableEngine(registry(), store, clock=pathways.ManualClock()).start("night", "cit-3", case_id="k3")
+        assert verify(store, registry()).ok
         store.close()
 
     def test_a_fresh_v1_schema_upgrades_to_the_current_tables(self, sql_url: str) -> None:

@@ -22,6 +22,7 @@ from ..approvals import open_slots
 from ..case import Actor, Approval, Case, Event, EventKind, Link
 from ..errors import CapacityError, ConcurrentUpdate, NoCapacity, StoreError, UnreadableCase
 from ..model import Pathway
+from .keys import AuditKeys
 
 __all__ = [
     "GENESIS",
@@ -136,6 +137,8 @@ class CaseStore(Protocol):
 
     url: str
     """Where the store lives, without any password."""
+    audit_keys: AuditKeys | None
+    """The HMAC keys events are chained with (``None``: an unkeyed audit, see :mod:`.keys`)."""
 
     def ensure_resources(self, capacities: Mapping[str, int]) -> None:
         """Create the rows of shared resources; set their capacity to the definitions'."""
@@ -205,6 +208,18 @@ class CaseStore(Protocol):
     def heads(self) -> dict[str, tuple[int, str]]:
         """Per case: the stored seq and the hash of its last event (for audit)."""
 
+    def case_rows(self) -> Iterator[dict[str, Any]]:
+        """Every stored case row with its owner rows as ``owners`` (for audit), by id."""
+
+    def add_checkpoint(self, record: Mapping[str, Any], heads: Sequence[tuple[str, int, str]]) -> None:
+        """Store a signed checkpoint and the case heads it covers (see :mod:`.checkpoint`)."""
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every stored checkpoint, oldest first."""
+
+    def checkpoint_heads(self, n: int) -> list[tuple[str, int, str]]:
+        """The (case id, seq, head hash) rows checkpoint ``n`` covers, by case id."""
+
     def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
         """Move a case to a new definition version (optimistic on its seq)."""
 
@@ -250,14 +265,36 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def event_hash(row: Mapping[str, Any]) -> str:
-    """sha256 over the canonical JSON of an event row (every column but ``hash``)."""
-    body = {k: v for k, v in row.items() if k != "hash"}
-    return hashlib.sha256(_dumps(body).encode()).hexdigest()
+_LATER_COLUMNS = ("key_id", "citizen")
+"""Event columns added in schema 3; left out of the hash when empty, so older rows still verify."""
 
 
-def event_row(event: Event, pathway_id: str, version: int, prev_hash: str) -> dict[str, Any]:
-    """The stored form of an event, hashed over ``prev_hash``."""
+def event_hash(row: Mapping[str, Any], keys: AuditKeys | None = None) -> str:
+    """The MAC of an event row over its canonical JSON (every column but ``hash``).
+
+    HMAC-SHA256 under the row's ``key_id`` when it has one (``keys`` must hold it), else
+    plain SHA-256 (an unkeyed row hashes as rows did before keys existed).
+
+    Raises:
+        KeyError: the row names a key that ``keys`` does not hold.
+    """
+    key_id = row.get("key_id")
+    body = {k: v for k, v in row.items() if k != "hash" and not (k in _LATER_COLUMNS and v is None)}
+    data = _dumps(body).encode()
+    if key_id is None:
+        return hashlib.sha256(data).hexdigest()
+    if keys is None or key_id not in keys.keys:
+        raise KeyError(key_id)
+    return keys.mac(key_id, data)
+
+
+def event_row(
+    event: Event, pathway_id: str, version: int, prev_hash: str, keys: AuditKeys | None = None, citizen: str | None = None,
+) -> dict[str, Any]:
+    """The stored form of an event, chained to ``prev_hash`` under the current key (if any).
+
+    The first event also carries the citizen, so the audit can prove the case row's citizen.
+    """
     actor = event.actor
     row: dict[str, Any] = {
         "case_id": event.case_id,
@@ -280,8 +317,10 @@ def event_row(event: Event, pathway_id: str, version: int, prev_hash: str) -> di
         "pathway_id": pathway_id,
         "pathway_version": version,
         "prev_hash": prev_hash,
+        "key_id": keys.current if keys is not None else None,
+        "citizen": citizen if event.seq == 0 else None,
     }
-    row["hash"] = event_hash(row)
+    row["hash"] = event_hash(row, keys)
     return row
 
 
@@ -308,12 +347,12 @@ def row_event(row: Mapping[Any, Any]) -> Event:
     )
 
 
-def chain(write: CaseWrite) -> list[dict[str, Any]]:
-    """The event rows of a write, each hashed over the one before."""
+def chain(write: CaseWrite, keys: AuditKeys | None = None) -> list[dict[str, Any]]:
+    """The event rows of a write, each MAC'd over the one before."""
     rows = []
     prev = write.prev_hash
     for event in write.events:
-        row = event_row(event, write.case.pathway_id, write.case.version, prev)
+        row = event_row(event, write.case.pathway_id, write.case.version, prev, keys, write.case.citizen)
         rows.append(row)
         prev = row["hash"]
     return rows

@@ -34,6 +34,7 @@ from .base import (
     to_micros,
     unchanged,
 )
+from .keys import AuditKeys
 
 __all__ = ["MemoryStore"]
 
@@ -43,7 +44,9 @@ class MemoryStore:
 
     url = "memory://"
 
-    def __init__(self) -> None:
+    def __init__(self, *, audit_keys: AuditKeys | None = None) -> None:
+        self.audit_keys = audit_keys
+        self._checkpoints: list[tuple[dict[str, Any], list[tuple[str, int, str]]]] = []
         self._lock = threading.Lock()
         self._cases: dict[str, dict[str, Any]] = {}
         self._owners: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -74,7 +77,7 @@ class MemoryStore:
                 if delta and (have is None or not fits(have[1], delta, have[0])):
                     raise no_capacity(res, have[0] if have else None, delta)
             for w in writes:
-                rows = chain(w)
+                rows = chain(w, self.audit_keys)
                 self._cases[w.case.id] = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
                 if w.owners_changed or w.expected_seq is None:
                     self._owners[w.case.id] = w.owners
@@ -204,6 +207,40 @@ class MemoryStore:
     def heads(self) -> dict[str, tuple[int, str]]:
         with self._lock:
             return {cid: (r["seq"], r["head_hash"]) for cid, r in self._cases.items()}
+
+    def case_rows(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            rows = [{**self._cases[cid], "owners": sorted(self._owners.get(cid, ()))} for cid in sorted(self._cases)]
+        return iter(rows)
+
+    def add_checkpoint(self, record: Mapping[str, Any], heads: Sequence[tuple[str, int, str]]) -> None:
+        with self._lock:
+            if any(c["n"] == record["n"] for c, _ in self._checkpoints):
+                raise StoreError(f"checkpoint {record['n']} already exists; another checkpoint was written at the same time")
+            self._checkpoints.append((dict(record), sorted(heads)))
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(c) for c, _ in self._checkpoints]
+
+    def checkpoint_heads(self, n: int) -> list[tuple[str, int, str]]:
+        with self._lock:
+            return next((list(h) for c, h in self._checkpoints if c["n"] == n), [])
+
+    def tamper_case(self, case_id: str, **changes: Any) -> None:
+        """Change a stored case row in place, or delete it with every trace (for audit tests)."""
+        with self._lock:
+            if changes.pop("delete", False):
+                del self._cases[case_id], self._events[case_id]
+                self._owners.pop(case_id, None)
+            elif "owners" in changes:
+                self._owners[case_id] = changes.pop("owners")
+            self._cases[case_id].update(changes) if changes else None
+
+    def tamper_places(self, resource: str, in_use: int) -> None:
+        """Set a resource's count of places in use (for audit tests)."""
+        with self._lock:
+            self._resources[resource][1] = in_use
 
     def migrations(self, case_id: str) -> list[MigrationRecord]:
         with self._lock:

@@ -8,6 +8,9 @@ Version history (``schema_version.version``):
 3. ``approval_waits`` holds the open slots of pending approval requests (a leader's inbox
    by role or sector) and ``cases`` gets an index by citizen. Requests pending when a
    store is upgraded enter the inbox at their next approval or refusal.
+4. events carry the ``key_id`` of the HMAC key that chained them (``NULL``: unkeyed) and,
+   on a case's first event, the ``citizen``;
+   ``checkpoints`` / ``checkpoint_heads`` keep signed checkpoints of every case's head.
 
 :func:`ensure_schema` creates the current version in an empty database, upgrades an
 older one step by step in one transaction, and refuses a database that is not a
@@ -27,10 +30,10 @@ from ..errors import NotAStore, SchemaTooNew
 
 __all__ = ["CURRENT_VERSION", "approval_waits", "ensure_schema", "metadata", "metadata_v1"]
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 
 
-def _events(md: sa.MetaData) -> sa.Table:
+def _events(md: sa.MetaData, *, key_id: bool = True) -> sa.Table:
     return sa.Table(
         "events", md,
         sa.Column("case_id", sa.String(MAX_CASE_ID), primary_key=True),
@@ -49,8 +52,9 @@ def _events(md: sa.MetaData) -> sa.Table:
         sa.Column("link", sa.Text),
         sa.Column("pathway_id", sa.String(MAX_ID), nullable=False),
         sa.Column("pathway_version", sa.Integer, nullable=False),
-        sa.Column("prev_hash", sa.String(MAX_CASE_ID), nullable=False),
-        sa.Column("hash", sa.String(MAX_CASE_ID), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        *([sa.Column("key_id", sa.String(64)), sa.Column("citizen", sa.String(MAX_ID))] if key_id else []),
     )
 
 
@@ -68,7 +72,7 @@ def _cases(md: sa.MetaData, *, owners_column: bool, citizen_index: bool = True) 
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("terminal", sa.Boolean, nullable=False),
         sa.Column("due_at", sa.BigInteger),
-        sa.Column("head_hash", sa.String(MAX_CASE_ID), nullable=False),
+        sa.Column("head_hash", sa.String(64), nullable=False),
         sa.Column("snapshot", sa.Text, nullable=False),
         *extra,
         sa.Index("ix_cases_state", "pathway_id", "state", "id"),
@@ -137,9 +141,28 @@ def _migrations(md: sa.MetaData) -> sa.Table:
     )
 
 
+def _checkpoints(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "checkpoints", md,
+        sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("signature", sa.String(128), nullable=False),
+    )
+
+
+def _checkpoint_heads(md: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "checkpoint_heads", md,
+        sa.Column("n", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("case_id", sa.String(MAX_CASE_ID), primary_key=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("head_hash", sa.String(64), nullable=False),
+    )
+
+
 metadata_v1 = sa.MetaData()
 """Schema version 1 (kept to test the upgrade)."""
-_events(metadata_v1)
+_events(metadata_v1, key_id=False)
 _cases(metadata_v1, owners_column=True, citizen_index=False)
 _resources(metadata_v1)
 _version_table(metadata_v1)
@@ -153,6 +176,8 @@ schema_version = _version_table(metadata)
 case_owners = _owners(metadata)
 migrations = _migrations(metadata)
 approval_waits = _approval_waits(metadata)
+checkpoints = _checkpoints(metadata)
+checkpoint_heads = _checkpoint_heads(metadata)
 
 
 def _upgrade_1_to_2(conn: sa.Connection) -> None:
@@ -174,7 +199,15 @@ def _upgrade_2_to_3(conn: sa.Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_cases_citizen ON cases (citizen, id)")  # not sa.Index: it would join `cases`
 
 
-_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3}
+def _upgrade_3_to_4(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("ALTER TABLE events ADD COLUMN key_id VARCHAR(64)")
+    conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN citizen VARCHAR({MAX_ID})")
+    md = sa.MetaData()
+    _checkpoints(md).create(conn)
+    _checkpoint_heads(md).create(conn)
+
+
+_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4}
 
 
 def create(conn: sa.Connection, md: sa.MetaData, version: int) -> None:
@@ -207,6 +240,12 @@ def ensure_schema(conn: sa.Connection, where: str, *, may_create: bool = True) -
     found = conn.execute(sa.select(schema_version.c.version)).scalar()
     if found is None:
         raise NotAStore(f"{where}: the schema_version table is empty; the store is damaged or not a pathways store", url=where)
+    if isinstance(found, bool) or not isinstance(found, int) or found < 1:
+        raise NotAStore(
+            f"{where}: the stored schema version is {str(found)[:20]!r}, which no pathways ever wrote; "
+            "the store is damaged: restore it from a backup, nothing was changed",
+            url=where,
+        )
     if found > CURRENT_VERSION:
         raise SchemaTooNew(
             f"{where} has schema version {found}, newer than this pathways understands ({CURRENT_VERSION}); "

@@ -54,6 +54,7 @@ from .base import (
     wait_from_row,
     wait_row,
 )
+from .keys import AuditKeys
 
 __all__ = ["SQLStore"]
 
@@ -162,9 +163,14 @@ class SQLStore:
         pool_size: PostgreSQL connections kept per process.
         create: make the schema in an empty database (and the SQLite file); when false,
             a missing file or an empty database raises :class:`StoreError`.
+        audit_keys: the HMAC keys events are chained with (see :mod:`pathways.store.keys`).
     """
 
-    def __init__(self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True) -> None:
+    def __init__(
+        self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True,
+        audit_keys: AuditKeys | None = None,
+    ) -> None:
+        self.audit_keys = audit_keys
         try:
             parsed = sa.make_url(url)
         except sa.exc.ArgumentError:
@@ -410,7 +416,7 @@ class SQLStore:
 
     def _write_rows(self, cur: Any, ordered: Sequence[CaseWrite], deltas: Mapping[str, int]) -> None:
         for w in ordered:
-            rows = chain(w)
+            rows = chain(w, self.audit_keys)
             crow = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
             if w.expected_seq is None:
                 self._insert_case.run(cur, crow)
@@ -439,7 +445,7 @@ class SQLStore:
         another writer moved the case first, that is NULL and the NOT NULL constraint aborts
         the whole statement (→ :class:`ConcurrentUpdate`), so nothing is written.
         """
-        rows = chain(w)
+        rows = chain(w, self.audit_keys)
         crow = case_row(w, rows[-1]["hash"])
         params: dict[str, Any] = {f"c_{k}": v for k, v in crow.items()}
         params.update(w_id=w.case.id, w_seq=w.expected_seq, w_version=w.case.version)
@@ -667,6 +673,45 @@ class SQLStore:
     def heads(self) -> dict[str, tuple[int, str]]:
         with self._read() as conn:
             return {r.id: (r.seq, r.head_hash) for r in conn.execute(sa.select(_C.c.id, _C.c.seq, _C.c.head_hash))}
+
+    def case_rows(self) -> Iterator[dict[str, Any]]:
+        after = ""
+        while True:
+            with self._read() as conn:
+                page = [dict(r) for r in conn.execute(
+                    sa.select(_C).where(_C.c.id > after).order_by(_C.c.id).limit(2000)
+                ).mappings()]
+                if not page:
+                    return
+                owners: dict[str, list[tuple[str, str]]] = {}
+                for cid, role, sector in conn.execute(
+                    sa.select(_O.c.case_id, _O.c.role, _O.c.sector)
+                    .where(_O.c.case_id > after, _O.c.case_id <= page[-1]["id"])
+                ):
+                    owners.setdefault(cid, []).append((role, sector))
+            for row in page:
+                row["owners"] = sorted(owners.get(row["id"], ()))
+            yield from page
+            after = page[-1]["id"]
+
+    def add_checkpoint(self, record: Mapping[str, Any], heads: Sequence[tuple[str, int, str]]) -> None:
+        with self._guard(None), self._write() as conn:
+            conn.execute(schema.checkpoints.insert().values(n=record["n"], body=record["body"], signature=record["signature"]))
+            if heads:
+                conn.execute(schema.checkpoint_heads.insert(), [
+                    {"n": record["n"], "case_id": c, "seq": s, "head_hash": h} for c, s, h in heads
+                ])
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(sa.select(schema.checkpoints).order_by(schema.checkpoints.c.n)).mappings()]
+
+    def checkpoint_heads(self, n: int) -> list[tuple[str, int, str]]:
+        t = schema.checkpoint_heads
+        with self._read() as conn:
+            return [(r.case_id, r.seq, r.head_hash) for r in conn.execute(
+                sa.select(t.c.case_id, t.c.seq, t.c.head_hash).where(t.c.n == n).order_by(t.c.case_id)
+            )]
 
     def migrations(self, case_id: str) -> list[MigrationRecord]:
         with self._read() as conn:
