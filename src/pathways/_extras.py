@@ -26,6 +26,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "fhir": ("fhir",),
     "serve": ("starlette", "uvicorn", "jwt"),
     "play": ("starlette", "uvicorn"),
+    "audit": ("cryptography",),
 }
 """Extra name → the top-level modules it installs (pyproject's optional-dependencies)."""
 

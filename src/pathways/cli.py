@@ -213,15 +213,84 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_audit_verify(args: argparse.Namespace) -> int:
     from .store import verify
+    from .store.checkpoint import load_public_key
+
+    public_key = load_public_key(args.public_key) if args.public_key else None
+    reg = load_registry(args.definitions) if args.definitions else None
+    store = _open_existing(args)
+    try:
+        result = verify(store, reg, public_key=public_key)
+    finally:
+        store.close()
+
+    def text() -> str:
+        how = "keyed" if result.keyed else "unkeyed"
+        head = f"OK: {result.cases} cases, {result.events} events, every hash chain intact ({how} audit)" if result.ok else f"TAMPERED: {result.problem}"
+        return "\n".join([head, *(f"note: {n}" for n in result.notes)])
+
+    _emit(args, text, lambda: {"ok": result.ok, **converter.unstructure(result)})
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _cmd_audit_keygen(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .store.checkpoint import generate_signing_key
+    from .store.keys import AuditKeys
+
+    if not args.keys and not args.signing_key:
+        raise _Usage("say what to create: --keys FILE (HMAC keys) and/or --signing-key FILE (checkpoint key pair)")
+    lines = []
+    if args.keys:
+        keys = AuditKeys.from_file(args.keys).rotated(args.key_id) if Path(args.keys).exists() else AuditKeys.generate(args.key_id)
+        keys.to_file(args.keys)
+        lines.append(f"audit key {keys.current!r} written to {args.keys} (new events use it; older keys are kept for verifying)")
+    if args.signing_key:
+        generate_signing_key(args.signing_key, args.public_key)
+        lines.append(f"checkpoint signing key written to {args.signing_key}; give {args.public_key} to the auditor")
+    _emit(args, lambda: "\n".join(lines), lambda: {"written": lines})
+    return EXIT_OK
+
+
+def _cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    from .store.checkpoint import load_signing_key, write_checkpoint
+
+    key = load_signing_key(args.signing_key)
+    store = _open_existing(args)
+    try:
+        record = write_checkpoint(store, key)
+    finally:
+        store.close()
+    _emit(args, lambda: f"checkpoint {record['n']} signed: {record['body']}", lambda: record)
+    return EXIT_OK
+
+
+def _cmd_audit_export(args: argparse.Namespace) -> int:
+    from .store.checkpoint import export_checkpoints
 
     store = _open_existing(args)
     try:
-        result = verify(store)
+        sys.stdout.write(export_checkpoints(store))
     finally:
         store.close()
+    return EXIT_OK
+
+
+def _cmd_audit_verify_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .store.checkpoint import load_public_key, verify_export
+
+    try:
+        text = Path(args.export).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Usage(f"cannot read the export {args.export!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    result = verify_export(text, load_public_key(args.public_key))
+    last = result.last or {}
     _emit(
         args,
-        lambda: f"OK: {result.cases} cases, {result.events} events, every hash chain intact" if result.ok else f"TAMPERED: {result.problem}",
+        lambda: f"OK: {result.checkpoints} checkpoints, signatures and links intact; the last covers {last.get('cases')} cases at {last.get('at')}"
+        if result.ok else f"TAMPERED: {result.problem}",
         lambda: {"ok": result.ok, **converter.unstructure(result)},
     )
     return EXIT_OK if result.ok else EXIT_FINDINGS
@@ -525,9 +594,28 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="check the tamper-evident audit trail of a case store")
     audit = p.add_subparsers(dest="audit_command", required=True)
-    p = audit.add_parser("verify", parents=common, help="verify every event's hash chain; exit 1 at the first altered or missing event")
+    p = audit.add_parser("verify", parents=common, help="verify every event's MAC and chain, the case rows and the last checkpoint; exit 1 at the first problem")
     _db(p)
+    p.add_argument("--definitions", "-d", default=None, help="definitions folder: also prove every case row equals the replay of its events")
+    p.add_argument("--public-key", default=None, help="checkpoint public key (PEM): also check the checkpoints' signatures")
     p.set_defaults(func=_cmd_audit_verify)
+    p = audit.add_parser("keygen", parents=common, help="create (or rotate) the HMAC audit key file and/or an Ed25519 checkpoint key pair")
+    p.add_argument("--keys", default=None, help="HMAC key file to create, or to add a new current key to")
+    p.add_argument("--key-id", default="k1", help="id of the new HMAC key (default k1)")
+    p.add_argument("--signing-key", default=None, help="write a new Ed25519 private key (PEM) here")
+    p.add_argument("--public-key", default="checkpoint-public.pem", help="…and its public key here")
+    p.set_defaults(func=_cmd_audit_keygen)
+    p = audit.add_parser("checkpoint", parents=common, help="sign the current head of every case (run it e.g. nightly)")
+    _db(p)
+    p.add_argument("--signing-key", required=True, help="Ed25519 private key (PEM), kept outside the database")
+    p.set_defaults(func=_cmd_audit_checkpoint)
+    p = audit.add_parser("export", parents=common, help="print every signed checkpoint as JSON lines, for the auditor")
+    _db(p)
+    p.set_defaults(func=_cmd_audit_export)
+    p = audit.add_parser("verify-export", parents=common, help="check an exported checkpoint file with only the public key (no database)")
+    p.add_argument("export", help="the JSON lines file 'pathways audit export' wrote")
+    p.add_argument("--public-key", required=True, help="checkpoint public key (PEM)")
+    p.set_defaults(func=_cmd_audit_verify_export)
 
     p = sub.add_parser("goals", parents=common, help="the houses' goals (seed 004) measured on a store's real cases, per house")
     _db(p)

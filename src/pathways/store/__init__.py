@@ -11,7 +11,17 @@ with _needs("store", "the case store (pathways.store)"):
     from ._open import open_store
     from .audit import AuditResult, replay_stored, verify
     from .base import ApprovalWait, CaseStore, CaseSummary, CaseWrite, Loaded, MigrationRecord
+    from .checkpoint import (
+        CheckpointResult,
+        export_checkpoints,
+        generate_signing_key,
+        load_public_key,
+        load_signing_key,
+        verify_export,
+        write_checkpoint,
+    )
     from .durable import DurableEngine, retry
+    from .keys import AuditKeys
     from .memory import MemoryStore
     from .migrate import MigrationResult, migrate
     from .schema import CURRENT_VERSION
@@ -21,20 +31,28 @@ with _needs("store", "the case store (pathways.store)"):
 __all__ = [
     "CURRENT_VERSION",
     "ApprovalWait",
+    "AuditKeys",
     "AuditResult",
     "CaseStore",
     "CaseSummary",
     "CaseWrite",
+    "CheckpointResult",
     "DurableEngine",
     "Loaded",
     "MemoryStore",
     "MigrationRecord",
     "MigrationResult",
     "SQLStore",
+    "export_checkpoints",
+    "generate_signing_key",
+    "load_public_key",
+    "load_signing_key",
     "migrate",
     "open_store",
     "replay_stored",
     "retry",
     "run_worker",
     "verify",
+    "verify_export",
+    "write_checkpoint",
 ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,7 +27,7 @@ import attrs
 from ..case import Case, apply, new_case
 from ..errors import PathwaysError, SnapshotError, UnknownPathway
 from ..registry import Registry
-from .base import GENESIS, CaseStore, event_hash, row_event, snapshot, to_micros
+from .base import GENESIS, CaseStore, event_hash, iso_time, row_event, snapshot, to_micros
 from .checkpoint import check_records, heads_digest
 from .keys import AuditKeys
 from .migrate import apply_migration
@@ -72,6 +73,7 @@ def verify(
     *,
     keys: AuditKeys | None = None,
     public_key: Ed25519PublicKey | None = None,
+    unkeyed_until: datetime | None = None,
 ) -> AuditResult:
     """Check the store's audit (see the module docstring); stops at the first problem.
 
@@ -80,6 +82,9 @@ def verify(
             its events (cases on a version it lacks are noted, not compared).
         keys: the HMAC keys (default: the store's own ``audit_keys``).
         public_key: the checkpoint signing key's public half; with it, signatures are checked.
+        unkeyed_until: when the house introduced its key: unkeyed events written before
+            it are accepted (their chain is still checked); with keys, any later unkeyed
+            event is a rewrite.
     """
     keys = keys if keys is not None else getattr(store, "audit_keys", None)
     notes: list[str] = []
@@ -87,7 +92,8 @@ def verify(
     last_checkpoint: int | None = None
     try:
         covered, last_checkpoint = _checkpoint_heads(store, public_key, notes)
-        rows_by_case = _chains(store, keys, covered, counts, notes, keep=registry is not None)
+        until = iso_time(unkeyed_until) if unkeyed_until is not None else None
+        rows_by_case = _chains(store, keys, covered, counts, notes, keep=registry is not None, unkeyed_until=until)
         if registry is not None:
             _rows_equal_replay(store, registry, rows_by_case, notes)
         else:
@@ -123,7 +129,7 @@ def _checkpoint_heads(
 
 def _chains(
     store: CaseStore, keys: AuditKeys | None, covered: Mapping[str, tuple[int, str]],
-    counts: dict[str, int], notes: list[str], *, keep: bool,
+    counts: dict[str, int], notes: list[str], *, keep: bool, unkeyed_until: str | None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Walk every event row: MACs, links, the case rows' heads and the checkpointed heads."""
     heads = store.heads()
@@ -151,8 +157,6 @@ def _chains(
 
     current: str | None = None
     rows: list[dict[str, Any]] = []
-    latest_unkeyed: tuple[str, str, int] = ("", "", -1)
-    keyed_since: str | None = None
     for row in store.event_rows():
         case_id, seq = row["case_id"], row["seq"]
         if case_id != current:
@@ -167,10 +171,11 @@ def _chains(
         if seq != len(rows):
             raise _Tampered(f"case {case_id!r}: event {len(rows)} is missing (next stored is {seq})", case_id, len(rows))
         _check_mac(row, keys, rows, unchecked_keys)
-        if row.get("key_id") is None:
-            latest_unkeyed = max(latest_unkeyed, (row["at"], case_id, seq))
-        elif keyed_since is None or row["at"] < keyed_since:
-            keyed_since = row["at"]
+        if keys is not None and row.get("key_id") is None and (unkeyed_until is None or row["at"] >= unkeyed_until):
+            raise _Tampered(
+                f"case {case_id!r}: event {seq} is unkeyed, but the audit is keyed (rewritten by someone without the key;"
+                " for events written before the key was introduced, pass unkeyed_until)", case_id, seq,
+            )
         prev = rows[-1]["hash"] if rows else GENESIS
         if row["prev_hash"] != prev:
             raise _Tampered(f"case {case_id!r}: event {seq} does not follow event {seq - 1} (chain broken: altered, inserted or replaced)", case_id, seq)
@@ -182,12 +187,6 @@ def _chains(
         raise _Tampered(f"case {case_id!r}: event 0 is missing (no stored events)", case_id, 0)
     for case_id in sorted(set(covered) - seen):
         raise _Tampered(f"case {case_id!r} was in checkpoint but is gone (the case was deleted)", case_id)
-    if keys is not None and keyed_since is not None and latest_unkeyed[0] > keyed_since:
-        at, case_id, seq = latest_unkeyed
-        raise _Tampered(
-            f"case {case_id!r}: event {seq} is unkeyed but was written at {at}, after keyed events began at {keyed_since}"
-            " (rewritten by someone without the key)", case_id, seq,
-        )
     if unchecked_keys:
         notes.append(f"events under audit key(s) {', '.join(sorted(unchecked_keys))} were not checked (key not given)")
     return by_case

@@ -254,6 +254,11 @@ def from_micros(micros: int | None) -> datetime | None:
     return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
 
 
+def iso_time(when: datetime) -> str:
+    """How event rows store a time: UTC ISO-8601 with microseconds (sorts as text)."""
+    return _iso(when)
+
+
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds")
 

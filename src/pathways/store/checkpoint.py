@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._extras import require
 from ..errors import StoreError
 from .base import GENESIS, CaseStore
 
@@ -45,10 +46,10 @@ __all__ = [
 
 
 def _crypto() -> Any:
-    try:
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-    except ImportError:  # pragma: no cover - the extra is installed in CI
-        raise StoreError("signed checkpoints need the 'cryptography' package: pip install 'pathways[audit]'") from None
+    """The Ed25519 module of `cryptography`, or :class:`~pathways.errors.MissingExtra`."""
+    require("audit", "signed audit checkpoints")
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
     return ed25519
 
 
@@ -90,6 +91,7 @@ def generate_signing_key(private_path: str | os.PathLike[str], public_path: str 
 
 def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
     """Read an Ed25519 private key (PEM) written by :func:`generate_signing_key`."""
+    _crypto()
     from cryptography.hazmat.primitives import serialization
 
     try:
@@ -105,6 +107,7 @@ def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 
 def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
     """Read an Ed25519 public key (PEM)."""
+    _crypto()
     from cryptography.hazmat.primitives import serialization
 
     try:
@@ -168,6 +171,7 @@ def check_records(records: Sequence[dict[str, Any]], public_key: Ed25519PublicKe
 
     ``records`` carry ``body``, ``signature`` and optionally ``heads``.
     """
+    _crypto()
     from cryptography.exceptions import InvalidSignature
 
     prev, last = GENESIS, None
