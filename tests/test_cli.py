@@ -119,7 +119,14 @@ class TestStores:
         _store_with_one_case(db)
         monkeypatch.setenv("PATHWAYS_DB", str(db))
         assert main(["audit", "verify", "--format", "json"]) == 0
-        assert _json(capsys) == {"ok": True, "cases": 1, "events": 1, "problem": None, "case_id": None, "seq": None}
+        assert _json(capsys) == {
+            "ok": True, "cases": 1, "events": 1, "problem": None, "case_id": None, "seq": None,
+            "keyed": False, "checkpoint": None, "notes": [
+                "no checkpoint: deleted cases and cut-off newest events cannot be detected",
+                "case rows were not compared with their events (no definitions given)",
+                "the audit is unkeyed: anyone with write access to the database could rewrite events and recompute their hashes",
+            ],
+        }
 
     def test_a_tampered_trail_exits_1(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         import sqlite3
