@@ -9,7 +9,7 @@ from textwrap import indent
 import attrs
 import pytest
 
-from pathways import Engine, Registry, load_registry, load_text
+from pathways import DefinitionError, Engine, Registry, load_registry, load_text, validate
 from pathways.cli import main
 from pathways.errors import NoCounterexample
 from pathways.model import ApprovalRule, Pathway, RuleKind, Sector
@@ -192,19 +192,57 @@ class TestWaitWithoutDeadline:
                              "so the wait never ends")
 
 
-class TestUnsatisfiableApproval:
-    def test_n_of_more_roles_than_listed_can_never_be_met(self) -> None:
-        # the loader rejects this rule, so the pathway is built in Python
+class TestCheckValidatesFirst:
+    """``check`` runs the loader's validation first: a pathway built in Python with an impossible
+    rule is refused with every problem, in the loader's words, not half-checked."""
+
+    def _problems(self, p: Pathway | Registry) -> list[str]:
+        with pytest.raises(DefinitionError) as raised:
+            check(p)
+        return [str(problem) for problem in raised.value.problems]
+
+    def test_n_of_more_roles_than_listed_is_refused(self) -> None:
         rule = ApprovalRule(RuleKind.N_OF, on_refusal="start", roles=("leader_region", "leader_municipality"), n=3,
                             timeout=timedelta(hours=1))
-        p = with_approval(rule)
-        report = check(p)
-        f = only(report, FindingKind.UNSATISFIABLE_APPROVAL)
-        assert (f.states, f.transitions) == (("start",), ("finish",))
-        assert f.message == ("the approval of `finish` can never work: it needs 3 different roles but only 2 can approve "
-                             "(leader_municipality, leader_region)")
-        story_ends_where_it_says(p, f)
+        assert self._problems(with_approval(rule)) == [
+            "<pathway p v1>: transitions[0].approval.n: n_of needs 3 approvals from different roles but only 2 role(s) "
+            "are listed, so it can never be met (lower n to at most 2 or list more roles)"
+        ]
 
+    def test_a_sector_without_roles_is_refused(self) -> None:
+        rule = ApprovalRule(RuleKind.ONE_PER_SECTOR, on_refusal="start", sectors=("region", "employment"))
+        assert self._problems(with_approval(rule, extra_sector="employment")) == [
+            "<pathway p v1>: transitions[0].approval.sectors[1]: no role in sector 'employment' can approve "
+            "(add a role of sector 'employment' to the approval's roles)"
+        ]
+
+    def test_a_missing_approver_role_is_refused(self) -> None:
+        rule = ApprovalRule(RuleKind.ALL_OF, on_refusal="start", roles=("leader_region", "chief"))
+        assert self._problems(with_approval(rule)) == [
+            "<pathway p v1>: transitions[0].approval.roles[1]: unknown role 'chief' (known roles: 'citizen', "
+            "'leader_municipality', 'leader_region', 'nurse', 'social_worker')"
+        ]
+
+    def test_the_problems_are_those_validate_returns(self) -> None:
+        rule = ApprovalRule(RuleKind.ALL_OF, on_refusal="nowhere", roles=("chief",))
+        p = with_approval(rule)
+        assert self._problems(p) == [str(problem) for problem in validate(p)]
+        assert len(validate(p)) == 2
+
+    def test_a_registry_is_validated_between_pathways_too(self) -> None:
+        p = pathway(
+            "- {id: sent, kind: waiting, label: {da: s, en: s}, responsible: [nurse], deadline: {after: P1D, trigger: chase}}\n"
+            "- {id: gone, kind: terminal, outcome: handed_over, label: {da: g, en: g}}\n",
+            "- {trigger: refer, source: start, dest: sent, roles: [nurse], handover: {to: nobody, accepted: gone, declined: start}}\n"
+            "- {trigger: chase, source: sent, dest: start, roles: [nurse]}\n",
+        )
+        assert check(p).ok  # alone, a pathway cannot know its receivers
+        assert self._problems(Registry([p])) == [
+            "<pathway p v1>: transitions[1].handover.to: hand-over to unknown pathway 'nobody' (known pathways: 'p')"
+        ]
+
+
+class TestUnsatisfiableApproval:
     def test_a_refusal_into_a_dead_end_leads_nowhere(self) -> None:
         p = pathway(
             "- {id: refused, kind: active, label: {da: r, en: r}, responsible: [nurse]}\n",
@@ -213,17 +251,6 @@ class TestUnsatisfiableApproval:
         )
         f = only(check(p), FindingKind.UNSATISFIABLE_APPROVAL)
         assert f.message.endswith("a refusal leads to `refused`, from which nobody can move the citizen on")
-
-    def test_a_sector_without_roles_can_never_approve(self) -> None:
-        rule = ApprovalRule(RuleKind.ONE_PER_SECTOR, on_refusal="start", sectors=("region", "employment"))
-        f = only(check(with_approval(rule, extra_sector="employment")), FindingKind.UNSATISFIABLE_APPROVAL)
-        assert f.message == "the approval of `finish` can never work: no role of sector 'employment' can approve"
-
-    def test_a_missing_approver_role_can_never_approve(self) -> None:
-        rule = ApprovalRule(RuleKind.ALL_OF, on_refusal="start", roles=("leader_region", "chief"))
-        f = only(check(with_approval(rule)), FindingKind.UNSATISFIABLE_APPROVAL)
-        assert f.message == "the approval of `finish` can never work: role(s) chief do not exist in the pathway"
-
 
     def test_four_eyes_with_the_citizen_as_the_only_possible_approver_can_never_be_met(self) -> None:
         p = pathway(

@@ -15,6 +15,7 @@ runs the engine does not pay for the rest. A feature whose extra is not installe
 
 import typing as _typing
 
+from ._validate import validate
 from .approvals import describe as describe_approval
 from .capacity import Ledger, MemoryLedger
 from .case import (
@@ -254,5 +255,6 @@ __all__ = [
     "simulate",
     "to_dot",
     "to_mermaid",
+    "validate",
     "write_report",
 ]

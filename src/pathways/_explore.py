@@ -26,8 +26,8 @@ from collections.abc import Mapping
 
 import attrs
 
-from .graph import is_leaving
-from .model import Pathway, Resource, RuleKind
+from .approvals import Mask, rule_of
+from .model import Pathway, Resource
 
 Config = tuple[int, int, int, int, tuple[int, ...], int, int]
 Code = tuple[int, int, int]
@@ -71,12 +71,8 @@ class _T:
 
 @attrs.frozen
 class _Rule:
-    keys: int
-    """Number of approval keys (roles, or sectors for one_per_sector)."""
-    eligible: tuple[bool, ...]
-    """Per key: whether any role of the pathway can give it."""
-    need_all: bool
-    n: int
+    mask: Mask
+    """The rule over its keys (roles, or sectors): which any role can give, how many are needed."""
     refusal: int
     timeout: float | None
     """Seconds until the approval times out, if it does."""
@@ -107,16 +103,10 @@ class Space:
             a = t.approval
             if a is None:
                 continue
-            if a.rule is RuleKind.ONE_PER_SECTOR:
-                pool = [r for r in (a.roles or tuple(p.roles)) if r in p.roles]
-                eligible = tuple(any(p.roles[r].sector == sec for r in pool) for sec in a.sectors)
-            else:
-                eligible = tuple(r in p.roles for r in a.roles)
             self.rules[i] = _Rule(
-                len(eligible), eligible, a.rule is not RuleKind.N_OF, a.n or 0, idx.get(a.on_refusal, -1),
-                a.timeout.total_seconds() if a.timeout is not None else None,
+                rule_of(a).mask(p), idx.get(a.on_refusal, -1), a.timeout.total_seconds() if a.timeout is not None else None,
             )
-        self._layout(len(p.states), len(p.transitions), max((r.keys for r in self.rules.values()), default=0))
+        self._layout(len(p.states), len(p.transitions), max((len(r.mask.keys) for r in self.rules.values()), default=0))
         fbit = {f: 1 << (self.f_shift + i) for i, f in enumerate(self.facts)}
         digested: list[_T] = []
         for i, t in enumerate(p.transitions):
@@ -141,7 +131,7 @@ class Space:
                 1 << (self.u_shift + rel) if rel >= 0 else 0,
                 sum(fbit[f] for f, v in t.sets.items() if v and f in fbit),
                 sum(fbit[f] for f, v in t.sets.items() if not v and f in fbit),
-                t.approval is not None, is_leaving(p, t), (i + 1) << self.r_shift if t.handover else 0,
+                t.approval is not None, p.is_leaving(t), (i + 1) << self.r_shift if t.handover else 0,
             ))
         self.digested = digested
         self.out: list[list[_T]] = [[] for _ in self.state_ids]
@@ -395,19 +385,18 @@ class Space:
     def _approvals(self, cfg: int) -> list[tuple[Code, int]]:
         s, _, pend, cov, _, _, _ = self.decode(cfg)
         rule = self.rules[pend]
+        mask = rule.mask
         t = self.digested[pend]
         steps: list[tuple[Code, int]] = []
-        for k in range(rule.keys):
-            if not rule.eligible[k] or cov >> k & 1:
+        for k, eligible in enumerate(mask.eligible):
+            if not eligible or cov >> k & 1:
                 continue
-            new = cov | 1 << k
-            met = new == (1 << rule.keys) - 1 if rule.need_all else bin(new).count("1") >= rule.n
-            if not met:
+            if not mask.met(cov | 1 << k):
                 steps.append(((APPROVE, pend, k), cfg | (1 << (self.c_shift + k))))
             elif self._places_ok(cfg, t) and self._guards(cfg, t):
                 self.fired.add(pend)
                 steps.append(((APPROVE, pend, k), self._move(cfg, t)))
-        if rule.refusal >= 0 and any(rule.eligible):
+        if rule.refusal >= 0 and any(mask.eligible):
             steps.append(((REFUSE, pend, 0), self._answer(cfg, rule.refusal)))
         if rule.refusal >= 0 and self._timeout_first(s, pend):
             steps.append(((TIMEOUT, pend, 0), self._answer(cfg, rule.refusal)))

@@ -33,10 +33,10 @@ from ._explore import (
     Config,
     Space,
 )
+from .approvals import rule_of
 from .case import Actor, Case
 from .clock import ManualClock
 from .engine import Engine
-from .graph import CITIZEN_IDS
 from .model import (
     Handover,
     Intake,
@@ -44,7 +44,6 @@ from .model import (
     Outcome,
     Pathway,
     Role,
-    RuleKind,
     Sector,
     State,
     StateKind,
@@ -85,6 +84,8 @@ class Step:
     capacity: int | None = None
     after: str | None = None
     to: str | None = None
+    citizen: bool = False
+    """Whether ``role`` is the citizen's own (the story then says "the citizen")."""
 
     @property
     def actor(self) -> Actor | None:
@@ -94,10 +95,7 @@ class Step:
 
     def words(self) -> str:
         """This step in plain words."""
-        if self.role and (self.sector in CITIZEN_IDS or self.role in CITIZEN_IDS):
-            who = "the citizen"
-        else:
-            who = f"a {self.sector} {self.role}" if self.role else "someone"
+        who = "the citizen" if self.citizen else f"a {self.sector} {self.role}" if self.role else "someone"
         arrow = f" → `{self.dest}`" if self.dest != self.state else ""
         k = self.kind
         if k in ("fire", "leave"):
@@ -155,7 +153,7 @@ class Counterexample:
         data: dict[str, Any] = {
             k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in ("steps", "lead_in")
         }
-        data["steps"] = [{k: v for k, v in attrs.asdict(s).items() if v is not None} for s in self.steps]
+        data["steps"] = [attrs.asdict(s, filter=lambda a, v: v != a.default) for s in self.steps]
         data["lead_in"] = self.lead_in.to_json() if self.lead_in is not None else None
         data["story"] = self.story()
         return data
@@ -230,11 +228,11 @@ def _run(
 
 
 def _answer(receiver: Pathway, accept: bool) -> tuple[str, Actor]:
-    """The trigger and actor with which a receiving pathway answers a hand-over."""
-    if receiver.intake is None or "receiver_staff" in receiver.roles:
-        return ("accept" if accept else "decline"), Actor("receiver_staff-1", "receiver_staff", "receiver")
-    trigger = receiver.intake.accept if accept else receiver.intake.decline
-    t = receiver.find(receiver.intake.state, trigger)
+    """The trigger and actor with which a receiving pathway (or its stand-in) answers a hand-over."""
+    intake = receiver.intake
+    assert intake is not None, "validated: a hand-over goes to a pathway with an intake"
+    trigger = intake.accept if accept else intake.decline
+    t = receiver.find(intake.state, trigger)
     person, role, sector = _actor_for(receiver, t.roles if t is not None else ())
     assert person is not None and role is not None and sector is not None
     return trigger, Actor(person, role, sector)
@@ -287,20 +285,18 @@ def _actor_for(pathway: Pathway, roles: tuple[str, ...], n: int = 1) -> tuple[st
 
 
 def _approver(pathway: Pathway, t: Transition, key: int, n: int) -> tuple[str | None, str | None, str | None]:
-    a = t.approval
-    assert a is not None
-    if a.rule is RuleKind.ONE_PER_SECTOR:
-        sector = a.sectors[key]
-        pool = [r for r in (a.roles or tuple(pathway.roles)) if r in pathway.roles and pathway.roles[r].sector == sector]
-        return _actor_for(pathway, tuple(pool), n)
-    return _actor_for(pathway, (a.roles[key],), n)
+    """A person who covers key number ``key`` of the approval of ``t``."""
+    assert t.approval is not None
+    rule = rule_of(t.approval)
+    return _actor_for(pathway, rule.roles_for(pathway, rule.keys[key]), n)
 
 
 def _eligible_any(pathway: Pathway, t: Transition, n: int) -> tuple[str | None, str | None, str | None]:
-    a = t.approval
-    assert a is not None
-    for key in range(len(a.sectors) if a.rule is RuleKind.ONE_PER_SECTOR else len(a.roles)):
-        found = _approver(pathway, t, key, n)
+    """A person who may answer the request for ``t`` (approve or refuse)."""
+    assert t.approval is not None
+    rule = rule_of(t.approval)
+    for key in rule.keys:
+        found = _actor_for(pathway, rule.roles_for(pathway, key), n)
         if found[0] is not None:
             return found
     return None, None, None
@@ -314,12 +310,17 @@ def build(space: Space, cfg: Config, ending: str, ends_in: str | None = None) ->
     approvals = 0
     start, path = space.path(cfg)
     for before, code, after in path:
-        steps.append(_step(space, code, before, after, approvals))
+        steps.append(_as_citizen(p, _step(space, code, before, after, approvals)))
         approvals = approvals + 1 if code[0] == APPROVE else 0 if code[0] == REQUEST else approvals
     first = ids[start[0]]
     return Counterexample(
         p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=start != space.start,
     )
+
+
+def _as_citizen(pathway: Pathway, step: Step) -> Step:
+    """``step``, marked when its actor acts in the citizen's own role."""
+    return attrs.evolve(step, citizen=True) if step.role is not None and pathway.is_citizen(step.role) else step
 
 
 def _step(space: Space, code: Code, before: Config, after: Config, approvals: int) -> Step:
@@ -382,8 +383,8 @@ def with_lead_in(cx: Counterexample, receiver: Pathway, senders: Iterable[Space]
     for fact, value in carried.items():
         if fact in receiver.facts and receiver.facts[fact].default != value:
             person, role, sector = _actor_for(receiver, tuple(receiver.roles))
-            resets.append(Step("set_fact", cx.start, cx.start, None, person, role, sector, fact=fact,
-                               value=receiver.facts[fact].default))
+            resets.append(_as_citizen(receiver, Step("set_fact", cx.start, cx.start, None, person, role, sector, fact=fact,
+                                                     value=receiver.facts[fact].default)))
     return attrs.evolve(cx, steps=(*resets, *cx.steps), lead_in=lead)
 
 

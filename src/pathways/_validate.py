@@ -1,18 +1,57 @@
-"""Cross-reference checks on a structured pathway: every name must point somewhere.
+"""Validation: the one set of checks that a pathway (or a registry of them) makes sense.
 
 cattrs checks the shape of a document; this module checks its meaning one level up
-(unknown names, duplicates, impossible rules). Deeper questions — can a citizen get
-stuck? — belong to :mod:`pathways.check`. Every check reports every problem it sees.
+(unknown names, duplicates, impossible rules) and, for a registry, between pathways
+(hand-overs to pathways that cannot receive them, shared places of different sizes).
+The loader runs these checks on every file it reads (and gives each problem its line);
+:func:`pathways.check` runs :func:`validate` before it explores, so a pathway built in
+Python is held to the same rules. Deeper questions — can a citizen get stuck? — belong
+to :mod:`pathways.stranding`. Every check reports every problem it sees, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from ._documents import DocPath, Found, did_you_mean
 from ._limits import MAX_DURATION, MAX_INT, id_problem
+from ._yaml import format_path
+from .approvals import rule_of
+from .errors import Problem
 from .i18n import noun, tr
-from .model import ANY_STATE, Pathway, RuleKind, StateKind
+from .model import ANY_STATE, Pathway, StateKind
+from .registry import Registry
+
+__all__ = ["between", "problems", "validate"]
+
+
+def validate(target: Pathway | Registry) -> list[Problem]:
+    """Every mistake in a pathway, or in every pathway of a registry and between them.
+
+    A lone pathway cannot know the pathways it hands over to: hand-overs are checked
+    when it is validated in a registry.
+
+    The checks are the loader's, so a pathway built in Python meets the same rules as
+    one read from a file. A problem names the pathway as ``<pathway ID vN>`` in place
+    of a file (there are no lines to point at); its ``path`` is the place in the
+    definition, e.g. ``transitions[3].approval.roles[1]``. An empty list means valid.
+    """
+    if isinstance(target, Pathway):
+        return [Problem(_name(target), format_path(path), message, hint) for path, message, hint in problems(target)]
+    pathways = target.versions()
+    out = [
+        Problem(_name(p), format_path(path), message, hint)
+        for p in pathways for path, message, hint in problems(p)
+    ]
+    out += [
+        Problem(_name(pathways[i]), format_path(path), message, hint)
+        for i, (path, message, hint) in between(pathways, lambda i: _name(pathways[i]))
+    ]
+    return out
+
+
+def _name(p: Pathway) -> str:
+    return f"<pathway {p.id} v{p.version}>"
 
 
 def _unknown(path: DocPath, name: str, known: Iterable[str], what: str) -> Found:
@@ -58,9 +97,15 @@ def _storable(p: Pathway) -> Iterator[Found]:
 
 
 def _roles(p: Pathway) -> Iterator[Found]:
+    citizen: str | None = None
     for role_id, role in p.roles.items():
         if role.sector not in p.sectors:
             yield _unknown(("roles", role_id, "sector"), role.sector, p.sectors, "sector")
+        if role.citizen and citizen is not None:
+            yield (("roles", role_id, "citizen"), f"role {role_id!r} is marked as the citizen, but {citizen!r} already is",
+                   "a case has one citizen: mark one role 'citizen: true'; relatives and the network are other roles")
+        elif role.citizen:
+            citizen = role_id
     for res_id, res in p.resources.items():
         if res.capacity < 1:
             yield (("resources", res_id, "capacity"), f"capacity must be at least 1, got {res.capacity}", "a resource without places can never be taken; give it its real number of places")
@@ -162,27 +207,10 @@ def _approval(p: Pathway, i: int) -> Iterator[Found]:
     for j, sec in enumerate(a.sectors):
         if sec not in p.sectors:
             yield _unknown((*here, "sectors", j), sec, p.sectors, "sector")
-        elif all(r in p.roles for r in a.roles) and not any(p.roles[r].sector == sec for r in (a.roles or p.roles)):
-            yield ((*here, "sectors", j), f"no role in sector {sec!r} can approve", f"add a role of sector {sec!r} to the approval's roles")
     if a.on_refusal not in p.state_by_id:
         yield _unknown((*here, "on_refusal"), a.on_refusal, p.state_by_id, "state")
-    if a.rule is RuleKind.ALL_OF and not a.roles:
-        yield ((*here, "roles"), "rule 'all_of' needs the roles whose approval is required", "add e.g. 'roles: [leader_a, leader_b]'")
-    if a.rule is RuleKind.N_OF:
-        if not a.roles:
-            yield ((*here, "roles"), "rule 'n_of' needs the roles that may approve", "add e.g. 'roles: [leader_a, leader_b]'")
-        if a.n is None:
-            yield (here, "rule 'n_of' needs 'n', the number of approvals required", "add e.g. 'n: 2'")
-        elif a.n < 1:
-            yield ((*here, "n"), f"n must be at least 1, got {a.n}", "n is how many different roles must approve")
-        elif a.n > len(a.roles):
-            yield ((*here, "n"), f"n_of needs {a.n} approvals from different roles but only {len(a.roles)} role(s) are listed, so it can never be met", f"lower n to at most {len(a.roles)} or list more roles")
-    if a.rule is RuleKind.ONE_PER_SECTOR and not a.sectors:
-        yield ((*here, "sectors"), "rule 'one_per_sector' needs the sectors that must each approve", f"add e.g. 'sectors: [{', '.join(p.sectors)}]'")
-    if a.rule is not RuleKind.N_OF and a.n is not None:
-        yield ((*here, "n"), f"'n' only applies to rule 'n_of', not {a.rule.value!r}", "remove 'n' or use 'rule: n_of'")
-    if a.rule is not RuleKind.ONE_PER_SECTOR and a.sectors:
-        yield ((*here, "sectors"), f"'sectors' only applies to rule 'one_per_sector', not {a.rule.value!r}", "remove 'sectors' or use 'rule: one_per_sector'")
+    for path, message, hint in rule_of(a).problems(p):
+        yield ((*here, *path), message, hint)
 
 
 def _intake(p: Pathway) -> Iterator[Found]:
@@ -204,3 +232,42 @@ def _trigger_hint(p: Pathway, state: str, trigger: str) -> str:
     if not known:
         return f"no transition leaves {state!r}; add one with 'trigger: {trigger}'"
     return did_you_mean(trigger, known, "trigger")
+
+
+def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator[tuple[int, Found]]:
+    """Problems that only show when pathways are read together, as (index of the pathway, found).
+
+    ``name(i)`` says where pathway ``i`` comes from (its file), for messages that point
+    at another one. A hand-over goes to the newest version of its receiving pathway.
+    """
+    first: dict[tuple[str, int], int] = {}
+    newest: dict[str, Pathway] = {}
+    for p in pathways:
+        if p.id not in newest or p.version >= newest[p.id].version:
+            newest[p.id] = p
+    capacities: dict[str, tuple[int, int]] = {}
+    for i, p in enumerate(pathways):
+        if p.key in first:
+            yield i, (("id",), f"pathway {p.id!r} version {p.version} is also defined in {name(first[p.key])}",
+                      "give it a new version number or another id")
+        first.setdefault(p.key, i)
+        for res_id, res in p.resources.items():
+            if res_id in capacities and capacities[res_id][0] != res.capacity:
+                cap, where = capacities[res_id]
+                yield i, (("resources", res_id, "capacity"),
+                          f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {name(where)}",
+                          "pathways that share a resource must agree on its capacity")
+            capacities.setdefault(res_id, (res.capacity, i))
+        for j, t in enumerate(p.transitions):
+            if t.handover is None:
+                continue
+            path: DocPath = ("transitions", j, "handover", "to")
+            target = newest.get(t.handover.to)
+            if target is None:
+                yield i, (path, f"hand-over to unknown pathway {t.handover.to!r}", did_you_mean(t.handover.to, newest, "pathway"))
+            elif target.intake is None:
+                yield i, (path, f"pathway {target.id!r} has no intake, so it cannot receive a hand-over",
+                          f"add an 'intake:' section to {target.id!r}")
+            elif target.intake.accepts_from and p.id not in target.intake.accepts_from:
+                yield i, (path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}",
+                          f"add {p.id!r} to its intake.accepts_from")

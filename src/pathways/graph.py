@@ -6,7 +6,8 @@ roles and places are ignored here (they are the state-space explorer's job), so 
 graph over-approximates what can happen: a state the graph cannot reach is truly
 unreachable, a state that cannot reach a terminal in the graph is truly stuck.
 
-Leaving by the citizen's own choice is kept apart (``progress=True`` drops those
+Leaving by the citizen's own choice (:meth:`Pathway.is_leaving
+<pathways.model.Pathway.is_leaving>`) is kept apart (``progress=True`` drops those
 edges): a pathway that only ends because the citizen gives up still strands them.
 """
 
@@ -17,13 +18,11 @@ from typing import Any
 
 import networkx as nx
 
-from .model import ANY_STATE, Outcome, Pathway, Transition
+from .model import ANY_STATE, Pathway
 from .registry import Registry
 
 __all__ = [
-    "CITIZEN_IDS",
     "co_reachable",
-    "is_leaving",
     "pathway_graph",
     "reachable",
     "registry_graph",
@@ -31,21 +30,10 @@ __all__ = [
 ]
 
 
-CITIZEN_IDS = frozenset({"citizen", "borger"})
-"""Sector ids (and role ids) that stand for the citizen themself."""
-
-
-def is_leaving(pathway: Pathway, t: Transition) -> bool:
-    """Whether ``t`` is the citizen leaving: it ends in a ``left_by_choice`` terminal."""
-    dest = pathway.state_by_id.get(t.dest)
-    return dest is not None and dest.outcome is Outcome.LEFT_BY_CHOICE
-
-
 def _edges(pathway: Pathway, progress: bool) -> Iterable[tuple[str, str]]:
-    exits = {s.id for s in pathway.states if s.outcome is Outcome.LEFT_BY_CHOICE} if progress else set()
     working = tuple(s.id for s in pathway.states if not s.terminal)
     for t in pathway.transitions:
-        if t.dest in exits:
+        if progress and pathway.is_leaving(t):
             continue
         sources = working if ANY_STATE in t.source else t.source
         for src in sources:

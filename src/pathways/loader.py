@@ -19,7 +19,6 @@ from ._documents import (
     MAX_FILE_BYTES,
     DocPath,
     Unreadable,
-    did_you_mean,
     explain,
     problem_at,
     read_document,
@@ -140,29 +139,7 @@ def _by_position(problem: Problem) -> tuple[int, int]:
 
 
 def _between_files(loaded: list[tuple[str, Positioned, Pathway]]) -> Iterator[Problem]:
-    """Problems that only show when the files are read together."""
-
-    first: dict[tuple[str, int], str] = {}
-    by_id = {p.id: p for _, _, p in loaded}
-    capacities: dict[str, tuple[int, str]] = {}
-    for file, doc, p in loaded:
-        if p.key in first:
-            yield problem_at(file, doc, ("id",), f"pathway {p.id!r} version {p.version} is also defined in {first[p.key]}", "give it a new version number or another id")
-        first.setdefault(p.key, file)
-        for res_id, res in p.resources.items():
-            if res_id in capacities and capacities[res_id][0] != res.capacity:
-                cap, where = capacities[res_id]
-                yield problem_at(file, doc, ("resources", res_id, "capacity"), f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {where}", "pathways that share a resource must agree on its capacity")
-            capacities.setdefault(res_id, (res.capacity, file))
-        for i, t in enumerate(p.transitions):
-            if t.handover is None:
-                continue
-            path: DocPath = ("transitions", i, "handover", "to")
-            target = by_id.get(t.handover.to)
-            if target is None:
-                yield problem_at(file, doc, path, f"hand-over to unknown pathway {t.handover.to!r}", did_you_mean(t.handover.to, by_id, "pathway"))
-            elif target.intake is None:
-                yield problem_at(file, doc, path, f"pathway {target.id!r} has no intake, so it cannot receive a hand-over", f"add an 'intake:' section to {target.id!r}")
-            elif target.intake.accepts_from and p.id not in target.intake.accepts_from:
-                yield problem_at(file, doc, path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}", f"add {p.id!r} to its intake.accepts_from")
-
+    """Problems that only show when the files are read together, at their place in the file."""
+    for i, (path, message, hint) in _validate.between([p for _, _, p in loaded], lambda i: loaded[i][0]):
+        file, doc, _ = loaded[i]
+        yield problem_at(file, doc, path, message, hint)

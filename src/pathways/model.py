@@ -16,6 +16,7 @@ import attrs
 
 __all__ = [
     "ANY_STATE",
+    "CITIZEN_ROLE",
     "ApprovalRule",
     "CarePlanStatus",
     "Deadline",
@@ -39,6 +40,9 @@ __all__ = [
 
 ANY_STATE = "*"
 """A transition ``source`` that means every non-terminal state (e.g. the citizen leaves)."""
+
+CITIZEN_ROLE = "citizen"
+"""The id of the role that is the citizen when no role of a pathway is marked ``citizen: true``."""
 
 
 @attrs.frozen
@@ -125,10 +129,17 @@ class Sector:
 
 @attrs.frozen
 class Role:
-    """A kind of actor; every role belongs to exactly one sector."""
+    """A kind of actor; every role belongs to exactly one sector.
+
+    One role of a pathway is *the citizen* (see :attr:`Pathway.citizen_role`): the
+    person the case is about, who can always leave by choice. Relatives and the
+    citizen's network are other roles, usually of the same sector (the citizen's side).
+    """
 
     sector: str
     label: Label
+    citizen: bool = False
+    """Marks this role as the citizen; without a mark, the role with id ``citizen`` is."""
 
 
 @attrs.frozen
@@ -304,6 +315,52 @@ class Pathway:
             if t.trigger == trigger:
                 return t
         return None
+
+    @cached_property
+    def citizen_role(self) -> str | None:
+        """The id of the role that is the citizen, or ``None`` if the pathway has none.
+
+        The role marked ``citizen: true`` (the first, if a mistake marks several), else
+        the role with id :data:`CITIZEN_ROLE` (``citizen``). A case has one citizen, so this
+        role is held by one person.
+        """
+        marked = [r for r, role in self.roles.items() if role.citizen]
+        if marked:
+            return marked[0]
+        return CITIZEN_ROLE if CITIZEN_ROLE in self.roles else None
+
+    def is_citizen(self, role: str) -> bool:
+        """Whether ``role`` is the citizen's own role (not a relative's, not staff's)."""
+        return role == self.citizen_role
+
+    @cached_property
+    def exits_by_choice(self) -> frozenset[str]:
+        """The terminal states whose outcome is ``left_by_choice``."""
+        return frozenset(s.id for s in self.states if s.outcome is Outcome.LEFT_BY_CHOICE)
+
+    def is_leaving(self, transition: Transition) -> bool:
+        """Whether ``transition`` is leaving by choice: it ends in a ``left_by_choice`` terminal.
+
+        Leaving by choice is a proper end, but it does not move the citizen on: the
+        checker, the simulation and the testing kit leave these transitions out when they
+        ask whether staff or time can bring a citizen to an end.
+        """
+        return transition.dest in self.exits_by_choice
+
+    def is_free_exit(self, transition: Transition) -> bool:
+        """Whether ``transition`` lets the citizen leave by choice whenever they want.
+
+        It leaves by choice, the citizen's role may fire it, and nothing can stop it: no
+        guard, no approval, no place to take (the Psychiatry Act does not apply in the
+        houses).
+        """
+        return (
+            self.is_leaving(transition)
+            and not transition.guards
+            and transition.approval is None
+            and transition.takes is None
+            and any(self.is_citizen(r) for r in transition.roles)
+        )
 
     @cached_property
     def triggers(self) -> frozenset[str]:

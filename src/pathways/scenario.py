@@ -204,8 +204,6 @@ class Scenario:
     capacities: Mapping[str, int] = attrs.field(factory=dict)
     """Override the capacity of shared resources, e.g. ``overnight_places: 20``."""
     choices: Choices = Choices()
-    citizen_role: str = "citizen"
-    """The role the citizen acts in (to leave by own choice, to self-admit)."""
     source: str = attrs.field(default="<string>", eq=False)
     """The file the scenario came from (set by the loader)."""
 

@@ -243,7 +243,7 @@ class Simulation:
         self._found_full = False
         self._defects: dict[str, str] = {}
         staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
-        self._staffed = staffed | {scenario.citizen_role}
+        self._staffed = staffed | {p.citizen_role for p in self.registry.versions() if p.citizen_role is not None}
 
     # -- running -----------------------------------------------------------------
 
@@ -395,7 +395,7 @@ class Simulation:
             able = self._able(case, pathway, t, now)
             if able is None:
                 continue
-            if self._leaves(pathway, t):
+            if pathway.is_leaving(t):
                 leave.append((t, able))
             elif t.trigger == deadline_trigger:
                 escalate.append((t, able))
@@ -464,9 +464,6 @@ class Simulation:
                 return actor
         return None
 
-    def _leaves(self, pathway: Pathway, t: Transition) -> bool:
-        return pathway.state(t.dest).outcome is Outcome.LEFT_BY_CHOICE and self.scenario.citizen_role in t.roles
-
     def _weight(self, pathway: Pathway, t: Transition) -> float:
         w = self.scenario.choices.weights
         return w.get(f"{pathway.id}.{t.trigger}", w.get(t.trigger, 1.0))
@@ -490,7 +487,7 @@ class Simulation:
         if case.pending is not None:
             return not any(self._could_approve(case, pathway, role) for role in pathway.roles if role in self._staffed)
         for t in pathway.transitions_from.get(case.state, ()):
-            if self._leaves(pathway, t):
+            if pathway.is_leaving(t):
                 continue
             for role in t.roles:
                 if role not in self._staffed or role not in pathway.roles:
@@ -509,7 +506,7 @@ class Simulation:
         """The case's history in words, and why nobody can move it on."""
         lines = [_describe(e) for e in case.history]
         for t in pathway.transitions_from.get(case.state, ()):
-            if self._leaves(pathway, t):
+            if pathway.is_leaving(t):
                 continue
             why = []
             for role in t.roles:
@@ -556,7 +553,7 @@ class Simulation:
         return self._presence[at.weekday() * 24 + at.hour].get(role, ())
 
     def _present(self, role: str, now: datetime, case: Case) -> tuple[str, ...]:
-        if role == self.scenario.citizen_role:
+        if self.engine.pathway_of(case).is_citizen(role):
             return (case.citizen,)
         return self.on_shift(role, now)
 
@@ -614,7 +611,7 @@ class Simulation:
         for case in cases:
             pathway = self.engine.pathway_of(case)
             state = pathway.state(case.state)
-            if state.outcome is Outcome.LEFT_BY_CHOICE:
+            if state.id in pathway.exits_by_choice:
                 outcomes["left"] += 1
             elif state.terminal:
                 outcomes["completed"] += 1

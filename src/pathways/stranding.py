@@ -29,15 +29,16 @@ import attrs
 from . import _explore
 from ._explore import Space
 from ._story import Counterexample, Step, build, with_lead_in
+from ._validate import validate
+from .approvals import rule_of
 from .case import Case
-from .errors import NoCounterexample
-from .graph import CITIZEN_IDS, co_reachable, is_leaving, pathway_graph, reachable, traps
+from .errors import DefinitionError, NoCounterexample
+from .graph import co_reachable, pathway_graph, reachable, traps
 from .loader import load_registry
-from .model import Outcome, Pathway, Resource, RuleKind, StateKind, Subject, Transition
+from .model import Outcome, Pathway, Resource, StateKind, Subject, Transition
 from .registry import Registry
 
 __all__ = [
-    "CITIZEN_SECTORS",
     "DEFAULT_BOUND",
     "CheckResult",
     "Counterexample",
@@ -51,9 +52,6 @@ __all__ = [
 
 DEFAULT_BOUND = 1_000_000
 """Configurations explored per pathway before the check gives up (and says so)."""
-
-CITIZEN_SECTORS = CITIZEN_IDS
-"""Sector ids (and role ids) that stand for the citizen themself."""
 
 
 class FindingKind(enum.Enum):
@@ -167,16 +165,25 @@ class CheckResult:
 def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND) -> CheckResult:
     """Check one pathway, or every pathway of a registry and the hand-overs between them.
 
+    The target is validated first, with the loader's own checks (:func:`~pathways.validate`):
+    the checker explores only pathways that make sense, so a pathway built in Python
+    with an unknown role or an impossible rule is refused, not half-checked.
+
     Args:
         target: a pathway, a registry, or a definition file or folder to load.
         bound: the most configurations explored per pathway; reaching it gives a
             ``bound_reached`` error instead of a silent pass.
 
     Raises:
-        DefinitionError: ``target`` is a path whose definitions do not load.
+        DefinitionError: ``target`` does not pass :func:`~pathways.validate` (every
+            problem listed), or is a path whose definitions do not load.
     """
     if isinstance(target, str | Path):
-        target = load_registry(target)
+        target = load_registry(target)  # validates as it loads
+    else:
+        problems = validate(target)
+        if problems:
+            raise DefinitionError(problems)
     if isinstance(target, Pathway):
         pathways: list[Pathway] = [target]
         resources: Mapping[str, Resource] = target.resources
@@ -191,7 +198,7 @@ def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND
     for p in pathways:
         space = spaces[p.id] = Space(p, resources, bound).explore()
         complete = complete and space.complete
-        findings += _Checker(p, space, registry).findings()
+        findings += _Checker(p, space).findings()
     if registry is not None:
         findings = [_lead_in(f, registry, spaces) for f in findings]
     return CheckResult(tuple(findings), {pid: len(s.parent) for pid, s in spaces.items()}, complete, bound)
@@ -224,18 +231,12 @@ def replay_counterexample(source: Pathway | Registry, finding: Finding) -> Case:
     return finding.counterexample.replay(source)
 
 
-def _is_citizen_role(p: Pathway, role: str) -> bool:
-    r = p.roles.get(role)
-    return r is not None and (r.sector in CITIZEN_SECTORS or role in CITIZEN_SECTORS)
-
-
 class _Checker:
     """The findings for one pathway, from its graph and its explored space."""
 
-    def __init__(self, p: Pathway, space: Space, registry: Registry | None) -> None:
+    def __init__(self, p: Pathway, space: Space) -> None:
         self.p = p
         self.space = space
-        self.registry = registry
         self.full = pathway_graph(p)
         self.prog = pathway_graph(p, progress=True)
         self.reach = reachable(self.full, p.initial)
@@ -312,9 +313,7 @@ class _Checker:
         for t in self.p.transitions_from.get(state, ()):
             roles.update(t.roles)
             if t.approval is not None:
-                roles.update(t.approval.roles)
-                if t.approval.rule is RuleKind.ONE_PER_SECTOR and not t.approval.roles:
-                    roles.update(r for r, role in self.p.roles.items() if role.sector in t.approval.sectors)
+                roles.update(rule_of(t.approval).eligible_roles(self.p))
         return roles
 
     def _no_owner(self) -> Iterator[Finding]:
@@ -377,39 +376,20 @@ class _Checker:
                 cur = t.dest
 
     def _approvals(self) -> Iterator[Finding]:
+        """Rules nobody can meet in a run (four-eyes), and refusals that lead nowhere.
+
+        What the definition gets wrong on its face (unknown roles, impossible ``n``) is
+        :func:`~pathways.validate`'s; :func:`check` refuses such a pathway.
+        """
         p = self.p
         for t in p.transitions:
             a = t.approval
             sources = [s for s in p.sources_of(t) if s in self.reach]
             if a is None or not sources:
                 continue
-            problems = []
-            known = [r for r in a.roles if r in p.roles]
-            missing = [r for r in a.roles if r not in p.roles]
-            if missing:
-                problems.append(f"role(s) {', '.join(missing)} do not exist in the pathway")
-            if a.rule is RuleKind.ALL_OF and not a.roles:
-                problems.append("'all_of' names no roles")
-            if a.rule is RuleKind.N_OF:
-                n = a.n or 0
-                if n < 1:
-                    problems.append(f"'n_of' needs n of at least 1 (got {a.n})")
-                elif n > len(set(known)):
-                    problems.append(f"it needs {n} different roles but only {len(set(known))} can approve ({', '.join(sorted(set(known))) or 'none'})")
-            if a.rule is RuleKind.ONE_PER_SECTOR:
-                if not a.sectors:
-                    problems.append("'one_per_sector' names no sectors")
-                pool = [r for r in (a.roles or tuple(p.roles)) if r in p.roles]
-                for sec in a.sectors:
-                    if not any(p.roles[r].sector == sec for r in pool):
-                        problems.append(f"no role of sector {sec!r} can approve")
-            if not any(r in p.roles for r in t.roles):
-                problems.append("no role of the pathway may request it")
-            problems += self._four_eyes(t)
+            problems = self._four_eyes(t)
             refusal_only = not problems
-            if a.on_refusal not in p.state_by_id:
-                problems.append(f"a refusal leads to unknown state {a.on_refusal!r}")
-            elif a.on_refusal in self.stuck:
+            if a.on_refusal in self.stuck:
                 problems.append(f"a refusal leads to `{a.on_refusal}`, from which nobody can move the citizen on")
             else:
                 refusal_only = False
@@ -420,7 +400,7 @@ class _Checker:
                     f"the approval of `{t.trigger}` can never work: " + "; ".join(problems),
                     "make the rule possible for roles that exist and may act there, and let a refusal lead to a state with a way on",
                     ending="the refusal leads nowhere" if refusal_only else f"nobody can give the approval of `{t.trigger}`",
-                    at=a.on_refusal if refusal_only and a.on_refusal in p.state_by_id else None,
+                    at=a.on_refusal if refusal_only else None,
                 )
 
     def _four_eyes(self, t: Transition) -> list[str]:
@@ -431,24 +411,13 @@ class _Checker:
         """
         p, a = self.p, t.approval
         assert a is not None
-        requesters = {r for r in t.roles if r in p.roles}
-        if not requesters or not all(_is_citizen_role(p, r) for r in requesters):
+        if not t.roles or not all(p.is_citizen(r) for r in t.roles):
             return []
-        known = [r for r in a.roles if r in p.roles]
-        if a.rule is RuleKind.ALL_OF:
-            only_citizen = [r for r in known if _is_citizen_role(p, r)]
-        elif a.rule is RuleKind.N_OF:
-            others = {r for r in known if not _is_citizen_role(p, r)}
-            only_citizen = [r for r in known if _is_citizen_role(p, r)] if len(others) < (a.n or 0) else []
-        else:
-            pool = [r for r in (a.roles or tuple(p.roles)) if r in p.roles]
-            only_citizen = [
-                sec for sec in a.sectors
-                if any(p.roles[r].sector == sec for r in pool)
-                and all(_is_citizen_role(p, r) for r in pool if p.roles[r].sector == sec)
-            ]
-        if not only_citizen:
+        rule = rule_of(a)
+        others = [r for r in rule.eligible_roles(p) if not p.is_citizen(r)]
+        if rule.can_be_met_by(p, others):
             return []
+        only_citizen = [k for k in rule.keys if (holders := rule.roles_for(p, k)) and all(map(p.is_citizen, holders))]
         return [f"four-eyes: it needs the approval of {', '.join(only_citizen)}, which only the citizen can give, "
                 "and the citizen is the one who asks (nobody approves their own request)"]
 
@@ -462,38 +431,23 @@ class _Checker:
             problems = []
             # The citizen may start a hand-over (self-admission under a contract), but the
             # citizen is nobody's keeper: then the pathway's staff stay responsible.
-            staff = [r for r in t.roles if r in p.roles and not _is_citizen_role(p, r)]
+            staff = [r for r in t.roles if not p.is_citizen(r)]
             senders = {p.roles[r].sector for r in staff}
-            dest = p.state_by_id.get(t.dest)
-            if dest is not None:
-                keepers = [r for r in dest.responsible if r in p.roles and not _is_citizen_role(p, r)]
-                if senders and not any(p.roles[r].sector in senders for r in keepers):
-                    problems.append(
-                        f"while waiting in `{t.dest}` no role of the sending sector ({', '.join(sorted(senders))}) is responsible"
-                    )
-                elif not keepers:
-                    problems.append(f"while waiting in `{t.dest}` no member of staff is responsible")
-                if dest.deadline is None:
-                    problems.append(f"the wait in `{t.dest}` for the answer has no deadline")
-            declined = p.state_by_id.get(h.declined)
-            if declined is not None:
-                if declined.terminal and declined.outcome is Outcome.HANDED_OVER:
-                    problems.append(f"a declined hand-over ends in `{h.declined}`, recorded as handed over although nobody took the citizen")
-                elif h.declined in self.stuck:
-                    problems.append(f"a declined hand-over leads to `{h.declined}`, from which nobody can move the citizen on")
-            if self.registry is not None:
-                receiver = self.registry.get(h.to)
-                if receiver is None:
-                    problems.append(f"the receiving pathway {h.to!r} is not loaded")
-                elif receiver.intake is None:
-                    problems.append(f"the receiving pathway {h.to!r} has no intake")
-                else:
-                    intake = receiver.intake
-                    if intake.accepts_from and p.id not in intake.accepts_from:
-                        problems.append(f"{h.to!r} accepts hand-overs only from {', '.join(intake.accepts_from)}")
-                    for trig in (intake.accept, intake.decline):
-                        if receiver.find(intake.state, trig) is None:
-                            problems.append(f"{h.to!r} cannot answer: `{trig}` is not a transition from its intake `{intake.state}`")
+            dest = p.state(t.dest)
+            keepers = [r for r in dest.responsible if not p.is_citizen(r)]
+            if senders and not any(p.roles[r].sector in senders for r in keepers):
+                problems.append(
+                    f"while waiting in `{t.dest}` no role of the sending sector ({', '.join(sorted(senders))}) is responsible"
+                )
+            elif not keepers:
+                problems.append(f"while waiting in `{t.dest}` no member of staff is responsible")
+            if dest.deadline is None:
+                problems.append(f"the wait in `{t.dest}` for the answer has no deadline")
+            declined = p.state(h.declined)
+            if declined.terminal and declined.outcome is Outcome.HANDED_OVER:
+                problems.append(f"a declined hand-over ends in `{h.declined}`, recorded as handed over although nobody took the citizen")
+            elif h.declined in self.stuck:
+                problems.append(f"a declined hand-over leads to `{h.declined}`, from which nobody can move the citizen on")
             if problems:
                 yield self._finding(
                     FindingKind.HANDOVER_GAP, [*sources, t.dest], [t.trigger],
@@ -501,7 +455,7 @@ class _Checker:
                     "keep a role of the sending sector responsible in the waiting state, give it a deadline, "
                     "and let a refusal lead back to care in the sending pathway",
                     ending="the receiving side has not taken over and the sending side has let go",
-                    at=t.dest if t.dest in p.state_by_id else None,
+                    at=t.dest,
                 )
 
     def _exits(self) -> Iterator[Finding]:
@@ -521,7 +475,7 @@ class _Checker:
         for s in self._reachable_states():
             if p.state(s).terminal:
                 continue
-            exits = [t for t in p.transitions_from.get(s, ()) if self._is_free_exit(t)]
+            exits = [t for t in p.transitions_from.get(s, ()) if p.is_free_exit(t)]
             if not exits:
                 none.append(s)
             elif not any(p.state(t.dest).follow_up is not None for t in exits):
@@ -542,15 +496,6 @@ class _Checker:
                 "give the left_by_choice terminal a follow_up offer (follow_up: {da: ..., en: ...})",
                 ending="the citizen leaves with no follow-up offer",
             )
-
-    def _is_free_exit(self, t: Transition) -> bool:
-        return (
-            is_leaving(self.p, t)
-            and not t.guards
-            and t.approval is None
-            and t.takes is None
-            and any(_is_citizen_role(self.p, r) for r in t.roles)
-        )
 
     def _unreachable(self) -> Iterator[Finding]:
         for s in self.order:
@@ -576,7 +521,7 @@ class _Checker:
         structural = {s for s in self.stuck if self.prog.out_degree(s) == 0}
         for why, cfg in space.stuck:
             s = ids[cfg[0]]
-            t_out = [t for t in self.p.transitions_from.get(s, ()) if not is_leaving(self.p, t)]
+            t_out = [t for t in self.p.transitions_from.get(s, ()) if not self.p.is_leaving(t)]
             if why == _explore.STUCK_CAPACITY:
                 needs = sorted({t.takes for t in t_out if t.takes})
                 yield self._at(

@@ -23,13 +23,12 @@ from .._extras import needs as _needs
 with _needs("testing", "the testing kit (pathways.testing)"):
     from ._actions import PERSONS, Action, Advance, Approve, Fire, Refuse, SetFact, actions, actors, perform
     from ._faults import FAULT_KINDS, Fault, faulty_pathways, seeded_faults
-    from ._generate import CITIZEN_ROLE, pathways_strategy, registries, sound_pathways, valid_pathways
+    from ._generate import pathways_strategy, registries, sound_pathways, valid_pathways
     from ._laws import can_finish, event_problem, story
     from ._machine import pathway_machine
     from ._sound import assert_sound
 
 __all__ = [
-    "CITIZEN_ROLE",
     "FAULT_KINDS",
     "PERSONS",
     "Action",

@@ -14,12 +14,12 @@ from datetime import timedelta
 import attrs
 from hypothesis import strategies as st
 
-from ..approvals import eligible_roles
+from ..approvals import rule_of
 from ..case import Actor, Case, Event
 from ..clock import ManualClock
 from ..engine import CaseEngine
 from ..errors import PathwaysError
-from ..model import Pathway, RuleKind
+from ..model import Pathway
 from ..registry import Registry
 
 __all__ = [
@@ -170,10 +170,9 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
     pending = case.pending
     requested = pathway.find(case.state, pending.trigger) if pending is not None else None
     if pending is not None and requested is not None and requested.approval is not None:
-        rule = requested.approval
-        by_sector = rule.rule is RuleKind.ONE_PER_SECTOR
-        covered = {a.actor.sector if by_sector else a.actor.role for a in pending.approvals}
-        roles = [r for r in eligible_roles(rule, pathway) if (pathway.roles[r].sector if by_sector else r) not in covered]
+        rule = rule_of(requested.approval)
+        covered = rule.covered(pending.approvals)
+        roles = [r for r in rule.eligible_roles(pathway) if rule.role_key(pathway, r) not in covered]
         busy = {pending.requested_by.person, *(a.actor.person for a in pending.approvals)}
         people = [p for p in persons if p not in busy]
         if roles and people:

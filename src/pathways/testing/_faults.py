@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from .. import _validate
+from ..approvals import rule_class
 from ..model import (
     ApprovalRule,
     Deadline,
@@ -26,13 +26,12 @@ from ..model import (
     Pathway,
     Resource,
     RuleKind,
-    Sector,
     State,
     StateKind,
     Transition,
 )
 from ..registry import Registry
-from ._generate import CITIZEN_SECTOR, DURATIONS, RESOURCE, pathways_strategy, registries
+from ._generate import DURATIONS, RESOURCE, pathways_strategy, registries
 
 __all__ = ["FAULT_KINDS", "Fault", "faulty_pathways", "seeded_faults"]
 
@@ -66,10 +65,6 @@ class Fault:
     def pathway(self) -> Pathway:
         return self.registry[self.pathway_id]
 
-    @property
-    def loadable(self) -> bool:
-        """Whether the loader accepts it; some faults (n of m with n > m) it rejects itself."""
-        return not any(True for p in self.registry.values() for _ in _validate.problems(p))
 
 
 def _label(text: str) -> Label:
@@ -77,11 +72,13 @@ def _label(text: str) -> Label:
 
 
 def _leave_without(p: Pathway, spots: set[str]) -> tuple[Transition, ...]:
-    """The transitions with the citizen's ``leave`` no longer possible in ``spots``."""
+    """The transitions with the citizen's ``leave`` no longer possible in ``spots`` (gone if nowhere is left)."""
     out = []
     for t in p.transitions:
         if t.trigger == "leave":
             t = attrs.evolve(t, source=tuple(s for s in p.sources_of(t) if s not in spots))
+            if not t.source:
+                continue
         out.append(t)
     return tuple(out)
 
@@ -121,7 +118,7 @@ def _trap(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, .
 
 def _no_owner(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     at, role = _entry(draw, p)
-    others = [r for r, x in p.roles.items() if r != role and x.sector != CITIZEN_SECTOR]
+    others = [r for r in p.roles if r != role and not p.is_citizen(r)]
     responsible: tuple[str, ...] = ()
     if others and draw(st.booleans()):
         responsible = (draw(st.sampled_from(others)),)  # responsible, but can fire nothing there
@@ -145,17 +142,18 @@ def _wait_without_deadline(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, .
 
 
 def _unsatisfiable_approval(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    at, role = _entry(draw, p)
-    staff = [r for r, x in p.roles.items() if x.sector != CITIZEN_SECTOR]
+    """The citizen asks for a step that only the citizen could approve (nobody approves their own request)."""
+    at, _ = _entry(draw, p)
+    citizen = p.citizen_role
+    assert citizen is not None, "generated pathways have a citizen"
+    kind = draw(st.sampled_from(list(RuleKind)))
+    shape = rule_class(kind)
     timeout = draw(st.sampled_from(DURATIONS))
-    changes: dict[str, Any] = {}
-    if draw(st.booleans()):  # n of m with n > m
-        roles = tuple(draw(st.lists(st.sampled_from(staff), min_size=1, max_size=2, unique=True)))
-        rule = ApprovalRule(RuleKind.N_OF, at, roles=roles, n=len(roles) + 1, timeout=timeout)
-    else:  # a sector that has no role to approve
-        changes["sectors"] = {**p.sectors, "civil_society": Sector(Label("Civilsamfund", "Civil society"))}
-        rule = ApprovalRule(RuleKind.ONE_PER_SECTOR, at, sectors=(p.roles[role].sector, "civil_society"), timeout=timeout)
-    p = _with(p, [], [Transition("decide", (at,), "done", roles=(role,), approval=rule)], **changes)
+    if shape.uses_sectors:
+        rule = ApprovalRule(kind, at, sectors=(p.roles[citizen].sector,), timeout=timeout)
+    else:
+        rule = ApprovalRule(kind, at, roles=(citizen,), n=1 if shape.uses_n else None, timeout=timeout)
+    p = _with(p, [], [Transition("decide", (at,), "done", roles=(citizen,), approval=rule)])
     return p, (at,), ("decide",), ()
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ..approvals import rule_class
 from ..model import (
     ANY_STATE,
+    CITIZEN_ROLE,
     ApprovalRule,
     Deadline,
     Fact,
@@ -38,18 +40,15 @@ from ..model import (
 )
 from ..registry import Registry
 
-__all__ = ["CITIZEN_ROLE", "CITIZEN_SECTOR", "pathways_strategy", "registries", "sound_pathways", "valid_pathways"]
-
-CITIZEN_ROLE = "citizen"
-"""The role the citizen acts in; generated pathways let it fire ``leave`` everywhere."""
-CITIZEN_SECTOR = "citizen"
+__all__ = ["pathways_strategy", "registries", "sound_pathways", "valid_pathways"]
 
 _SECTOR_LABELS = {
     "region": Label("Region (psykiatri)", "Region (psychiatry)"),
     "social": Label("Socialforvaltning", "Municipal social services"),
     "employment": Label("Jobcenter", "Municipal employment services"),
-    CITIZEN_SECTOR: Label("Borger", "Citizen"),
 }
+_CITIZENS_SIDE = "citizen"
+"""The sector of the citizen's role (:data:`~pathways.model.CITIZEN_ROLE`) in generated pathways."""
 _STAFF_ROLES: dict[str, tuple[str, ...]] = {
     "region": ("nurse", "psychiatrist", "leader_region"),
     "social": ("social_worker", "leader_social"),
@@ -87,10 +86,11 @@ class _Draft:
 
     @property
     def staff(self) -> list[str]:
-        return [r for r, role in self.roles.items() if role.sector != CITIZEN_SECTOR]
+        """Every role but the citizen's."""
+        return [r for r in self.roles if r != CITIZEN_ROLE]
 
     def staff_sectors(self) -> list[str]:
-        return [s for s in self.sectors if s != CITIZEN_SECTOR and any(r.sector == s for r in self.roles.values())]
+        return list(dict.fromkeys(self.roles[r].sector for r in self.staff))
 
     def freeze(self, title: Label) -> Pathway:
         return Pathway(
@@ -114,20 +114,20 @@ def _roles_of(draw: Any, pool: Sequence[str], *, min_size: int = 1, max_size: in
 
 
 def _approval(draw: Any, d: _Draft, on_refusal: str, *, sound: bool) -> ApprovalRule:
-    """One satisfiable approval rule of any of the three kinds."""
+    """One satisfiable approval rule of any kind, shaped by what its kind reads."""
     staff = d.staff
     kind = draw(st.sampled_from(list(RuleKind)))
+    shape = rule_class(kind)
     timeout = draw(st.sampled_from(DURATIONS)) if sound else draw(st.none() | st.sampled_from(DURATIONS))
-    if kind is RuleKind.ALL_OF:
-        return ApprovalRule(kind, on_refusal, roles=_roles_of(draw, staff), timeout=timeout)
-    if kind is RuleKind.N_OF:
-        among = _roles_of(draw, staff, max_size=3)
-        return ApprovalRule(kind, on_refusal, roles=among, n=draw(st.integers(1, len(among))), timeout=timeout)
-    sectors = _roles_of(draw, d.staff_sectors())
-    roles: tuple[str, ...] = ()
-    if draw(st.booleans()):
-        roles = tuple(draw(st.sampled_from([r for r in staff if d.roles[r].sector == s])) for s in sectors)
-    return ApprovalRule(kind, on_refusal, roles=roles, sectors=sectors, timeout=timeout)
+    if shape.uses_sectors:
+        sectors = _roles_of(draw, d.staff_sectors())
+        roles: tuple[str, ...] = ()
+        if draw(st.booleans()):
+            roles = tuple(draw(st.sampled_from([r for r in staff if d.roles[r].sector == s])) for s in sectors)
+        return ApprovalRule(kind, on_refusal, roles=roles, sectors=sectors, timeout=timeout)
+    among = _roles_of(draw, staff, max_size=3 if shape.uses_n else 2)
+    n = draw(st.integers(1, len(among))) if shape.uses_n else None
+    return ApprovalRule(kind, on_refusal, roles=among, n=n, timeout=timeout)
 
 
 def _guards(draw: Any, d: _Draft, max_size: int = 2) -> tuple[Guard, ...]:
@@ -158,8 +158,8 @@ def _pathway(
         chosen = draw(st.lists(st.sampled_from(_STAFF_ROLES[sec]), min_size=1, unique=True))
         for role in sorted(chosen, key=_STAFF_ROLES[sec].index):
             d.roles[role] = Role(sec, _label(role))
-    d.sectors[CITIZEN_SECTOR] = Sector(_SECTOR_LABELS[CITIZEN_SECTOR])
-    d.roles[CITIZEN_ROLE] = Role(CITIZEN_SECTOR, Label("Borger", "Citizen"))
+    d.sectors[_CITIZENS_SIDE] = Sector(Label("Borger", "Citizen"))
+    d.roles[CITIZEN_ROLE] = Role(_CITIZENS_SIDE, Label("Borger", "Citizen"))
     for fact in draw(st.lists(st.sampled_from(_FACTS), unique=True, max_size=max_facts)):
         d.facts[fact] = Fact(_label(fact), default=draw(st.booleans()))
     if capacity is not None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from ..approvals import eligible_roles, is_met
 from ..case import Actor, Approval, Case, Event, EventKind
-from ..model import Outcome, Pathway, Transition
+from ..model import Pathway, Transition
 
 __all__ = ["can_finish", "capacity_problems", "event_problem", "story"]
 
@@ -26,7 +26,7 @@ def can_finish(pathway: Pathway) -> frozenset[str]:
     """
     back: dict[str, set[str]] = {s.id: set() for s in pathway.states}
     for t in pathway.transitions:
-        if pathway.state(t.dest).outcome is Outcome.LEFT_BY_CHOICE:
+        if pathway.is_leaving(t):
             continue
         for src in pathway.sources_of(t):
             targets = [t.dest]
