@@ -30,6 +30,7 @@ from pathways import (
     StateKind,
     Transition,
 )
+from pathways.approvals import rule_class
 
 __all__ = ["labels", "pathways"]
 
@@ -57,14 +58,13 @@ def _approval(draw: Any, roles: dict[str, Role], state_ids: list[str]) -> Approv
     kind = draw(st.sampled_from(RuleKind))
     on_refusal = draw(st.sampled_from(state_ids))
     timeout = draw(st.none() | durations)
-    if kind is RuleKind.ALL_OF:
-        return ApprovalRule(kind, on_refusal, roles=_subset(draw, role_ids, min_size=1), timeout=timeout)
-    if kind is RuleKind.N_OF:
-        chosen = _subset(draw, role_ids, min_size=1)
-        n = draw(st.integers(min_value=1, max_value=len(chosen)))
-        return ApprovalRule(kind, on_refusal, roles=chosen, n=n, timeout=timeout)
-    with_roles = sorted({r.sector for r in roles.values()})
-    return ApprovalRule(kind, on_refusal, sectors=_subset(draw, with_roles, min_size=1), timeout=timeout)
+    shape = rule_class(kind)  # what the kind reads: sectors, or roles (and n)
+    if shape.uses_sectors:
+        with_roles = sorted({r.sector for r in roles.values()})
+        return ApprovalRule(kind, on_refusal, sectors=_subset(draw, with_roles, min_size=1), timeout=timeout)
+    chosen = _subset(draw, role_ids, min_size=1)
+    n = draw(st.integers(min_value=1, max_value=len(chosen))) if shape.uses_n else None
+    return ApprovalRule(kind, on_refusal, roles=chosen, n=n, timeout=timeout)
 
 
 @st.composite

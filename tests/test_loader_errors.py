@@ -429,6 +429,14 @@ MISTAKES = [
         expected=["stay.yaml:32:5: transitions[0].approval.sectors: rule 'one_per_sector' needs the sectors that must each approve (add e.g. 'sectors: [region, kommune, borger]')"],
     ),
     Mistake(
+        'two-citizens',
+        'The citizen is one role: at most one role is marked as the citizen.',
+        edits=[('  citizen: {sector: borger, label: {da: Borger, en: Citizen}}',
+                '  citizen: {sector: borger, citizen: true, label: {da: Borger, en: Citizen}}\n'
+                '  relative: {sector: borger, citizen: true, label: {da: Pårørende, en: Relative}}')],
+        expected=["stay.yaml:15:30: roles.relative.citizen: role 'relative' is marked as the citizen, but 'citizen' already is (a case has one citizen: mark one role 'citizen: true'; relatives and the network are other roles)"],
+    ),
+    Mistake(
         'sector-without-approver',
         'Every sector of one_per_sector needs a role that can approve.',
         edits=[('rule: all_of, roles: [leder_region, leder_kommune]', 'rule: one_per_sector, roles: [leder_region], sectors: [region, kommune]')],

@@ -31,9 +31,9 @@ from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, JourneyError, Problem
-from .graph import CITIZEN_IDS, co_reachable, pathway_graph
+from .graph import co_reachable, pathway_graph
 from .i18n import current_language, role_name, state_name, tr
-from .model import Outcome, Pathway
+from .model import Pathway
 from .registry import Registry
 
 if TYPE_CHECKING:
@@ -341,12 +341,6 @@ def reason_words(code: str) -> str:
             return code
 
 
-def is_leaving_state(pathway: Pathway, state: str) -> bool:
-    """Whether ``state`` is an end the citizen chose (``left_by_choice``)."""
-    s = pathway.state_by_id.get(state)
-    return s is not None and s.outcome is Outcome.LEFT_BY_CHOICE
-
-
 def _refused_text(code: str, message: str) -> str:
     """``refused (guard: a condition does not hold)``; in English with the engine's detail."""
     text = tr("refused ({code}: {words})", code=code, words=reason_words(code))
@@ -546,27 +540,24 @@ class Runner:
         nothing is due by itself and no role of the pathway may do anything now."""
         if pathway.state(case.state).terminal:
             return False
-        ends = [s.id for s in pathway.states if s.terminal and not is_leaving_state(pathway, s.id)]
+        ends = [s.id for s in pathway.states if s.terminal and s.id not in pathway.exits_by_choice]
         if case.state not in co_reachable(pathway_graph(pathway, progress=True), ends):
             return True
         if case.due_at(pathway) is not None or case.referral is not None:
             return False
         for role_id, role in pathway.roles.items():
             actor = Actor(f"{role_id}-9", role_id, role.sector)
-            if any(o.allowed and not is_leaving_state(pathway, o.dest) for o in self.engine.options(case, actor)):
+            if any(o.allowed and o.dest not in pathway.exits_by_choice for o in self.engine.options(case, actor)):
                 return False
         return True
 
     def _may_leave(self, case: Case, pathway: Pathway) -> bool:
-        """Some role of the citizen's own sector may fire a transition into a ``left_by_choice`` end."""
-        for role_id, role in pathway.roles.items():
-            if role.sector not in CITIZEN_IDS and role_id not in CITIZEN_IDS:
-                continue
-            actor = Actor(f"{role_id}-1", role_id, role.sector)
-            for o in self.engine.options(case, actor):
-                if o.allowed and o.kind == "fire" and is_leaving_state(pathway, o.dest):
-                    return True
-        return False
+        """The citizen (their own role) may now fire a transition that leaves by choice."""
+        role_id = pathway.citizen_role
+        if role_id is None:
+            return False
+        actor = Actor(f"{role_id}-1", role_id, pathway.roles[role_id].sector)
+        return any(o.allowed and o.kind == "fire" and o.dest in pathway.exits_by_choice for o in self.engine.options(case, actor))
 
     def _all_events(self) -> Iterator[Event]:
         for c in self.engine.cases.values():
