@@ -6,7 +6,7 @@ import attrs
 import pytest
 
 from pathways import DefinitionError, Registry, check, load_registry, load_text, validate
-from pathways.model import CITIZEN_ROLE
+from pathways.model import CITIZEN_ROLE, Subject
 from pathways.stranding import FindingKind
 
 DEFINITION = """\
@@ -68,9 +68,10 @@ class TestWhoIsTheCitizen:
             "citizen: mark one role 'citizen: true'; relatives and the network are other roles)"
         ]
 
-    def test_the_seed_definitions_have_a_citizen(self) -> None:
-        seeds = ("ambulant_team", "counselling", "job_bridge", "open_dialogue", "overnight_stay", "walk_in")
-        assert {p.id: p.citizen_role for p in load_registry("definitions").values()} == dict.fromkeys(seeds, "citizen")
+    def test_every_seed_definition_about_a_citizen_has_the_default_citizen_role(self) -> None:
+        seeds = load_registry("definitions").values()
+        assert {p.citizen_role for p in seeds if p.subject is Subject.CITIZEN} == {"citizen"}
+        assert {p.citizen_role for p in seeds if p.subject is Subject.ORGANISATION} == {None}
 
 
 class TestLeavingByChoice:
