@@ -119,10 +119,19 @@ def test_a_citizen_who_leaves_without_a_follow_up_offer_is_named() -> None:
     assert measure(engine.cases.values(), REGISTRY).left_without_follow_up == ()
 
 
-def test_no_cases_measure_zero() -> None:
+def test_no_cases_measure_nothing_rather_than_zeros() -> None:
     goals = measure([], REGISTRY)
-    assert (goals.cases, goals.admissions, goals.place_use["overnight_places"]) == (0, 0, 0.0)
+    assert (goals.cases, goals.admissions, goals.place_use) == (0, None, {})
+    assert goals.rows()[1] == ("admissions (acute ward)", "no such service")
     assert goals.rows()[-1] == ("left without a follow-up offer (goal: none)", "0")
+
+
+def test_a_house_without_overnight_places_or_job_bridge_shows_no_such_service() -> None:
+    engine, _ = _engine()
+    course = engine.start("outpatient_course", "c-1")
+    engine.fire(course, "refer_acute_ward", Actor("md-1", "psychiatrist", "region"))
+    goals = measure(engine.cases.values(), REGISTRY)
+    assert (goals.admissions_avoided, goals.admissions, goals.education_or_work, goals.place_hours) == (None, 0, None, {})
 
 
 def test_cases_are_grouped_by_their_pathways_house() -> None:

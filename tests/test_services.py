@@ -209,11 +209,11 @@ class TestRecoverySchoolAndPeerEducation:
 
     def test_a_full_course_puts_the_participant_on_a_waiting_list_that_is_reviewed(self) -> None:
         engine, clock = _engine()
-        for n in range(24):
+        for n in range(48):
             engine.fire(engine.start("recovery_school", f"p-{n}"), "enrol", COORDINATOR)
         late = engine.start("recovery_school", "p-late")
         assert [r.message for r in engine.why_not(late, "enrol", COORDINATOR)] == [
-            "all 24 places of 'recovery_course_seats' are taken"
+            "all 48 places of 'recovery_course_seats' are taken"
         ]
         engine.fire(late, "join_waiting_list", COORDINATOR)
         clock.advance(timedelta(weeks=8))

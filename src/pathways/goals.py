@@ -18,8 +18,10 @@ ressourcer". Where a pathway can show one, a designer marks the state with ``goa
 - **left without a follow-up offer**: cases that ended (completed or left by choice) in a
   terminal state with no ``follow_up`` — the house's goal is none.
 
-One function, :func:`measure`, serves the simulation report and ``pathways goals`` on a
-store alike, so the two cannot disagree on a meaning.
+A goal that none of the pathways the cases ran on can show (Copenhagen's seed describes no
+overnight places and no job bridge) is ``None`` — "no such service" — never a zero that looks
+measured. One function, :func:`measure`, serves the simulation report and ``pathways goals``
+on a store alike, so the two cannot disagree on a meaning.
 """
 
 from __future__ import annotations
@@ -52,14 +54,15 @@ class GoalCounts:
     house: str
     cases: int
     citizens: int
-    admissions_avoided: int
-    admissions: int
-    readmissions: int
-    education_or_work: int
+    admissions_avoided: int | None
+    """``None`` when none of the house's pathways can measure it (the house offers no such service)."""
+    admissions: int | None
+    readmissions: int | None
+    education_or_work: int | None
     outcomes: Mapping[str, int]
     """Ends of the pathways that have an ``education_or_work`` state, as ``pathway.state``."""
     place_hours: Mapping[str, float]
-    """Per shared resource: hours its places were held by these cases in the period."""
+    """Per shared resource of the house's pathways: hours its places were held in the period."""
     place_use: Mapping[str, float]
     """Per shared resource: ``place_hours`` over capacity times the period's hours (0 to 1)."""
     left_without_follow_up: tuple[str, ...]
@@ -76,10 +79,10 @@ class GoalCounts:
     def rows(self) -> list[tuple[str, str]]:
         """The goals as (what, figure) rows for a table, in the seed's order and the current language."""
         rows = [
-            (tr("admissions avoided (stays and treatment at home instead)"), str(self.admissions_avoided)),
-            (tr("admissions (acute ward)"), str(self.admissions)),
-            (tr("readmissions within {days} days", days=READMISSION_WINDOW.days), str(self.readmissions)),
-            (tr("reached or kept education or work"), str(self.education_or_work)),
+            (tr("admissions avoided (stays and treatment at home instead)"), _figure(self.admissions_avoided)),
+            (tr("admissions (acute ward)"), _figure(self.admissions)),
+            (tr("readmissions within {days} days", days=READMISSION_WINDOW.days), _figure(self.readmissions)),
+            (tr("reached or kept education or work"), _figure(self.education_or_work)),
         ]
         rows += [(tr("  outcome {outcome}", outcome=k), str(v)) for k, v in sorted(self.outcomes.items())]
         for r in sorted(self.place_hours):
@@ -87,6 +90,10 @@ class GoalCounts:
             rows.append((tr("use of {resource}", resource=r), tr("{share} ({hours} place-hours)", share=share, hours=hours)))
         rows.append((tr("left without a follow-up offer (goal: none)"), str(len(self.left_without_follow_up))))
         return rows
+
+
+def _figure(count: int | None) -> str:
+    return tr("no such service") if count is None else str(count)
 
 
 def _house_of(pathway: Pathway) -> str:
@@ -116,6 +123,9 @@ def measure(
         start, end: the period for the use of places; by default the first and last event.
     """
     cases = list(cases)
+    offered = {(c.pathway_id, c.version) for c in cases}
+    pathways = [registry.get_version(pid, version) for pid, version in sorted(offered)]
+    goals = {s.goal for p in pathways for s in p.states if s.goal is not None}
     entered: dict[Goal, list[tuple[str, datetime]]] = defaultdict(list)
     outcomes: dict[str, int] = defaultdict(int)
     held: dict[str, float] = defaultdict(float)
@@ -123,7 +133,7 @@ def measure(
     times = [e.at for c in cases for e in c.history]
     start = start or (min(times) if times else None)
     end = end or (max(times) if times else None)
-    bridges = {p.id for p in registry.versions() if any(s.goal is Goal.EDUCATION_OR_WORK for s in p.states)}
+    bridges = {p.id for p in pathways if any(s.goal is Goal.EDUCATION_OR_WORK for s in p.states)}
     for case in cases:
         pathway = registry.get_version(case.pathway_id, case.version)
         seen: set[Goal] = set()
@@ -141,7 +151,8 @@ def measure(
             if here.outcome in (Outcome.COMPLETED, Outcome.LEFT_BY_CHOICE) and here.follow_up is None:
                 silent.append(case.id)
     period_hours = (end - start).total_seconds() / 3600 if start and end and end > start else 0.0
-    capacities = registry.resources()
+    used = {r for p in pathways for r in p.resources}
+    capacities = {r: res for r, res in registry.resources().items() if r in used}
     use = {
         r: (held.get(r, 0.0) / (capacities[r].capacity * period_hours) if period_hours else 0.0)
         for r in sorted(capacities)
@@ -150,10 +161,10 @@ def measure(
         house=house,
         cases=len(cases),
         citizens=len({c.citizen for c in cases}),
-        admissions_avoided=len(entered[Goal.ADMISSION_AVOIDED]),
-        admissions=len(entered[Goal.ADMITTED]),
-        readmissions=_readmissions(entered[Goal.ADMITTED]),
-        education_or_work=len(entered[Goal.EDUCATION_OR_WORK]),
+        admissions_avoided=len(entered[Goal.ADMISSION_AVOIDED]) if Goal.ADMISSION_AVOIDED in goals else None,
+        admissions=len(entered[Goal.ADMITTED]) if Goal.ADMITTED in goals else None,
+        readmissions=_readmissions(entered[Goal.ADMITTED]) if Goal.ADMITTED in goals else None,
+        education_or_work=len(entered[Goal.EDUCATION_OR_WORK]) if Goal.EDUCATION_OR_WORK in goals else None,
         outcomes=dict(sorted(outcomes.items())),
         place_hours={r: held.get(r, 0.0) for r in sorted(capacities)},
         place_use=use,
