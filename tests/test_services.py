@@ -81,10 +81,11 @@ class TestUserContract:
         contract = self._signed(engine)
         engine.fire(contract, "self_admit", CITIZEN)
         stay = _received(engine, contract)
-        assert (stay.pathway_id, stay.state, stay.context["has_user_contract"]) == ("overnight_stay", "referred", True)
+        assert (stay.pathway_id, stay.state) == ("overnight_stay", "referred")
+        assert (stay.context["has_user_contract"], stay.context["consent_given"]) == (True, True)
         engine.fire(stay, "accept", NURSE)
         assert contract.state == "stay_under_contract"
-        engine.fire(stay, "self_admit", CITIZEN)
+        engine.fire(stay, "admit", SOCIAL)
         assert (stay.state, engine.in_use("overnight_places")) == ("staying", 1)
         clock.advance(timedelta(days=4))
         engine.fire_due()
@@ -321,7 +322,7 @@ class TestHealthClinic:
         clock.advance(timedelta(days=14))
         engine.fire_due()
         assert case.state == "reaching_out"
-        engine.fire(case, "book_appointment", Actor("ph-1", "peer_worker", "municipal_health"))
+        engine.fire(case, "book_appointment", Actor("ph-1", "peer_worker", "municipal_social"))
         engine.fire(case, "attend", gp)
         engine.fire(case, "refer_health_promotion", gp)
         clock.advance(timedelta(weeks=12))
