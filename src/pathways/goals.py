@@ -96,19 +96,34 @@ def _figure(count: int | None) -> str:
     return tr("no such service") if count is None else str(count)
 
 
-def _house_of(pathway: Pathway) -> str:
+def _house_of(pathway: Pathway) -> str | None:
     house = getattr(pathway, "house", None)
-    return house if isinstance(house, str) and house else _ALL
+    return house if isinstance(house, str) and house else None
 
 
 def measure_by_house(
     cases: Iterable[Case], registry: Registry, *, start: datetime | None = None, end: datetime | None = None
 ) -> dict[str, GoalCounts]:
-    """:func:`measure` for each house whose pathways the cases ran on, by house id."""
+    """:func:`measure` for each house whose pathways the cases ran on, by house id.
+
+    A case of a pathway no house owns (room lending shared by both houses, the acute ward
+    outside them) counts for the house of the case that handed the citizen over to it;
+    started on its own, it counts under ``*``.
+    """
+    cases = list(cases)
+    by_id = {c.id: c for c in cases}
+
+    def house(case: Case, depth: int = 0) -> str:
+        named = _house_of(registry.get_version(case.pathway_id, case.version))
+        if named is not None:
+            return named
+        sender = by_id.get(case.referred_by.case_id) if case.referred_by is not None else None
+        return house(sender, depth + 1) if sender is not None and depth < len(by_id) else _ALL
+
     groups: dict[str, list[Case]] = defaultdict(list)
     for case in cases:
-        groups[_house_of(registry.get_version(case.pathway_id, case.version))].append(case)
-    return {house: measure(group, registry, start=start, end=end, house=house) for house, group in sorted(groups.items())}
+        groups[house(case)].append(case)
+    return {h: measure(group, registry, start=start, end=end, house=h) for h, group in sorted(groups.items())}
 
 
 def measure(
