@@ -132,14 +132,16 @@ def _flows_dot(result: SimulationResult, registry: Registry) -> str:
              '  edge [fontname="Helvetica", fontsize=10];']
     for pid in sorted(set(result.pathways) | set(registry)):
         started = result.pathways[pid].started if pid in result.pathways else 0
-        lines.append(f'  "{pid}" [label="{pid}\\n{started} started"];')
+        text = tr("{count} started", count=started)
+        lines.append(f'  "{pid}" [label="{pid}\\n{text}"];')
     for key, n in result.flows.items():
         if ":" in key:
             continue
         a, b = key.split("->")
         acc = result.flows.get(f"{key}:accepted", 0)
         dec = result.flows.get(f"{key}:declined", 0)
-        lines.append(f'  "{a}" -> "{b}" [label="{n} referred\\n{acc} accepted, {dec} declined", penwidth={1 + min(n, 500) / 100:.1f}];')
+        text = tr("{referred} referred", referred=n) + "\\n" + tr("{accepted} accepted, {declined} declined", accepted=acc, declined=dec)
+        lines.append(f'  "{a}" -> "{b}" [label="{text}", penwidth={1 + min(n, 500) / 100:.1f}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -182,9 +184,7 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
         f'<html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
-        f'<p class="meta">{_esc(result.start.isoformat())} to {_esc(result.end.isoformat())} · seed {result.seed} · '
-        f"{result.steps} engine events · identity: started = completed + left + open + stranded "
-        "(completed includes handed over)</p>",
+        _meta(result),
         _h2(tr("Citizens")),
         _summary(result),
         _h2(tr("Flows between pathways")),
@@ -252,6 +252,15 @@ def write_report(
     """Write :func:`render_report` to ``path`` as UTF-8."""
     with open(path, "w", encoding="utf-8") as f:
         f.write(render_report(result, registry, title=title, lang=lang))
+
+
+def _meta(result: SimulationResult) -> str:
+    text = tr(
+        "{start} to {end} · seed {seed} · {steps} engine events · identity: started = completed + left + open + stranded "
+        "(completed includes handed over)",
+        start=result.start.isoformat(), end=result.end.isoformat(), seed=result.seed, steps=result.steps,
+    )
+    return f'<p class="meta">{_esc(text)}</p>'
 
 
 def _h2(text: str) -> str:
