@@ -303,9 +303,10 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases bulk-loaded for the queries")
     parser.add_argument("--skip-1m", action="store_true", help="skip the bulk-loaded query part")
     parser.add_argument("--skip-transitions", action="store_true", help="measure the bulk-loaded queries only")
+    parser.add_argument("--sqlite-file", help="where the SQLite store goes (default: a new temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="query the stores an earlier run loaded (same --cases) instead of loading")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="pathways-bench-")
-    sqlite = os.path.join(folder, "cases.db")
+    sqlite = args.sqlite_file or os.path.join(tempfile.mkdtemp(prefix="pathways-bench-"), "cases.db")
 
     rows: list[list[str]] = []
     for sync in () if args.skip_transitions else ("FULL", "NORMAL"):
@@ -326,10 +327,11 @@ def main() -> None:
     if not args.skip_1m:
         targets = [("SQLite", sqlite)] + ([("PostgreSQL", args.pg)] if args.pg else [])
         for name, url in targets:
-            t0 = time.perf_counter()
-            bulk_load(url, args.cases)
-            load = time.perf_counter() - t0
-            rows.append([f"bulk load of {args.cases:,} cases (setup)", name, "", f"{load:.0f} s", "", "", "", "", ""])
+            if not args.reuse:
+                t0 = time.perf_counter()
+                bulk_load(url, args.cases)
+                load = time.perf_counter() - t0
+                rows.append([f"bulk load of {args.cases:,} cases (setup)", name, "", f"{load:.0f} s", "", "", "", "", ""])
             for query, med, p99 in bench_queries(url, args.cases):
                 rows.append([query, name, f"{args.cases:,} cases", "", f"{med:.2f}", f"{p99:.2f}", "", "", "≤ 10 ms"])
 

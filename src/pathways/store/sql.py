@@ -613,7 +613,7 @@ class SQLStore:
         if person is not None:  # four-eyes in the database, so a page is full when it can be
             query = query.where(_W.c.requested_by != person, ~_W.c.approved_by.contains(f",{person},", autoescape=True))
         query = query.order_by(_W.c.requested_at, _W.c.case_id, _W.c.role)
-        fetch = limit if sector is None else limit * 4  # a sector may have several open roles per case
+        fetch = limit if sector is None else limit * 2  # a sector may have several open roles per case
         while True:
             with self._read() as conn:
                 rows = conn.execute(query.limit(fetch)).mappings().all()
