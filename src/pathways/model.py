@@ -97,12 +97,12 @@ class Goal(enum.Enum):
 
 
 class RuleKind(enum.Enum):
-    """The shapes of a shared-leadership approval rule."""
+    """The shapes of a shared-leadership approval rule; what each means is :mod:`pathways.approvals`."""
 
     ALL_OF = "all_of"
     """One approval from each listed role."""
     N_OF = "n_of"
-    """Approvals from ``n`` distinct people, each in one of the listed roles."""
+    """Approvals from ``n`` different listed roles (so from ``n`` different people)."""
     ONE_PER_SECTOR = "one_per_sector"
     """One approval from each listed sector (from ``roles`` if given)."""
 
