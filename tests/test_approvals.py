@@ -15,6 +15,7 @@ from pathways import approvals
 from pathways.approvals import rule_class, rule_of
 from pathways.case import Actor, Approval
 from pathways.model import ApprovalRule, Label, Pathway, Role, RuleKind, Sector, State, StateKind, Transition
+from pathways.registry import Registry
 
 L = Label("x", "x")
 ROLES = {
@@ -68,6 +69,8 @@ def counts(rule: ApprovalRule, chosen: Sequence[Actor]) -> bool:
     covered = {a.role for a in chosen}
     if rule.rule is RuleKind.ALL_OF:
         return covered == set(rule.roles)
+    if rule.rule is RuleKind.ANY_OF:
+        return len(covered) >= 1
     assert rule.n is not None
     return len(covered) >= rule.n
 
@@ -122,6 +125,7 @@ def test_the_engine_accepts_exactly_the_approvals_that_add_a_person_the_rule_sti
 
 @pytest.mark.parametrize(("rule", "words"), [
     (ApprovalRule(RuleKind.ALL_OF, "s", roles=("nurse", "social_worker")), "all of: nurse, social_worker"),
+    (ApprovalRule(RuleKind.ANY_OF, "s", roles=("nurse", "social_worker")), "any of: nurse, social_worker"),
     (ApprovalRule(RuleKind.N_OF, "s", roles=("nurse", "social_worker", "psychiatrist"), n=2), "2 of: nurse, social_worker, psychiatrist"),
     (ApprovalRule(RuleKind.ONE_PER_SECTOR, "s", sectors=("region", "municipal")), "one from each sector: region, municipal"),
     (ApprovalRule(RuleKind.ONE_PER_SECTOR, "s", sectors=("region",), roles=("psychiatrist",)),
@@ -154,6 +158,68 @@ class TestObjections:
             "not_an_approver", "sector 'region' has already approved; the rule needs one from each sector: region, municipal")
 
     def test_a_role_outside_the_rule_is_no_approver(self) -> None:
-        rule = ApprovalRule(RuleKind.N_OF, "s", roles=("psychiatrist",), n=1)
+        rule = ApprovalRule(RuleKind.ANY_OF, "s", roles=("psychiatrist",))
         assert approvals.objection(rule, P, [], self.ASKS, Actor("cai", "social_worker", "municipal")) == (
-            "not_an_approver", "role 'social_worker' is not among the approvers (1 of: psychiatrist)")
+            "not_an_approver", "role 'social_worker' is not among the approvers (any of: psychiatrist)")
+
+
+ANY_OF_DESK = """\
+id: desk
+version: 1
+title: {da: Skranke, en: Desk}
+description: {da: d, en: d}
+initial: asked
+sectors:
+  region: {label: {da: Region, en: Region}}
+  kommune: {label: {da: Kommune, en: Municipality}}
+  citizen: {label: {da: Borger, en: Citizen}}
+roles:
+  nurse: {sector: region, label: {da: Sygeplejerske, en: Nurse}}
+  leader_region: {sector: region, label: {da: Leder, en: Regional leader}}
+  leader_municipality: {sector: kommune, label: {da: Leder, en: Municipal leader}}
+  citizen: {sector: citizen, label: {da: Borger, en: Citizen}}
+states:
+  - {id: asked, kind: active, label: {da: a, en: a}, responsible: [nurse]}
+  - {id: granted, kind: terminal, outcome: completed, label: {da: g, en: g}}
+  - {id: left, kind: terminal, outcome: left_by_choice, label: {da: l, en: l}, follow_up: {da: f, en: f}}
+transitions:
+  - trigger: grant
+    source: asked
+    dest: granted
+    roles: [nurse]
+    approval: {rule: any_of, roles: [leader_region, leader_municipality], on_refusal: asked, timeout: PT12H}
+  - {trigger: leave, source: '*', dest: left, roles: [citizen]}
+"""
+
+
+class TestAnyOf:
+    def test_one_approval_from_either_listed_role_fires_the_transition(self) -> None:
+        from pathways import Engine, load_text
+
+        for leader in (Actor("lea", "leader_region", "region"), Actor("mo", "leader_municipality", "kommune")):
+            engine = Engine(Registry([load_text(ANY_OF_DESK)]))
+            case = engine.start("desk", "c-1")
+            engine.fire(case, "grant", Actor("nina", "nurse", "region"))
+            engine.approve(case, leader)
+            assert case.state == "granted"
+
+    def test_other_roles_are_no_approvers_and_the_requester_never_approves(self) -> None:
+        from pathways import Engine, NotAnApprover, SelfApproval, load_text
+
+        leaders_may_ask = ANY_OF_DESK.replace("roles: [nurse]\n    approval", "roles: [nurse, leader_region]\n    approval")
+        engine = Engine(Registry([load_text(leaders_may_ask)]))
+        case = engine.start("desk", "c-1")
+        lea = Actor("lea", "leader_region", "region")
+        engine.fire(case, "grant", lea)
+        with pytest.raises(NotAnApprover):
+            engine.approve(case, Actor("nils", "nurse", "region"))
+        with pytest.raises(SelfApproval):
+            engine.approve(case, lea)
+        assert case.state == "asked"
+        engine.approve(case, Actor("lars", "leader_region", "region"))
+        assert case.state == "granted"
+
+    def test_the_checker_explores_it_and_finds_nothing_wrong(self) -> None:
+        from pathways import check, load_text
+
+        assert check(load_text(ANY_OF_DESK)).findings == ()

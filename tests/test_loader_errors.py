@@ -214,9 +214,9 @@ MISTAKES = [
     ),
     Mistake(
         'bad-rule',
-        'An approval rule outside all_of, n_of, one_per_sector lists the allowed ones.',
+        'An approval rule outside all_of, any_of, n_of, one_per_sector lists the allowed ones.',
         edits=[('rule: all_of', 'rule: allof')],
-        expected=["stay.yaml:32:16: transitions[0].approval.rule: expected one of 'all_of', 'n_of', 'one_per_sector', got 'allof'"],
+        expected=["stay.yaml:32:16: transitions[0].approval.rule: expected one of 'all_of', 'any_of', 'n_of', 'one_per_sector', got 'allof'"],
     ),
     Mistake(
         'bad-outcome',
@@ -391,6 +391,12 @@ MISTAKES = [
         'A refusal leads to a state that exists.',
         edits=[('on_refusal: done', 'on_refusal: gone')],
         expected=["stay.yaml:32:68: transitions[0].approval.on_refusal: unknown state 'gone' (did you mean 'done'?)"],
+    ),
+    Mistake(
+        'any-of-without-roles',
+        'any_of needs the roles that may approve.',
+        edits=[('rule: all_of, roles: [leder_region, leder_kommune]', 'rule: any_of')],
+        expected=["stay.yaml:32:5: transitions[0].approval.roles: rule 'any_of' needs the roles that may approve (add e.g. 'roles: [leader_a, leader_b]')"],
     ),
     Mistake(
         'n-of-without-n',

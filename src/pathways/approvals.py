@@ -1,7 +1,7 @@
 """Shared-leadership approval rules: what each rule kind means, defined once.
 
 :func:`rule_of` turns an :class:`~pathways.model.ApprovalRule` into the object of its
-kind (:class:`AllOf`, :class:`NOf`, :class:`OnePerSector`). Everything
+kind (:class:`AllOf`, :class:`AnyOf`, :class:`NOf`, :class:`OnePerSector`). Everything
 that has to know what a rule means asks that object: the engine (may this actor approve,
 is the rule met), the checker and its state-space explorer (the rule as bit masks), the
 counterexample stories, the loader's validation and the testing kit. :func:`rule_class` is
@@ -31,6 +31,7 @@ from .refusals import RefusalCode
 
 __all__ = [
     "AllOf",
+    "AnyOf",
     "Mask",
     "NOf",
     "OnePerSector",
@@ -227,6 +228,23 @@ class AllOf(_ByRole):
             yield (("roles",), "rule 'all_of' needs the roles whose approval is required", "add e.g. 'roles: [leader_a, leader_b]'")
 
 
+class AnyOf(_ByRole):
+    """One approval from any one of the listed roles."""
+
+    kind = RuleKind.ANY_OF
+
+    @property
+    def needed(self) -> int:
+        return 1
+
+    def describe(self) -> str:
+        return "any of: " + ", ".join(self.spec.roles)
+
+    def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
+        if not self.spec.roles:
+            yield (("roles",), "rule 'any_of' needs the roles that may approve", "add e.g. 'roles: [leader_a, leader_b]'")
+
+
 class NOf(_ByRole):
     """Approvals from ``n`` different listed roles (so from ``n`` different people)."""
 
@@ -303,6 +321,8 @@ def rule_class(kind: RuleKind) -> type[Rule]:
     match kind:
         case RuleKind.ALL_OF:
             return AllOf
+        case RuleKind.ANY_OF:
+            return AnyOf
         case RuleKind.N_OF:
             return NOf
         case RuleKind.ONE_PER_SECTOR:

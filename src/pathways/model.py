@@ -101,6 +101,8 @@ class RuleKind(enum.Enum):
 
     ALL_OF = "all_of"
     """One approval from each listed role."""
+    ANY_OF = "any_of"
+    """One approval from any one of the listed roles."""
     N_OF = "n_of"
     """Approvals from ``n`` different listed roles (so from ``n`` different people)."""
     ONE_PER_SECTOR = "one_per_sector"
