@@ -20,8 +20,10 @@ from typing import Any, Protocol
 import attrs
 from transitions import Machine
 
+from . import _arguments as _args
 from . import approvals, logs
 from ._documents import did_you_mean
+from ._limits import MAX_CASE_ID
 from .capacity import Ledger, MemoryLedger
 from .case import (
     Actor,
@@ -235,6 +237,7 @@ class Engine:
 
     def case(self, case_id: str) -> Case:
         """The live case (raises UnknownCase)."""
+        _args.ident(case_id, "case_id", limit=MAX_CASE_ID)
         try:
             return self.cases[case_id]
         except KeyError:
@@ -254,6 +257,7 @@ class Engine:
 
     def options(self, case: Case | str, actor: Actor) -> list[Option]:
         """Every action in the case's current state, and for each why ``actor`` can't take it."""
+        _args.check_action(case, actor)
         case = self._resolve(case)
         pathway = self.pathway_of(case)
         out = [
@@ -275,6 +279,8 @@ class Engine:
 
     def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
         """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
+        _args.check_action(case, actor)
+        _args.ident(trigger, "trigger")
         case = self._resolve(case)
         pathway = self.pathway_of(case)
         t = self._lookup(case, pathway, trigger)
@@ -294,6 +300,7 @@ class Engine:
         case_id: str | None = None,
     ) -> Case:
         """Start a case for a citizen (a pseudonymous id) at the pathway's initial state."""
+        _args.check_start(pathway_id, citizen, facts, actor, case_id)
         pathway = self.registry[pathway_id]
         return self._start(pathway, citizen, pathway.initial, facts or {}, actor, case_id, None)
 
@@ -309,6 +316,8 @@ class Engine:
     ) -> Case:
         """Start a case at the pathway's intake for a referral from outside this engine
         (e.g. a FHIR Task); ``sender`` names it, and the intake answers as for any hand-over."""
+        _args.check_start(pathway_id, citizen, facts, actor, case_id)
+        _args.link(sender)
         pathway = self.registry[pathway_id]
         if pathway.intake is None:
             raise ActionRefused(f"pathway {pathway_id!r} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'")
@@ -322,6 +331,8 @@ class Engine:
         Raises:
             ActionRefused: a subclass saying exactly why; the case is unchanged.
         """
+        _args.check_action(case, actor, reason)
+        _args.ident(trigger, "trigger")
         case = self._resolve(case)
         pathway = self.pathway_of(case)
         t = self._lookup(case, pathway, trigger)
@@ -340,6 +351,7 @@ class Engine:
                 approval does not count; GuardFailed or NoCapacity: the rule would be
                 met but the transition cannot happen now (nothing is recorded).
         """
+        _args.check_action(case, actor, reason)
         case = self._resolve(case)
         pathway, t = self._pending_transition(case, actor)
         pending = case.pending
@@ -356,6 +368,7 @@ class Engine:
 
     def refuse(self, case: Case | str, actor: Actor, *, reason: str) -> list[Event]:
         """Refuse the pending request; the case takes the rule's refusal path."""
+        _args.check_action(case, actor, reason, reason_required=True)
         case = self._resolve(case)
         pathway, t = self._pending_transition(case, actor)
         assert t.approval is not None and case.pending is not None
@@ -370,6 +383,7 @@ class Engine:
         self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
     ) -> list[Event]:
         """Record a change in the case's context, e.g. the citizen withdraws consent."""
+        _args.check_set_fact(case, fact, value, actor, reason)
         case = self._resolve(case)
         pathway = self.pathway_of(case)
         if fact not in pathway.facts:
@@ -392,6 +406,7 @@ class Engine:
         chain of deadlines on one case fires link by link, each at its own time.
         Idempotent: a second call with the same ``now`` finds nothing due.
         """
+        _args.check_due(now, cases, limit)
         now = now or self.clock.now()
         heap: list[tuple[datetime, str]] = []
         for case in self.cases.values() if cases is None else map(self._resolve, cases):
@@ -415,6 +430,7 @@ class Engine:
 
     def snapshot(self, case: Case | str) -> dict[str, Any]:
         """The case as plain JSON, naming its pathway id and version."""
+        _args.case_ref(case)
         return case_to_json(self._resolve(case))
 
     def restore(self, data: Mapping[str, Any]) -> Case:
@@ -433,6 +449,7 @@ class Engine:
     # -- internals ----------------------------------------------------------------
 
     def _resolve(self, case: Case | str) -> Case:
+        _args.case_ref(case)
         return self.case(case) if isinstance(case, str) else case
 
     def _machine(self, pathway: Pathway) -> Machine:

@@ -17,6 +17,7 @@ carries every :class:`Problem`.
     │   └── JourneyError         … a journey file (a designer's test)
     ├── UnknownPathway           no loaded pathway has that id (and version)
     ├── UnknownCase              the engine or store holds no case with that id
+    ├── InvalidArgument          an argument has the wrong type or is out of range (.argument); nothing was written
     ├── ActionRefused            an actor's action was not carried out; nothing changed
     │   ├── UnknownTrigger       the trigger does not exist in this pathway
     │   ├── WrongState           the trigger exists but not from the case's current state
@@ -69,6 +70,7 @@ __all__ = [
     "DocumentError",
     "DuplicateApproval",
     "GuardFailed",
+    "InvalidArgument",
     "JourneyError",
     "MissingExtra",
     "NoCapacity",
@@ -184,6 +186,20 @@ class JourneyError(DocumentError):
 
 class UnknownPathway(PathwaysError):
     """No loaded pathway has the requested id (or version)."""
+
+
+class InvalidArgument(PathwaysError):
+    """An argument to the engine or a store has the wrong type or is out of range.
+
+    Raised before anything is read or written: a form value ``"false"`` for a fact, a
+    number for a person's id, a naive time. ``argument`` names the parameter,
+    ``expected`` says what it must be, ``got`` names the type (never the value: it may be
+    a citizen's data).
+    """
+
+    def __init__(self, argument: str, expected: str, got: str) -> None:
+        super().__init__(f"{argument} must be {expected}, got {got}")
+        self.argument, self.expected, self.got = argument, expected, got
 
 
 class UnknownCase(PathwaysError):

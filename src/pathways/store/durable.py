@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from .. import _arguments as _args
 from ..case import Actor, Case, Event, Link, case_to_json
 from ..clock import Clock, SystemClock
 from ..engine import CaseEngine, Engine, Option, Reason, _case_exists
@@ -121,6 +122,7 @@ class DurableEngine:
 
     def case(self, case_id: str) -> Case:
         """The stored case with its full history."""
+        _args.case_ref(case_id, "case_id")
         return self.store.get(case_id)
 
     def pathway_of(self, case: Case) -> Pathway:
@@ -137,16 +139,20 @@ class DurableEngine:
 
     def options(self, case: Case | str, actor: Actor) -> list[Option]:
         """Every action in the stored case's state, each with why ``actor`` cannot take it."""
+        _args.check_action(case, actor)
         loaded = self._prepare(case)
         return self._engine.options(loaded[_id(case)].case, actor)
 
     def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
         """Why ``actor`` cannot fire ``trigger`` on the stored case now."""
+        _args.check_action(case, actor)
+        _args.ident(trigger, "trigger")
         loaded = self._prepare(case)
         return self._engine.why_not(loaded[_id(case)].case, trigger, actor)
 
     def snapshot(self, case: Case | str) -> dict[str, Any]:
         """The stored case (with its history) as plain JSON."""
+        _args.case_ref(case)
         return case_to_json(self.store.get(_id(case)))
 
     # -- acting ------------------------------------------------------------------------
@@ -161,6 +167,7 @@ class DurableEngine:
         case_id: str | None = None,
     ) -> Case:
         """Start and store a case; raises ActionRefused if ``case_id`` is taken."""
+        _args.check_start(pathway_id, citizen, facts, actor, case_id)
         if case_id is not None and self.store.exists(case_id):
             raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
@@ -179,6 +186,8 @@ class DurableEngine:
         case_id: str | None = None,
     ) -> Case:
         """Store a case started at the intake for a referral from outside (see :meth:`Engine.receive`)."""
+        _args.check_start(pathway_id, citizen, facts, actor, case_id)
+        _args.link(sender)
         if case_id is not None and self.store.exists(case_id):
             raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
@@ -188,20 +197,25 @@ class DurableEngine:
 
     def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         """Fire (or request) ``trigger`` on the stored case; see :meth:`pathways.Engine.fire`."""
+        _args.check_action(case, actor, reason)
+        _args.ident(trigger, "trigger")
         return self._act(case, lambda c: self._engine.fire(c, trigger, actor, reason=reason))
 
     def approve(self, case: Case | str, actor: Actor, *, reason: str | None = None) -> list[Event]:
         """Approve the stored case's pending request; see :meth:`pathways.Engine.approve`."""
+        _args.check_action(case, actor, reason)
         return self._act(case, lambda c: self._engine.approve(c, actor, reason=reason))
 
     def refuse(self, case: Case | str, actor: Actor, *, reason: str) -> list[Event]:
         """Refuse the stored case's pending request; see :meth:`pathways.Engine.refuse`."""
+        _args.check_action(case, actor, reason, reason_required=True)
         return self._act(case, lambda c: self._engine.refuse(c, actor, reason=reason))
 
     def set_fact(
         self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
     ) -> list[Event]:
         """Record a fact on the stored case; see :meth:`pathways.Engine.set_fact`."""
+        _args.check_set_fact(case, fact, value, actor, reason)
         return self._act(case, lambda c: self._engine.set_fact(c, fact, value, actor, reason=reason))
 
     def fire_due(
@@ -212,6 +226,7 @@ class DurableEngine:
         Each case is its own transaction; a case another worker handled first is skipped,
         so several workers never fire the same escalation twice.
         """
+        _args.check_due(now, cases, limit)
         when = now or self.clock.now()
         if cases is None:
             cases = [s.id for s in self.store.due_before(when, limit=_ALL if limit is None else limit)]
@@ -232,6 +247,7 @@ class DurableEngine:
 
     def _prepare(self, ref: Case | str) -> dict[str, Loaded]:
         """Load the case (and the case that referred it, which its answer may move)."""
+        _args.case_ref(ref)
         case_id = _id(ref)
         main = self.store.load(case_id)
         if isinstance(ref, Case) and (ref.seq, ref.version) != (main.seq, main.version):
