@@ -277,3 +277,34 @@ class TestRowsEqualReplay:
         assert verify(store, unkeyed_until=clock.now()).ok
         assert verify(store).problem is not None
         store.close()
+
+
+class TestWorkerGoesOn:
+    """One unreadable case, or one on a version not loaded, never stops the worker (issue 14, item 1)."""
+
+    def test_a_poisoned_case_is_logged_and_the_others_fire(self, url: str, caplog: pytest.LogCaptureFixture) -> None:
+        from pathways.store import run_worker
+
+        store = open_store(url, audit_keys=KEYS)
+        assert isinstance(store, SQLStore)
+        clock = pathways.ManualClock()
+        engine = DurableEngine(registry(), store, clock=clock)
+        engine.start("night", "cit-1", case_id="a1")
+        engine.start("night", "cit-2", case_id="b2")
+        sql(store, "UPDATE cases SET snapshot = 'not json' WHERE id = 'a1'")
+        clock.advance(timedelta(hours=3))
+        caplog.set_level("INFO", logger="pathways.worker")
+        assert run_worker(engine, once=True) == 1
+        assert store.summary("b2").state == "done"
+        assert {r.getMessage().split(" (")[0] for r in caplog.records if r.levelname == "ERROR"} == {"case a1: cannot be fired"}
+        assert verify(store, registry()).problem == "case 'a1': the stored snapshot does not equal the replay of its events (row altered)"
+        store.close()
+
+    def test_a_negative_interval_is_refused(self, url: str) -> None:
+        from pathways.store import run_worker
+
+        store = open_store(url)
+        with pytest.raises(pathways.InvalidArgument) as info:
+            run_worker(DurableEngine(registry(), store), interval=-1)
+        assert str(info.value) == "interval must be a number of seconds of at least 0, got -1"
+        store.close()

@@ -18,7 +18,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from .. import logs
-from ..errors import ActionRefused, CapacityError, ConcurrentUpdate
+from ..errors import (
+    ActionRefused,
+    CapacityError,
+    ConcurrentUpdate,
+    InvalidArgument,
+    SnapshotError,
+    UnknownPathway,
+    UnreadableCase,
+)
 from .durable import DurableEngine
 
 __all__ = ["run_worker"]
@@ -37,8 +45,17 @@ def run_worker(
     """Fire due work until ``stop()`` is true (or, with ``once``, until nothing is due).
 
     Returns the number of events fired. A case whose escalation is refused (e.g. no
-    place free) is logged by id and retried on the next pass, never fired twice.
+    place free) is logged by id and retried on the next pass, never fired twice. A case
+    that cannot be read, or runs on a definition version that is not loaded, is logged
+    as an error and skipped: one bad case never stops the worker for the others.
+
+    Raises:
+        InvalidArgument: ``interval`` below 0 or ``batch`` below 1.
     """
+    if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval >= 0:
+        raise InvalidArgument("interval", "a number of seconds of at least 0", str(interval) if isinstance(interval, int | float) else type(interval).__name__)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise InvalidArgument("batch", "a whole number of at least 1", str(batch) if isinstance(batch, int) else type(batch).__name__)
     fired = 0
     while stop is None or not stop():
         n_events, n_cases = _claimed_pass(engine, engine.clock.now(), batch)
@@ -58,6 +75,14 @@ def _lost(case_id: str) -> None:
 
 def _refused(case_id: str, exc: Exception) -> None:
     _log.warning("case %s: escalation refused (%s); retried on the next pass", case_id, type(exc).__name__, extra=logs.fields(case_id))
+
+
+def _unreadable(case_id: str, exc: Exception) -> None:
+    """One bad case never stops the worker: it is logged and the others are fired."""
+    _log.error(
+        "case %s: cannot be fired (%s: %s); skipped, the other cases go on — run 'pathways audit verify'",
+        case_id, type(exc).__name__, exc, extra=logs.fields(case_id),
+    )
 
 
 def _claimed_pass(engine: DurableEngine, now: datetime, batch: int) -> tuple[int, int]:
@@ -81,5 +106,7 @@ def _claimed_pass(engine: DurableEngine, now: datetime, batch: int) -> tuple[int
             _lost(tried[-1] if tried else "?")
         except (ActionRefused, CapacityError) as exc:
             _refused(tried[-1] if tried else "?", exc)
+        except (UnreadableCase, UnknownPathway, SnapshotError) as exc:
+            _unreadable(tried[-1] if tried else "?", exc)
     return n_events, len(tried)
 
