@@ -308,3 +308,28 @@ class TestWorkerGoesOn:
             run_worker(DurableEngine(registry(), store), interval=-1)
         assert str(info.value) == "interval must be a number of seconds of at least 0, got -1"
         store.close()
+
+
+class TestStoreFaults:
+    def test_a_bad_port_is_a_store_error(self) -> None:
+        with pytest.raises(pathways.StoreError) as info:
+            open_store("postgresql://u@127.0.0.1:notaport/db")
+        assert str(info.value) == (
+            "not a database URL or path; the port must be a number; use a file path, sqlite:///path or postgresql+psycopg://user@host:5432/db"
+        )
+
+    def test_a_held_row_lock_gives_a_clear_store_error_after_lock_timeout(self, tmp_path: Path) -> None:
+        url = backend_url("postgres", tmp_path)
+        store = open_store(url, lock_timeout=0.5)
+        assert isinstance(store, SQLStore)
+        engine = DurableEngine(registry(), store, clock=pathways.ManualClock())
+        engine.start("night", "cit-1", case_id="k1")
+        with store.engine().connect() as other, other.begin():
+            other.exec_driver_sql("SELECT id FROM cases WHERE id = 'k1' FOR UPDATE")
+            with pytest.raises(pathways.StoreError) as info:
+                engine.fire("k1", "leave", CITIZEN)
+        assert str(info.value).endswith(
+            "failed: another transaction held the rows this needs for longer than lock_timeout; try again; nothing was written"
+        )
+        assert store.summary("k1").state == "arrived"
+        store.close()

@@ -16,7 +16,7 @@ __all__ = ["open_store"]
 
 def open_store(
     url_or_path: str | os.PathLike[str], *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True,
-    audit_keys: AuditKeys | None = None,
+    audit_keys: AuditKeys | None = None, lock_timeout: float = 5.0, statement_timeout: float = 30.0,
 ) -> CaseStore:
     """Open (and create or upgrade) a case store.
 
@@ -27,6 +27,9 @@ def open_store(
     New events are chained with ``audit_keys`` (HMAC-SHA256), or with the keys in the file
     that ``PATHWAYS_AUDIT_KEYS`` names; with neither, the audit is unkeyed (plain SHA-256,
     which an insider with write access can recompute; see docs/storage.md).
+
+    On PostgreSQL a verb gives up with a :class:`StoreError` (nothing written) after
+    ``lock_timeout`` seconds waiting for a row lock, or ``statement_timeout`` seconds running.
 
     * a plain file path or ``sqlite:///path`` → SQLite in WAL mode with a busy timeout;
     * ``postgresql+psycopg://user:pw@host:5432/db`` (or ``postgresql://…``) → PostgreSQL;
@@ -46,9 +49,11 @@ def open_store(
     if "://" not in text:
         if os.path.isdir(text):
             raise StoreError(f"{text!r} is a folder; give the path of a database file inside it, e.g. {os.path.join(text, 'cases.db')!r}")
-        return SQLStore("sqlite:///" + os.path.abspath(text), synchronous=synchronous, create=create, audit_keys=audit_keys)
+        return SQLStore("sqlite:///" + os.path.abspath(text), synchronous=synchronous, create=create, audit_keys=audit_keys,
+                        lock_timeout=lock_timeout, statement_timeout=statement_timeout)
     if text.startswith("postgresql://") or text.startswith("postgres://"):
         text = "postgresql+psycopg://" + text.split("://", 1)[1]
     if text.startswith("postgresql"):
         require("postgres", "a PostgreSQL case store")
-    return SQLStore(text, synchronous=synchronous, pool_size=pool_size, create=create, audit_keys=audit_keys)
+    return SQLStore(text, synchronous=synchronous, pool_size=pool_size, create=create, audit_keys=audit_keys,
+                        lock_timeout=lock_timeout, statement_timeout=statement_timeout)

@@ -105,9 +105,18 @@ def _bind(*names: str) -> dict[str, Any]:
     return {n: sa.bindparam(n) for n in names}
 
 
+_TIMEOUTS = {
+    "55P03": "another transaction held the rows this needs for longer than lock_timeout; try again",
+    "57014": "the statement ran longer than statement_timeout and was cancelled",
+}
+"""PostgreSQL's SQLSTATEs for the two timeouts, in words."""
+
+
 def _reason(exc: BaseException) -> str:
     """The database's own first line, without SQL or parameters (they may hold data)."""
     orig = getattr(exc, "orig", None) or exc
+    if (words := _TIMEOUTS.get(getattr(orig, "sqlstate", None) or "")) is not None:
+        return words
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
 
@@ -164,18 +173,26 @@ class SQLStore:
         create: make the schema in an empty database (and the SQLite file); when false,
             a missing file or an empty database raises :class:`StoreError`.
         audit_keys: the HMAC keys events are chained with (see :mod:`pathways.store.keys`).
+        lock_timeout, statement_timeout: PostgreSQL gives up (→ :class:`StoreError`, nothing
+            written) when a verb waits this many seconds for a row another transaction
+            holds, or a statement runs this long (SQLite waits up to 30 s for the writer lock).
     """
 
     def __init__(
         self, url: str | sa.URL, *, synchronous: str = "FULL", pool_size: int = 5, create: bool = True,
-        audit_keys: AuditKeys | None = None,
+        audit_keys: AuditKeys | None = None, lock_timeout: float = 5.0, statement_timeout: float = 30.0,
     ) -> None:
         self.audit_keys = audit_keys
+        for name, seconds in (("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)):
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < 86_400:
+                raise StoreError(f"{name} must be a number of seconds between 0 and 86400, not {seconds!r}")
         try:
             parsed = sa.make_url(url)
-        except sa.exc.ArgumentError:
+            parsed.port  # noqa: B018 - parsing the port raises ValueError for e.g. ':notaport'
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            detail = "the port must be a number; " if isinstance(exc, ValueError) else ""
             raise StoreError(
-                "not a database URL or path; use a file path, sqlite:///path or postgresql+psycopg://user@host/db"
+                f"not a database URL or path; {detail}use a file path, sqlite:///path or postgresql+psycopg://user@host:5432/db"
             ) from None
         self.url = parsed.render_as_string(hide_password=True)
         self.dialect = parsed.get_backend_name()
@@ -192,7 +209,8 @@ class SQLStore:
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() != "psycopg":
                 parsed = parsed.set(drivername="postgresql+psycopg")
-            options = "-c synchronous_commit=off" if synchronous == "NORMAL" else ""
+            options = f"-c lock_timeout={round(lock_timeout * 1000)} -c statement_timeout={round(statement_timeout * 1000)}"
+            options += " -c synchronous_commit=off" if synchronous == "NORMAL" else ""
             self._engine = sa.create_engine(
                 parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
                 connect_args={"connect_timeout": 5, "application_name": "pathways", "options": options},
