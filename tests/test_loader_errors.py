@@ -541,6 +541,115 @@ REGISTRY_MISTAKES = [
 ]
 
 
+HOUSE = """\
+house: mini
+title: {da: Mini-huset, en: The mini house}
+time_zone: Europe/Copenhagen
+sectors:
+  region: {label: {da: Region, en: Region}}
+  borger: {label: {da: Borger, en: Citizen}}
+roles:
+  nurse: {sector: region, label: {da: Sygeplejerske, en: Nurse}}
+  citizen: {sector: borger, label: {da: Borger, en: Citizen}}
+public_holidays: [2026-12-25]
+services:
+  walk_in:
+    label: {da: Åben rådgivning, en: Walk-in}
+    pathways: [visit]
+    open: [{days: every_day, hours: "16:00-24:00"}]
+    without_referral: true
+staffing:
+  nurse:
+    - {days: weekdays, hours: "08:00-16:00", people: 2}
+    - {days: every_day, hours: "16:00-08:00", people: 1}
+"""
+
+VISIT = """\
+id: visit
+version: 1
+house: mini
+title: {da: Besøg, en: Visit}
+description: {da: Et besøg, en: A visit}
+initial: arrived
+states:
+  - {id: arrived, kind: active, label: {da: Ankommet, en: Arrived}, responsible: [nurse]}
+  - {id: done, kind: terminal, outcome: completed, label: {da: Afsluttet, en: Done}}
+  - {id: left, kind: terminal, outcome: left_by_choice, label: {da: Gået, en: Left}, follow_up: {da: Ring, en: Call us}}
+transitions:
+  - {trigger: finish, source: arrived, dest: done, roles: [nurse]}
+  - {trigger: leave, source: "*", dest: left, roles: [citizen]}
+"""
+
+
+def _house(edits: Sequence[tuple[str, str]]) -> dict[str, str]:
+    return {"houses/mini.yaml": _edit(HOUSE, edits), "visit.yaml": VISIT}
+
+
+HOUSE_MISTAKES = [
+    RegistryMistake(
+        "role-sector-differs-between-files",
+        "Without a house file, a role declared in two pathway files has the same sector in both.",
+        {"amb.yaml": _amb([("roles:\n", "  social: {label: {da: S, en: S}}\nroles:\n"), ("ambulant: {sector: region", "ambulant: {sector: social")]), "stay.yaml": STAY},
+        ["stay.yaml:15:14: roles.ambulant.sector: role 'ambulant' belongs to sector 'region' here but to 'social' in amb.yaml (a role belongs to one sector in the whole house; declare the roles once in a house file)"],
+    ),
+    RegistryMistake(
+        "role-sector-differs-from-house",
+        "A pathway that redeclares a role of its house gives it the house's sector.",
+        {"houses/mini.yaml": HOUSE, "visit.yaml": _edit(VISIT, [("initial: arrived\n", "initial: arrived\nroles:\n  nurse: {sector: borger, label: {da: S, en: N}}\n")])},
+        ["visit.yaml:8:11: roles.nurse.sector: role 'nurse' belongs to sector 'borger' here but to 'region' in houses/mini.yaml (a role belongs to one sector in the whole house; remove it here, the house declares it)"],
+    ),
+    RegistryMistake(
+        "unknown-house",
+        "A pathway names a house that is loaded.",
+        {"houses/mini.yaml": HOUSE, "visit.yaml": _edit(VISIT, [("house: mini", "house: mimi")])},
+        ["visit.yaml:3:1: house: unknown house 'mimi' (did you mean 'mini'?)"],
+    ),
+    RegistryMistake(
+        "unknown-time-zone",
+        "The house's time zone is an IANA name.",
+        _house([("Europe/Copenhagen", "Europe/Kopenhagen")]),
+        ["houses/mini.yaml:3:1: time_zone: unknown time zone 'Europe/Kopenhagen' (write an IANA time zone such as 'Europe/Copenhagen')"],
+    ),
+    RegistryMistake(
+        "unknown-day",
+        "Days are weekday names, weekdays, weekends or every_day.",
+        _house([("days: weekdays", "days: weekday")]),
+        ["houses/mini.yaml:19:8: staffing.nurse[0].days: unknown day 'weekday' (did you mean 'weekdays'?)"],
+    ),
+    RegistryMistake(
+        "malformed-hours",
+        "Hours are written 'HH:MM-HH:MM'.",
+        _house([('"16:00-24:00"', '"16-24"')]),
+        ["houses/mini.yaml:15:30: services.walk_in.open[0].hours: expected hours as 'HH:MM-HH:MM' (e.g. '16:00-24:00'), got '16-24'"],
+    ),
+    RegistryMistake(
+        "staffing-unknown-role",
+        "Staffing is planned for roles of the house.",
+        _house([("staffing:\n  nurse:", "staffing:\n  nurse:\n    - {days: sun, hours: \"10:00-11:00\"}\n  nurce:")]),
+        ["houses/mini.yaml:20:3: staffing.nurce: unknown role 'nurce' (did you mean 'nurse'?)"],
+    ),
+    RegistryMistake(
+        "shift-without-people",
+        "A shift has at least one person on duty.",
+        _house([("people: 2", "people: 0")]),
+        ["houses/mini.yaml:19:46: staffing.nurse[0].people: a shift needs at least 1 person, got 0 (remove the shift if nobody is on duty then)"],
+    ),
+    RegistryMistake(
+        "service-unknown-pathway",
+        "A service starts pathways that are loaded.",
+        _house([("pathways: [visit]", "pathways: [visit, visits]")]),
+        ["houses/mini.yaml:14:23: services.walk_in.pathways[1]: service 'walk_in' starts unknown pathway 'visits' (did you mean 'visit'?)"],
+    ),
+    RegistryMistake(
+        "holiday-not-a-date",
+        "Public holidays are dates.",
+        _house([("[2026-12-25]", "[2026-12-25, juleaften]")]),
+        ["houses/mini.yaml:10:31: public_holidays[1]: expected a date such as 2026-12-24, got 'juleaften'"],
+    ),
+]
+REGISTRY_MISTAKES += HOUSE_MISTAKES
+
+
 def rendered(mistake: Mistake) -> list[str]:
     """What the loader prints for a single-file mistake (empty if it loads)."""
     try:
@@ -553,6 +662,7 @@ def rendered(mistake: Mistake) -> list[str]:
 def rendered_registry(mistake: RegistryMistake, folder: Path) -> list[str]:
     """Write the files into ``folder`` and load them from there, with relative names."""
     for name, text in mistake.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     with contextlib.chdir(folder):
         try:

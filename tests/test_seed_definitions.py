@@ -162,11 +162,10 @@ def test_roles_belong_to_the_houses_sectors(p: Pathway) -> None:
             assert p.roles[leader].sector == sector
 
 
-@each_pathway
-def test_every_declared_role_acts_somewhere(p: Pathway) -> None:
-    acting = {r for t in p.transitions for r in t.roles}
-    acting |= {r for t in p.transitions if t.approval for r in pathways.approvals.eligible_roles(t.approval, p)}
-    assert set(p.roles) - acting == set()
+def test_every_role_of_the_house_acts_in_some_pathway() -> None:
+    acting = {r for p in REGISTRY.values() for t in p.transitions for r in t.roles}
+    acting |= {r for p in REGISTRY.values() for t in p.transitions if t.approval for r in pathways.approvals.eligible_roles(t.approval, p)}
+    assert set(REGISTRY.houses["aarhus"].roles) - acting == set()
 
 
 # -- the house rules, on every pathway ----------------------------------------------------
@@ -391,7 +390,8 @@ def test_extending_a_stay_needs_both_leaders_of_the_shared_leadership() -> None:
 
 def test_open_dialogue_plan_is_the_citizens_then_signed_off_by_region_and_municipality() -> None:
     p = REGISTRY["open_dialogue"]
-    assert {r.sector for r in p.roles.values()} == {"region", "municipal_social", "municipal_employment", "citizen"}
+    acting = {r for t in p.transitions for r in t.roles}
+    assert {p.roles[r].sector for r in acting} == {"region", "municipal_social", "municipal_employment", "citizen"}
     agree = p.find("in_meeting", "agree_plan")
     assert agree is not None and agree.roles == ("citizen",)
     sign = p.find(agree.dest, "sign_off_plan")

@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 import typing
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 import cattrs
 from cattrs.cols import mapping_structure_factory
 from cattrs.errors import IterableValidationError, IterableValidationNote
+from cattrs.gen import make_dict_unstructure_fn, override
 
-from .model import Guard
+from .calendar import parse_span
+from .model import Guard, Pathway, Span
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -101,6 +103,20 @@ def _datetime(value: Any, _: Any) -> datetime:
     if isinstance(value, datetime):
         return value
     return datetime.fromisoformat(value)
+
+
+def _date(value: Any, _: Any) -> date:
+    """A YAML date (``2026-12-24``) or its ISO text; a time of day is an error."""
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date such as 2026-12-24, got a date and time {value.isoformat()!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a date such as 2026-12-24, got {_shown(value)}")
 
 
 def _shown(value: Any) -> str:
@@ -194,6 +210,12 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Guard, lambda v, _: parse_guard(v))
     conv.register_unstructure_hook(Guard, str)
     conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(date, _date)
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_structure_hook(Span, lambda v, _: parse_span(v))
+    conv.register_unstructure_hook(Span, str)
+    # A pathway's calendar comes from its house file; it is never written in the pathway.
+    conv.register_unstructure_hook(Pathway, make_dict_unstructure_fn(Pathway, conv, calendar=override(omit=True)))
     conv.register_unstructure_hook(datetime, datetime.isoformat)
     return conv
 

@@ -12,17 +12,21 @@ to :mod:`pathways.stranding`. Every check reports every problem it sees, once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._documents import DocPath, Found, did_you_mean
 from ._limits import MAX_DURATION, MAX_INT, id_problem
 from ._yaml import format_path
 from .approvals import rule_of
+from .calendar import DAY_SETS
 from .errors import Problem
+from .house import House
 from .i18n import noun, tr
-from .model import ANY_STATE, Pathway, StateKind
+from .model import ANY_STATE, Counting, Pathway, StateKind
 from .registry import Registry
 
-__all__ = ["between", "problems", "validate"]
+__all__ = ["between", "deadline_counting", "house_problems", "problems", "validate"]
 
 
 def validate(target: Pathway | Registry) -> list[Problem]:
@@ -67,6 +71,7 @@ def problems(p: Pathway) -> Iterator[Found]:
     yield from _states(p)
     yield from _transitions(p)
     yield from _intake(p)
+    yield from deadline_counting(p)
 
 
 _ID_HINT = "use letters, digits and '_', e.g. 'overnight_stay'"
@@ -246,6 +251,7 @@ def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator
         if p.id not in newest or p.version >= newest[p.id].version:
             newest[p.id] = p
     capacities: dict[str, tuple[int, int]] = {}
+    sectors: dict[str, tuple[str, int]] = {}
     for i, p in enumerate(pathways):
         if p.key in first:
             yield i, (("id",), f"pathway {p.id!r} version {p.version} is also defined in {name(first[p.key])}",
@@ -258,6 +264,14 @@ def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator
                           f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {name(where)}",
                           "pathways that share a resource must agree on its capacity")
             capacities.setdefault(res_id, (res.capacity, i))
+        if p.house is None:
+            for role_id, role in p.roles.items():
+                if role_id in sectors and sectors[role_id][0] != role.sector:
+                    sec, where = sectors[role_id]
+                    yield i, (("roles", role_id, "sector"),
+                              f"role {role_id!r} belongs to sector {role.sector!r} here but to {sec!r} in {name(where)}",
+                              "a role belongs to one sector in the whole house; declare the roles once in a house file")
+                sectors.setdefault(role_id, (role.sector, i))
         for j, t in enumerate(p.transitions):
             if t.handover is None:
                 continue
@@ -271,3 +285,58 @@ def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator
             elif target.intake.accepts_from and p.id not in target.intake.accepts_from:
                 yield i, (path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}",
                           f"add {p.id!r} to its intake.accepts_from")
+
+
+def _days(path: DocPath, days: tuple[str, ...]) -> Iterator[Found]:
+    if not days:
+        yield (path, "no days are named", "write e.g. 'days: every_day' or 'days: [mon, tue]'")
+    for j, word in enumerate(days):
+        if word not in DAY_SETS:
+            yield ((*path, j) if len(days) > 1 else path, f"unknown day {word!r}", did_you_mean(word, DAY_SETS, "day"))
+
+
+def house_problems(h: House) -> Iterator[Found]:
+    """Every problem inside one house file, in document order."""
+    try:
+        ZoneInfo(h.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield (("time_zone",), f"unknown time zone {h.time_zone!r}", "write an IANA time zone such as 'Europe/Copenhagen'")
+    for sec_id, _ in h.sectors.items():
+        if sec_id == ANY_STATE:
+            yield (("sectors", sec_id), "'*' is not a sector id", "choose another id")
+    for role_id, role in h.roles.items():
+        if role.sector not in h.sectors:
+            yield _unknown(("roles", role_id, "sector"), role.sector, h.sectors, "sector")
+    for res_id, res in h.resources.items():
+        if res.capacity < 1:
+            yield (("resources", res_id, "capacity"), f"capacity must be at least 1, got {res.capacity}", "a resource without places can never be taken; give it its real number of places")
+    seen: dict[str, str] = {}
+    for sid, service in h.services.items():
+        for i, o in enumerate(service.open):
+            yield from _days(("services", sid, "open", i, "days"), o.days)
+        for j, pid in enumerate(service.pathways):
+            if pid in seen:
+                yield (("services", sid, "pathways", j), f"pathway {pid!r} is already started by service {seen[pid]!r}", "a pathway belongs to one service; remove it from one of them")
+            seen.setdefault(pid, sid)
+    for role_id, shifts in h.staffing.items():
+        if role_id not in h.roles:
+            yield _unknown(("staffing", role_id), role_id, h.roles, "role")
+        for i, shift in enumerate(shifts):
+            yield from _days(("staffing", role_id, i, "days"), shift.days)
+            if shift.people < 1:
+                yield (("staffing", role_id, i, "people"), f"a shift needs at least 1 person, got {shift.people}", "remove the shift if nobody is on duty then")
+
+
+def deadline_counting(p: Pathway) -> Iterator[Found]:
+    """Deadlines counted on the house calendar need a calendar, and whole days for working days."""
+    for i, s in enumerate(p.states):
+        d = s.deadline
+        if d is None or d.counted is Counting.TIME:
+            continue
+        path: DocPath = ("states", i, "deadline", "counted")
+        if p.calendar is None:
+            yield (path, f"a deadline counted in {d.counted.value} needs the house calendar, but {p.id!r} names no house", "add 'house: <id>' to the pathway, or count the deadline in time")
+        elif d.counted is Counting.WORKING_DAYS and (d.after.days < 1 or d.after % timedelta(days=1)):
+            yield (("states", i, "deadline", "after"), "a deadline in working days must be whole days", "write e.g. 'after: P2D'")
+        elif d.counted is Counting.OPENING_HOURS and not p.calendar.opening:
+            yield (path, f"a deadline counted in opening hours, but {p.id!r} has no opening hours in its house", "name the pathway in a service with 'open:' hours, or count the deadline in time")

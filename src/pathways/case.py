@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import cattrs
 
+from . import calendar
 from ._converter import converter
 from .errors import SnapshotError
 from .model import Pathway
@@ -168,7 +169,7 @@ def _move(case: Case, pathway: Pathway, to: str, at: datetime) -> None:
     state = pathway.state(to)
     case.state = to
     case.entered_at = at
-    case.deadline_at = at + state.deadline.after if state.deadline else None
+    case.deadline_at = calendar.due(state.deadline, pathway.calendar, at) if state.deadline else None
     case.pending = None
     case.referral = None
     if state.terminal:

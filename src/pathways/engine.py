@@ -16,12 +16,13 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 from transitions import Machine
 
 from . import _arguments as _args
-from . import approvals, logs
+from . import approvals, calendar, logs
 from ._documents import did_you_mean
 from ._limits import MAX_CASE_ID
 from .capacity import Ledger, MemoryLedger
@@ -42,6 +43,7 @@ from .clock import Clock, SystemClock
 from .errors import (
     ActionRefused,
     CapacityError,
+    ServiceClosed,
     SnapshotError,
     UnknownCase,
     refusal,
@@ -299,9 +301,14 @@ class Engine:
         actor: Actor | None = None,
         case_id: str | None = None,
     ) -> Case:
-        """Start a case for a citizen (a pseudonymous id) at the pathway's initial state."""
+        """Start a case for a citizen (a pseudonymous id) at the pathway's initial state.
+
+        Raises:
+            ServiceClosed: the pathway's service is closed now (its house's opening hours).
+        """
         _args.check_start(pathway_id, citizen, facts, actor, case_id)
         pathway = self.registry[pathway_id]
+        self._refuse_if_closed(pathway)
         return self._start(pathway, citizen, pathway.initial, facts or {}, actor, case_id, None)
 
     def receive(
@@ -486,6 +493,22 @@ class Engine:
         apply(case, event, pathway)
         self.cases[case_id] = case
         return case
+
+    def _refuse_if_closed(self, pathway: Pathway) -> None:
+        cal = pathway.calendar
+        now = self.clock.now()
+        if cal is None or calendar.is_open(cal, now):
+            return
+        hours = calendar.describe(cal.opening)
+        opens = calendar.next_open(cal, now)
+        zone = ZoneInfo(cal.time_zone)
+        local = now.astimezone(zone)
+        again = f"; it opens again {opens.astimezone(zone):%A %H:%M}" if opens else ""
+        raise ServiceClosed(
+            f"{pathway.id!r} cannot start a case at {local:%A %H:%M} ({cal.time_zone}): service {cal.service!r} "
+            f"is open {hours}{again}; out of hours the house's services without referral take the citizen",
+            pathway=pathway.id, service=cal.service or "", hours=hours, opens_at=opens,
+        )
 
     @staticmethod
     def _lookup(case: Case, pathway: Pathway, trigger: str) -> Transition | Reason:

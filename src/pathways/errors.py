@@ -25,6 +25,7 @@ carries every :class:`Problem`.
     │   ├── GuardFailed          a named guard over the case's context is false
     │   ├── NoCapacity           every place of a shared resource is taken
     │   ├── CaseClosed           the case is in a terminal state
+    │   ├── ServiceClosed        the pathway's service is closed, so no case can start now
     │   └── ApprovalRefused      an approval or refusal that the rule does not accept
     │       ├── NoPendingApproval   nothing awaits approval on this case
     │       ├── SelfApproval        the requester tried to approve their own request
@@ -51,6 +52,7 @@ place the database found taken) carries ``None`` for what it does not know.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 import attrs
@@ -85,6 +87,7 @@ __all__ = [
     "ScenarioError",
     "SchemaTooNew",
     "SelfApproval",
+    "ServiceClosed",
     "SnapshotError",
     "StoreError",
     "StoreUnreachable",
@@ -292,6 +295,27 @@ class CaseClosed(ActionRefused):
     default_code = RefusalCode.CLOSED
 
 
+class ServiceClosed(ActionRefused):
+    """The pathway's service is closed now; its hours say when a case can start.
+
+    A citizen arriving out of hours is met by the house's safety net (the services open
+    without referral), not by this pathway.
+    """
+
+    default_code = RefusalCode.SERVICE_CLOSED
+
+    def __init__(
+        self, message: str, *, service: str = "", hours: str = "", opens_at: datetime | None = None, **refusal: Any,
+    ) -> None:
+        super().__init__(message, **refusal)
+        self.service = service
+        """The house's service that starts the pathway's cases."""
+        self.hours = hours
+        """Its opening hours in words, e.g. ``every_day 16:00-24:00``."""
+        self.opens_at = opens_at
+        """When it opens again (``None`` if not within nine days)."""
+
+
 class ApprovalRefused(ActionRefused):
     """An approval or refusal was not accepted by the approval rule."""
 
@@ -339,6 +363,8 @@ def _refusal_class(code: RefusalCode) -> type[ActionRefused | CapacityError]:
             return UnknownTrigger
         case RefusalCode.STATE:
             return WrongState
+        case RefusalCode.SERVICE_CLOSED:
+            return ServiceClosed
         case RefusalCode.CLOSED:
             return CaseClosed
         case RefusalCode.ROLE | RefusalCode.SECTOR:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import cached_property
 
 import attrs
@@ -18,7 +18,9 @@ __all__ = [
     "ANY_STATE",
     "CITIZEN_ROLE",
     "ApprovalRule",
+    "Calendar",
     "CarePlanStatus",
+    "Counting",
     "Deadline",
     "Fact",
     "Goal",
@@ -26,12 +28,14 @@ __all__ = [
     "Handover",
     "Intake",
     "Label",
+    "Opening",
     "Outcome",
     "Pathway",
     "Resource",
     "Role",
     "RuleKind",
     "Sector",
+    "Span",
     "State",
     "StateKind",
     "Subject",
@@ -177,12 +181,25 @@ class Guard:
         return f"not {self.fact}" if self.negated else self.fact
 
 
+class Counting(enum.Enum):
+    """How a deadline's ``after`` is counted: on the wall clock or on the house calendar."""
+
+    TIME = "time"
+    """Elapsed time, e.g. ``PT1H`` is one real hour (daylight saving included)."""
+    WORKING_DAYS = "working_days"
+    """Whole working days (Monday to Friday, not a public holiday): ``P2D`` passes at the
+    end of the second working day after the day the wait began."""
+    OPENING_HOURS = "opening_hours"
+    """Only time while the pathway's service is open counts."""
+
+
 @attrs.frozen
 class Deadline:
     """How long a citizen may stay in a state before ``trigger`` fires by itself."""
 
     after: timedelta
     trigger: str
+    counted: Counting = Counting.TIME
 
 
 @attrs.frozen
@@ -273,10 +290,11 @@ class Pathway:
     title: Label
     description: Label
     initial: str
-    sectors: Mapping[str, Sector]
-    roles: Mapping[str, Role]
-    states: tuple[State, ...]
-    transitions: tuple[Transition, ...]
+    sectors: Mapping[str, Sector] = attrs.field(factory=dict)
+    """Empty when the house declares them (the loader fills them in)."""
+    roles: Mapping[str, Role] = attrs.field(factory=dict)
+    states: tuple[State, ...] = attrs.field(kw_only=True)
+    transitions: tuple[Transition, ...] = attrs.field(kw_only=True)
     facts: Mapping[str, Fact] = attrs.field(factory=dict)
     resources: Mapping[str, Resource] = attrs.field(factory=dict)
     intake: Intake | None = None
@@ -288,6 +306,10 @@ class Pathway:
     external: bool = False
     """A receiver outside the house (the acute ward): only its intake and answers are
     modelled, and no house offers it as a service of its own."""
+    house: str | None = None
+    """The house whose sectors, roles, resources and calendar the pathway uses."""
+    calendar: Calendar | None = attrs.field(default=None, eq=False, repr=False)
+    """Set by the loader from the house file (never written in a pathway file)."""
 
     @cached_property
     def state_by_id(self) -> Mapping[str, State]:
@@ -372,3 +394,47 @@ class Pathway:
     def key(self) -> tuple[str, int]:
         """``(id, version)``: what a case is bound to."""
         return (self.id, self.version)
+
+
+@attrs.frozen
+class Span:
+    """A span of local wall-clock time in one day, in minutes from midnight.
+
+    ``end <= start`` runs over midnight (``23:00-07:00``); ``00:00-24:00`` is the whole day.
+    """
+
+    start: int
+    end: int
+
+    @property
+    def overnight(self) -> bool:
+        return self.end <= self.start
+
+    def __str__(self) -> str:
+        return f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+
+
+@attrs.frozen
+class Opening:
+    """Hours on some days: ``{days: every_day, hours: "16:00-24:00"}``.
+
+    ``days`` names weekdays (``mon`` … ``sun``) or ``weekdays``, ``weekends``,
+    ``every_day``. A public holiday runs on Sunday's hours. A span over midnight belongs
+    to the day it starts.
+    """
+
+    days: tuple[str, ...]
+    hours: Span
+
+
+@attrs.frozen
+class Calendar:
+    """What a pathway knows of time: its house's zone and holidays, its service's hours.
+
+    ``opening`` empty means open around the clock.
+    """
+
+    time_zone: str
+    public_holidays: frozenset[date] = frozenset()
+    opening: tuple[Opening, ...] = ()
+    service: str | None = None

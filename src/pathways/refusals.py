@@ -26,6 +26,8 @@ class RefusalCode(enum.StrEnum):
     """The trigger exists, but not from the case's state (:class:`~pathways.errors.WrongState`)."""
     CLOSED = "closed"
     """The case has ended (:class:`~pathways.errors.CaseClosed`)."""
+    SERVICE_CLOSED = "service_closed"
+    """The pathway's service is closed, so no case can start now (:class:`~pathways.errors.ServiceClosed`)."""
     ROLE = "role"
     """The actor's role is not in the pathway or may not do this (:class:`~pathways.errors.NotPermitted`)."""
     SECTOR = "sector"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from .errors import UnknownPathway
+from .house import House
 from .model import Pathway, Resource
 
 __all__ = ["Registry"]
@@ -17,12 +18,18 @@ class Registry(Mapping[str, Pathway]):
     ``registry.get_version(id, version)``.
     """
 
-    def __init__(self, pathways: Iterable[Pathway] = ()) -> None:
+    def __init__(self, pathways: Iterable[Pathway] = (), *, houses: Iterable[House] = ()) -> None:
         self._versions: dict[tuple[str, int], Pathway] = {}
         self._latest: dict[str, Pathway] = {}
         self._resources: dict[str, Resource] | None = None
+        self.houses: Mapping[str, House] = {h.id: h for h in houses}
+        """The houses loaded with the pathways, by id."""
         for p in pathways:
             self.add(p)
+
+    def house_of(self, pathway: Pathway) -> House | None:
+        """The house a pathway belongs to, if it names one that is loaded."""
+        return self.houses.get(pathway.house) if pathway.house is not None else None
 
     def add(self, pathway: Pathway) -> None:
         self._versions[pathway.key] = pathway
@@ -68,6 +75,8 @@ class Registry(Mapping[str, Pathway]):
         """
         if self._resources is None:
             self._resources = {}
+            for h in self.houses.values():
+                self._resources.update(h.resources)
             for p in self._latest.values():
                 self._resources.update(p.resources)
         return self._resources

@@ -20,10 +20,11 @@ import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from .. import calendar
 from ..case import Case, apply, case_from_json, case_to_json, new_case, replay
 from ..clock import ManualClock
 from ..engine import CaseEngine, Engine
-from ..errors import ActionRefused, CapacityError
+from ..errors import ActionRefused, CapacityError, ServiceClosed
 from ..model import Pathway
 from ..registry import Registry
 from ._actions import PERSONS, Action, Advance, Approve, Fire, actions, perform, registry_of
@@ -112,7 +113,13 @@ def pathway_machine(
             pathway = registry[pathway_id]
             facts = data.draw(start_facts[pathway_id], label="facts")
             self.started += 1
-            case = self.engine.start(pathway_id, f"citizen-{self.started}", facts=facts)
+            is_open = calendar.is_open(pathway.calendar, self.engine.clock.now())
+            try:
+                case = self.engine.start(pathway_id, f"citizen-{self.started}", facts=facts)
+            except ServiceClosed:
+                assert not is_open, f"{pathway_id!r} refused a case while its service is open"
+                return
+            assert is_open, f"{pathway_id!r} started a case while its service is closed"
             assert case.state == pathway.initial and len(case.history) == 1
 
         @precondition(lambda self: bool(self.engine.cases))
