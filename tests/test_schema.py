@@ -22,9 +22,7 @@ from pathways.testing import valid_pathways
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_YAML = sorted(
-    [*ROOT.glob("definitions/*.yaml"), *ROOT.glob("definitions/journeys/*.yaml"), *ROOT.glob("examples/*.yaml"),
-     # house files join as soon as the model names a "house" document kind (pathways.schema.DOCUMENTS)
-     *(ROOT.glob("definitions/houses/*.yaml") if "house" in DOCUMENTS else ())]
+    [*ROOT.glob("definitions/*.yaml"), *ROOT.glob("definitions/houses/*.yaml"), *ROOT.glob("definitions/journeys/*.yaml"), *ROOT.glob("examples/*.yaml")]
 )
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(?P<path>\S+)\n")
 

@@ -308,7 +308,7 @@ class Pathway:
     modelled, and no house offers it as a service of its own."""
     house: str | None = None
     """The house whose sectors, roles, resources and calendar the pathway uses."""
-    calendar: Calendar | None = attrs.field(default=None, eq=False, repr=False)
+    calendar: Calendar | None = attrs.field(default=None, eq=False, repr=False, metadata={"schema": False})
     """Set by the loader from the house file (never written in a pathway file)."""
 
     @cached_property

@@ -21,14 +21,14 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .model import Guard
+from .model import Guard, Span
 
 __all__ = ["DOCUMENTS", "json_schema", "schema_path", "schema_text", "write_schemas"]
 
@@ -36,6 +36,7 @@ DOCUMENTS: Mapping[str, tuple[str, str]] = {
     "pathway": ("pathways.model", "Pathway"),
     "scenario": ("pathways.scenario", "Scenario"),
     "journey": ("pathways.journey", "Journey"),
+    "house": ("pathways.house", "House"),
 }
 """Document kind → (module, root class). A new document kind is one line here."""
 
@@ -43,6 +44,9 @@ DURATION_PATTERN = (
     r"^P(?!$)(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$"
 )
 """ISO-8601 durations as :func:`pathways._converter.parse_duration` reads them."""
+
+SPAN_PATTERN = r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+"""Hours ``HH:MM-HH:MM`` as :func:`pathways.calendar.parse_span` reads them."""
 
 GUARD_PATTERN = r"^\s*(?:not\s+\S+|\S+)\s*$"
 """``fact`` or ``not fact``, as :func:`pathways._converter.parse_guard` reads them."""
@@ -116,6 +120,10 @@ class _Builder:
             return {"type": "string", "pattern": DURATION_PATTERN, "description": "an ISO-8601 duration, e.g. PT30M, PT8H, P2D, P1DT12H"}
         if t is datetime:
             return {"type": "string", "format": "date-time"}
+        if t is date:
+            return {"type": "string", "format": "date"}
+        if t is Span:
+            return {"type": "string", "pattern": SPAN_PATTERN, "description": "local hours 'HH:MM-HH:MM', e.g. '16:00-24:00' or '23:00-07:00'"}
         if t is Guard:
             return {"type": "string", "pattern": GUARD_PATTERN, "description": "a fact name, or 'not' and a fact name"}
         if isinstance(t, type) and issubclass(t, enum.Enum):
