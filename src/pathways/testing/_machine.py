@@ -113,13 +113,18 @@ def pathway_machine(
             pathway = registry[pathway_id]
             facts = data.draw(start_facts[pathway_id], label="facts")
             self.started += 1
-            is_open = calendar.is_open(pathway.calendar, self.engine.clock.now())
+            is_open = calendar.is_open(pathway.calendar, self.clock.now())
             try:
                 case = self.engine.start(pathway_id, f"citizen-{self.started}", facts=facts)
-            except ServiceClosed:
+            except ServiceClosed as closed:
                 assert not is_open, f"{pathway_id!r} refused a case while its service is open"
-                return
-            assert is_open, f"{pathway_id!r} started a case while its service is closed"
+                # The citizen comes back when the service opens; what fell due meanwhile fires.
+                assert closed.opens_at is not None and calendar.is_open(pathway.calendar, closed.opens_at)
+                self.clock.set(closed.opens_at)
+                self.engine.fire_due()
+                case = self.engine.start(pathway_id, f"citizen-{self.started}", facts=facts)
+            else:
+                assert is_open, f"{pathway_id!r} started a case while its service is closed"
             assert case.state == pathway.initial and len(case.history) == 1
 
         @precondition(lambda self: bool(self.engine.cases))
