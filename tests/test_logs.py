@@ -22,7 +22,7 @@ def personal_off() -> Iterator[None]:
 
 def _walk_in(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     caplog.set_level(logging.DEBUG, logger="pathways.engine")
-    engine = pathways.Engine(pathways.load_registry(DEFINITIONS))
+    engine = pathways.Engine(pathways.load_registry(DEFINITIONS), clock=pathways.ManualClock())  # Monday 17:00: open
     case = engine.start("walk_in", citizen="c-0042")
     staff = pathways.Actor("sv-17", "social_duty_worker", "municipal_social")
     option = next(o for o in engine.options(case, staff) if o.allowed)

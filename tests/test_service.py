@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -25,11 +26,25 @@ SEEDS = ROOT / "definitions"
 KEY = b"a-house-key-of-at-least-thirty-two-bytes!"
 
 
+def _open_all_day(tmp: Path) -> Path:
+    """The seed definitions with Socialvagten open around the clock: the server runs on the
+    wall clock, and these tests are about HTTP, not about the house's opening hours."""
+    folder = tmp / "definitions"
+    if not folder.exists():
+        shutil.copytree(SEEDS, folder)
+        house = folder / "houses" / "aarhus.yaml"
+        text = house.read_text(encoding="utf-8")
+        hours = '    open: [{days: every_day, hours: "16:00-24:00"}]\n'
+        assert text.count(hours) == 1
+        house.write_text(text.replace(hours, ""), encoding="utf-8")
+    return folder
+
+
 def _start_server(db: str, tmp: Path) -> tuple[subprocess.Popen[str], str]:
     key_file = tmp / "key"
     key_file.write_bytes(KEY)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli", "serve", "--db", db, "-d", str(SEEDS), "--key-file", str(key_file), "--port", "0"],
+        [sys.executable, "-m", "pathways.cli", "serve", "--db", db, "-d", str(_open_all_day(tmp)), "--key-file", str(key_file), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
