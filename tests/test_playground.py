@@ -23,9 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     out = tmp_path / "definitions"
-    out.mkdir()
+    (out / "houses").mkdir(parents=True)
     for f in (ROOT / "definitions").glob("*.yaml"):
         shutil.copy(f, out / f.name)
+    for f in (ROOT / "definitions" / "houses").glob("*.yaml"):
+        shutil.copy(f, out / "houses" / f.name)
     return out
 
 
