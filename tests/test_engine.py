@@ -697,6 +697,34 @@ class TestSnapshots:
         assert _raises(SnapshotError, case_from_json, data, pathway) == "snapshot of case 'case1' is in state 'nowhere', which 'stay' v1 does not have"
 
 
+    def test_a_snapshot_over_capacity_changes_nothing(self, engine: Engine, clock: ManualClock) -> None:
+        """Restoring a case that would hold more places than exist is refused and registers nothing."""
+        data = engine.snapshot(_admitted(engine))
+        other = Engine(engine.registry, clock=clock)
+        capacity = other.capacity("places")
+        data = {**data, "holds": {"places": capacity + 1}}
+        with pytest.raises(NoCapacity):
+            other.restore(data)
+        assert (dict(other.cases), other.in_use("places")) == ({}, 0)
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"context": {"nonsense": True}}, "snapshot of case 'case1' names facts 'nonsense' that 'stay' v1 does not have"),
+            ({"state": "done"}, "snapshot of case 'case1' is closed (state 'done') but still holds places of places"),
+        ],
+        ids=["unknown-fact", "terminal-holding-a-place"],
+    )
+    def test_an_inconsistent_snapshot_is_refused(self, engine: Engine, change: dict[str, object], message: str) -> None:
+        data = {**engine.snapshot(_admitted(engine)), **change}
+        assert _raises(SnapshotError, case_from_json, data, engine.registry["stay"]) == message
+
+    def test_a_snapshot_with_another_cases_events_is_refused(self, engine: Engine) -> None:
+        data = engine.snapshot(_admitted(engine))
+        data["history"][1] = {**data["history"][1], "case_id": "other"}
+        assert _raises(SnapshotError, case_from_json, data, engine.registry["stay"]) == "snapshot of case 'case1': event 1 belongs to case 'other'"
+
+
 class TestRegistryVersions:
     def test_new_cases_start_on_the_newest_version_and_old_ones_stay(self, clock: ManualClock) -> None:
         """Loading v2 next to v1: start() uses v2, a v1 case keeps running on v1."""

@@ -262,4 +262,27 @@ def case_from_json(data: Mapping[str, Any], pathway: Pathway) -> Case:
         raise SnapshotError(f"malformed snapshot of case {data.get('id')!r}: {details}") from None
     if case.state not in pathway.state_by_id:
         raise SnapshotError(f"snapshot of case {case.id!r} is in state {case.state!r}, which {pathway.id!r} v{pathway.version} does not have")
+    _consistent(case, pathway)
     return case
+
+
+def _consistent(case: Case, pathway: Pathway) -> None:
+    """What a snapshot must agree with: its pathway's facts and resources, and its own history."""
+    where = f"snapshot of case {case.id!r}"
+    unknown = sorted(set(case.context) - set(pathway.facts))
+    if unknown:
+        raise SnapshotError(f"{where} names facts {', '.join(map(repr, unknown))} that {pathway.id!r} v{pathway.version} does not have")
+    if any(not isinstance(v, bool) for v in case.context.values()):
+        raise SnapshotError(f"{where} holds a fact that is not true or false")
+    held = {res: n for res, n in case.holds.items() if n}
+    if any(res not in pathway.resources or n < 0 for res, n in held.items()):
+        raise SnapshotError(f"{where} holds places of unknown resources or a negative count")
+    if pathway.state(case.state).terminal and held:
+        raise SnapshotError(f"{where} is closed (state {case.state!r}) but still holds places of {', '.join(sorted(held))}")
+    for i, event in enumerate(case.history):
+        if event.case_id != case.id:
+            raise SnapshotError(f"{where}: event {i} belongs to case {event.case_id!r}")
+        if event.seq != i:
+            raise SnapshotError(f"{where}: event {i} is missing (found seq {event.seq})")
+    if case.history and len(case.history) != case.seq:
+        raise SnapshotError(f"{where}: its history has {len(case.history)} events but its seq is {case.seq}")

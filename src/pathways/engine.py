@@ -43,6 +43,7 @@ from .clock import Clock, SystemClock
 from .errors import (
     ActionRefused,
     CapacityError,
+    PathwaysError,
     ServiceClosed,
     SnapshotError,
     UnknownCase,
@@ -449,8 +450,13 @@ class Engine:
         old = self.cases.get(case.id)
         if old is not None:
             self._count(old.holds, -1)
+        try:
+            self._count(case.holds, +1)
+        except PathwaysError:  # e.g. 17 of 16 places: nothing changes, the old case stays
+            if old is not None:
+                self._count(old.holds, +1)
+            raise
         self.cases[case.id] = case
-        self._count(case.holds, +1)
         return case
 
     # -- internals ----------------------------------------------------------------
