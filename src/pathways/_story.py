@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -68,7 +70,7 @@ class Step:
     ``timeout`` and ``deadline`` (the clock moves on by ``after``), ``set_fact``,
     ``others_full`` / ``others_free`` (other cases take / free every place of
     ``resource``), ``handover_accepted`` / ``handover_declined`` (the receiving pathway
-    answers).
+    answers), ``wait`` (time passes until ``at``; week-aware counterexamples only).
     """
 
     kind: str
@@ -86,6 +88,10 @@ class Step:
     to: str | None = None
     citizen: bool = False
     """Whether ``role`` is the citizen's own (the story then says "the citizen")."""
+    at: str | None = None
+    """In a week-aware counterexample: the local time of the step, e.g. ``Monday 23:40``."""
+    when: datetime | None = None
+    """The same moment as an instant, for the replay's clock."""
 
     @property
     def actor(self) -> Actor | None:
@@ -94,7 +100,13 @@ class Step:
         return Actor(self.person, self.role, self.sector)
 
     def words(self) -> str:
-        """This step in plain words."""
+        """This step in plain words (with its time, in a week-aware counterexample)."""
+        if self.kind == "wait":
+            return f"{self.at} the citizen is still in `{self.state}`"
+        said = self._words()
+        return f"{self.at}: {said}" if self.at else said
+
+    def _words(self) -> str:
         who = "the citizen" if self.citizen else f"a {self.sector} {self.role}" if self.role else "someone"
         arrow = f" → `{self.dest}`" if self.dest != self.state else ""
         k = self.kind
@@ -135,6 +147,8 @@ class Counterexample:
     """Whether the run begins with a hand-over into the pathway's intake."""
     lead_in: Counterexample | None = None
     """For a run that begins with a hand-over: the sending pathway's shortest run to it."""
+    started_at: datetime | None = None
+    """Week-aware counterexamples: when the run starts (the replay's clock starts there)."""
 
     def story(self) -> str:
         """The counterexample as one short paragraph for a designer."""
@@ -144,7 +158,7 @@ class Counterexample:
             parts.append(f"{self.title} receives the hand-over in `{self.start}`")
         else:
             how = "is handed over to" if self.handed_over else "arrives at"
-            parts = [f"the citizen {how} {self.title} (`{self.start}`)"]
+            parts = [f"the citizen {how} {self.title} (`{self.start}`)" + (f" {_local(self.started_at)}" if self.started_at else "")]
         parts += [s.words() for s in self.steps]
         parts.append(f"{self.ending} — stuck in `{self.ends_in}`" if self.ending else f"now in `{self.ends_in}`")
         return "; ".join(parts)
@@ -155,6 +169,13 @@ class Counterexample:
         }
         data["steps"] = [attrs.asdict(s, filter=lambda a, v: v != a.default) for s in self.steps]
         data["lead_in"] = self.lead_in.to_json() if self.lead_in is not None else None
+        if self.started_at is not None:
+            data["started_at"] = self.started_at.isoformat()
+        else:
+            data.pop("started_at", None)
+        for step in data["steps"]:
+            if "when" in step:
+                step["when"] = step["when"].isoformat()
         data["story"] = self.story()
         return data
 
@@ -175,7 +196,7 @@ class Counterexample:
             t.handover.to: _receiver(t.handover.to)
             for p in (pathway, sender) for t in p.transitions if t.handover and t.handover.to not in real
         }
-        clock = ManualClock()
+        clock = ManualClock(self.started_at)
         ids = (f"case-{i}" for i in itertools.count(1))
         engine = Engine(Registry([pathway, *stubs.values(), sender]), clock=clock, new_id=lambda: next(ids))
         others: dict[str, int] = {}
@@ -190,12 +211,21 @@ class Counterexample:
         return _run(engine, clock, engine.case(first.referral.case_id), pathway, self.steps, others)
 
 
+def _local(when: datetime) -> str:
+    """An instant as the houses read it: ``on Monday 23:40`` in Copenhagen."""
+    return f"on {when.astimezone(ZoneInfo('Europe/Copenhagen')):%A %H:%M}"
+
+
 def _run(
     engine: Engine, clock: ManualClock, case: Case, pathway: Pathway, steps: Iterable[Step], others: dict[str, int],
 ) -> Case:
     """Carry out ``steps`` on ``case``; ``others`` counts the places filled for other cases."""
     for step in steps:
         actor = step.actor
+        if step.when is not None and step.kind not in ("timeout", "deadline") and step.when > clock.now():
+            clock.set(step.when)
+        if step.kind == "wait":
+            continue
         if step.kind in ("fire", "leave", "request"):
             assert actor is not None and step.trigger is not None
             engine.fire(case, step.trigger, actor)

@@ -1,0 +1,852 @@
+"""The week-aware proof: is someone there, at every moment of the week, for every citizen?
+
+The time-free check (:mod:`pathways.stranding`) proves that a *role* can act; this module
+proves that a *person* holding it is on duty. It runs for pathways of a house (their
+staffing and calendar come from the house file) over the house's reference week, and
+over a week whose Monday is a public holiday (run on Sunday's hours).
+
+Time is cut into slots at the greatest common divisor of every moment something changes
+(a shift, an opening hour) and every deadline and timeout: all changes fall on slot
+boundaries, so exploring slots is exploring the calendar's intervals, not every minute.
+For each state the explorer computes, as a bit set over the week's slots, when a citizen
+can *arrive* there, and from that when they can *be* there (until its deadline, or all
+week without one). Actions take no time and happen only while someone holding a role
+that may act is on duty (the citizen's side is always there); a case starts only while
+its service is open; referrals may arrive at any time; deadlines and timeouts fire by
+themselves. Guards, facts and places are left to the time-free check.
+
+Four findings come from it:
+
+- ``unstaffed``: the citizen can be in an active state (or a wait without deadline) at a
+  moment when nobody responsible for them there is on duty. Appointment-based services
+  (not ``without_referral``) keep the citizen at home between appointments: outside their
+  opening hours only the house's safety net needs to be there.
+- ``approval_out_of_hours``: a request made at some hours can never be met by the people
+  on duty within its timeout (four-eyes, n-of and one-per-sector counted in people).
+- ``handover_unanswered``: a hand-over sent at some hours cannot be answered — the
+  receiving service is closed or its staff off duty — before the sender's deadline.
+- ``no_safety_net`` (house-wide): hours at which no service takes a citizen in acute
+  crisis without referral.
+
+Each finding carries a counterexample with the time of every step, replayable on the
+real engine with a clock (:meth:`pathways.stranding.Counterexample.replay`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import assert_never
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from . import approvals, calendar
+from ._converter import format_duration
+from ._story import Counterexample, Step
+from .house import House
+from .model import Counting, Pathway, RuleKind, Span, StateKind, Transition
+from .registry import Registry
+
+__all__ = ["REFERENCE_WEEKS", "Week", "WeekFinding", "check_week", "slot_time", "week_findings"]
+
+REFERENCE_WEEKS: Mapping[str, date] = {"week": date(2026, 1, 5), "holiday": date(2026, 5, 25)}
+"""The Monday each explored week is replayed on: an ordinary week (no holiday, no
+daylight-saving change) and the week of 2. pinsedag (its Monday a public holiday)."""
+
+
+@attrs.frozen
+class WeekFinding:
+    """A finding of the week-aware proof, before it becomes a :class:`~pathways.stranding.Finding`."""
+
+    kind: str
+    pathway: str
+    states: tuple[str, ...]
+    transitions: tuple[str, ...]
+    message: str
+    fix: str
+    counterexample: Counterexample | None
+
+
+def slot_time(week: str, minute: int) -> datetime:
+    """The local time of ``minute`` of the named reference week, in Europe/Copenhagen."""
+    monday = REFERENCE_WEEKS[week]
+    local = datetime(monday.year, monday.month, monday.day, tzinfo=ZoneInfo("Europe/Copenhagen"))
+    return (local.replace(tzinfo=None) + timedelta(minutes=minute)).replace(tzinfo=local.tzinfo)
+
+
+def _when(week: str, minute: int) -> str:
+    t = slot_time(week, minute % calendar.WEEK_MINUTES)
+    return f"{t:%A} {t:%H:%M}" + (" (a public holiday)" if week == "holiday" and t.weekday() == 0 else "")
+
+
+def _is_citizen_side(p: Pathway, role: str) -> bool:
+    """The citizen and their network (roles of the citizen's sector) have no shifts: always there."""
+    me = p.citizen_role
+    if me is None or role not in p.roles:
+        return False
+    return role == me or p.roles[role].sector == p.roles[me].sector
+
+
+class Week:
+    """One reference week of a house, cut into slots, with who is on duty in each."""
+
+    def __init__(self, house: House, pathways: Sequence[Pathway], name: str = "week") -> None:
+        self.house = house
+        self.name = name
+        moments = [0, calendar.WEEK_MINUTES]
+        for shifts in house.staffing.values():
+            for s in shifts:
+                moments += [s.hours.start, s.hours.end]
+        for service in house.services.values():
+            for o in service.open:
+                moments += [o.hours.start, o.hours.end]
+        for p in pathways:
+            for st in p.states:
+                if st.deadline is not None:
+                    moments.append(int(st.deadline.after.total_seconds() // 60) if st.deadline.counted is not Counting.WORKING_DAYS else 1440)
+            for t in p.transitions:
+                if t.approval is not None and t.approval.timeout is not None:
+                    moments.append(int(t.approval.timeout.total_seconds() // 60))
+        self.unit = math.gcd(*moments) or 60
+        self.n = calendar.WEEK_MINUTES // self.unit
+        self.all = (1 << self.n) - 1
+        holidays = frozenset({0}) if name == "holiday" else frozenset()
+        self._days = [6 if d in holidays else d for d in range(7)]
+        self._people: dict[tuple[str, bool], list[int]] = {}
+        self._masks: dict[tuple[str, bool], int] = {}
+
+    # -- slots and bit sets ------------------------------------------------------------
+
+    def minute(self, slot: int) -> int:
+        return slot * self.unit
+
+    def _in_force(self, entries: Sequence[tuple[frozenset[int], Span]], slot: int) -> list[int]:
+        m = self.minute(slot)
+        day, minute = divmod(m, 1440)
+        return calendar.covers(entries, self._days[day], minute, self._days[(day - 1) % 7])
+
+    def people(self, role: str, *, on_call: bool = False) -> list[int]:
+        """People holding ``role`` on duty per slot (with ``on_call``: also by phone)."""
+        key = (role, on_call)
+        if key not in self._people:
+            shifts = [s for s in self.house.staffing.get(role, ()) if on_call or not s.on_call]
+            entries = [(calendar.days_of(s.days), s.hours) for s in shifts]
+            self._people[key] = [
+                sum(shifts[i].people for i in self._in_force(entries, slot)) for slot in range(self.n)
+            ]
+        return self._people[key]
+
+    def present(self, p: Pathway, role: str, *, on_call: bool = False) -> int:
+        """Slots where someone holding ``role`` is there (the citizen's side: always)."""
+        if _is_citizen_side(p, role):
+            return self.all
+        key = (role, on_call)
+        if key not in self._masks:
+            self._masks[key] = _mask(c > 0 for c in self.people(role, on_call=on_call))
+        return self._masks[key]
+
+    def any_present(self, p: Pathway, roles: Iterable[str], *, on_call: bool = False) -> int:
+        out = 0
+        for r in roles:
+            out |= self.present(p, r, on_call=on_call)
+        return out
+
+    def open(self, p: Pathway) -> int:
+        """Slots where the pathway's service is open (around the clock without hours)."""
+        cal = p.calendar
+        if cal is None or not cal.opening:
+            return self.all
+        entries = [(calendar.days_of(o.days), o.hours) for o in cal.opening]
+        return _mask(bool(self._in_force(entries, s)) for s in range(self.n))
+
+    def rot(self, bits: int, k: int) -> int:
+        """``bits`` moved ``k`` slots later, round the week."""
+        k %= self.n
+        return ((bits << k) | (bits >> (self.n - k))) & self.all
+
+    def dilate(self, bits: int, length: int | None) -> int:
+        """Every slot within ``length`` slots after a slot of ``bits`` (the slot itself included)."""
+        if length is None or length >= self.n:
+            return self.all if bits else 0
+        out, span = bits, 1
+        while span * 2 <= length:
+            out |= self.rot(out, span)
+            span *= 2
+        if span < length:
+            out |= self.rot(out, length - span)
+        return out
+
+    def slots(self, delta: timedelta) -> int:
+        return int(delta.total_seconds() // 60) // self.unit
+
+    def hours(self, bits: int) -> str:
+        """A bit set as runs of local hours, e.g. ``Monday 16:00 to Tuesday 08:00``."""
+        runs: list[str] = []
+        if bits == self.all:
+            return "all week"
+        start = None
+        for s in range(self.n + 1):
+            on = s < self.n and bool(bits >> s & 1)
+            if on and start is None:
+                start = s
+            elif not on and start is not None:
+                runs.append(f"from {_when(self.name, self.minute(start))} to {_when(self.name, self.minute(s))}")
+                start = None
+        return ", ".join(runs)
+
+
+def _mask(flags: Iterable[bool]) -> int:
+    out = 0
+    for i, f in enumerate(flags):
+        if f:
+            out |= 1 << i
+    return out
+
+
+def _first(bits: int) -> int:
+    return (bits & -bits).bit_length() - 1
+
+
+# -- one pathway over one week ---------------------------------------------------------
+
+
+@attrs.frozen
+class _Edge:
+    """How a citizen moves on in time: by someone acting, or by the clock."""
+
+    kind: str
+    """``fire``, ``request`` (an approval completes), ``refuse``, ``timeout``, ``deadline``,
+    ``accepted``, ``declined``."""
+    source: str
+    dest: str
+    transition: Transition | None
+    when: int
+    """Slots at which the move can happen (for clock moves: unused)."""
+    delay: int = 0
+    """Clock moves: slots after arrival in ``source``; others: the window after the request."""
+    who: str | None = None
+
+
+class _Explorer:
+    """When a citizen can arrive in each state of one pathway, by breadth-first rounds."""
+
+    def __init__(self, week: Week, p: Pathway, reach: set[str], fired: set[int], registry: Registry | None) -> None:
+        self.w = week
+        self.p = p
+        self.reach = reach
+        self.registry = registry
+        self.edges: dict[str, list[_Edge]] = {s.id: [] for s in p.states}
+        self.stay: dict[str, int | list[int] | None] = {s.id: self._delay(s.id) for s in p.states}
+        for i, t in enumerate(p.transitions):
+            if i in fired:
+                self._add(t)
+        for s in p.states:
+            d = s.deadline
+            if d is None or s.terminal:
+                continue
+            esc = p.find(s.id, d.trigger)
+            if esc is not None and esc.dest in self.edges:
+                self.edges[s.id].append(_Edge("deadline", s.id, esc.dest, esc, 0))
+        self.rounds: dict[str, list[int]] = {s.id: [] for s in p.states}
+        self.arrive: dict[str, int] = dict.fromkeys(self.rounds, 0)
+
+    def _delay(self, state: str) -> int | list[int] | None:
+        """How long a citizen may stay in ``state``: slots, per arrival slot, or no limit."""
+        w = self.w
+        s = self.p.state_by_id[state]
+        d = s.deadline
+        if d is None or s.terminal:
+            return None
+        match d.counted:
+            case Counting.TIME:
+                return max(1, w.slots(d.after))
+            case Counting.WORKING_DAYS:
+                per_day = 1440 // w.unit
+                out = []
+                for slot in range(w.n):
+                    day = slot // per_day
+                    counted, k = 0, day
+                    while counted < d.after.days:
+                        k += 1
+                        if k % 7 < 5 and w._days[k % 7] != 6:
+                            counted += 1
+                    out.append((k + 1) * per_day - slot)
+                return out
+            case Counting.OPENING_HOURS:
+                opened = self.w.open(self.p)
+                need = max(1, w.slots(d.after))
+                out = []
+                for slot in range(w.n):
+                    k, counted = 0, 0
+                    while counted < need and k < 4 * w.n:
+                        if opened >> ((slot + k) % w.n) & 1:
+                            counted += 1
+                        k += 1
+                    out.append(k)
+                return out
+            case _ as unreachable:
+                assert_never(unreachable)
+
+    def delay_at(self, state: str, slot: int) -> int | None:
+        d = self.stay.get(state)
+        return d[slot % self.w.n] if isinstance(d, list) else d
+
+    def _add(self, t: Transition) -> None:
+        w, p = self.w, self.p
+        if p.is_leaving(t) or p.state_by_id.get(t.dest) is None:
+            return
+        for src in p.sources_of(t):
+            if src not in self.edges:
+                continue
+            a = t.approval
+            if a is None:
+                self.edges[src].append(_Edge("fire", src, t.dest, t, w.any_present(p, t.roles)))
+                continue
+            window = w.slots(a.timeout) if a.timeout is not None else None
+            for q in t.roles:
+                self.edges[src].append(_Edge("approved", src, t.dest, t, self.can_meet(t, q), window or w.n, who=q))
+                if a.on_refusal in self.edges:
+                    approvers = w.any_present(p, approvals.eligible_roles(a, p), on_call=True)
+                    self.edges[src].append(_Edge("refuse", src, a.on_refusal, t, approvers, window or w.n, who=q))
+                    if window is not None:
+                        self.edges[src].append(_Edge("timeout", src, a.on_refusal, t, w.present(p, q), window, who=q))
+        if t.handover is not None:
+            h = t.handover
+            for kind, dest in (("accepted", h.accepted), ("declined", h.declined)):
+                if dest in self.edges:
+                    self.edges[t.dest].append(_Edge(kind, t.dest, dest, t, self.answer(t, kind == "accepted")))
+
+    def answer(self, t: Transition, accept: bool) -> int:
+        """Slots at which the receiving pathway can answer the hand-over ``t``."""
+        assert t.handover is not None
+        if self.registry is None or t.handover.to not in self.registry:
+            return self.w.all
+        receiver = self.registry[t.handover.to]
+        if receiver.intake is None:
+            return 0
+        trig = receiver.intake.accept if accept else receiver.intake.decline
+        rt = receiver.find(receiver.intake.state, trig)
+        if rt is None:
+            return 0
+        return self.w.open(receiver) & self.w.any_present(receiver, rt.roles)
+
+    def can_meet(self, t: Transition, requester: str) -> int:
+        """Slots at which the people on duty (or on call) can meet ``t``'s approval rule.
+
+        The requester never approves: where the rule needs the requester's own role, it
+        needs one more person of that role.
+        """
+        w, p = self.w, self.p
+        a = t.approval
+        assert a is not None
+
+        def count(role: str, slot: int) -> int:
+            if role not in p.roles:
+                return 0
+            if _is_citizen_side(p, role):
+                return 0 if role == requester else 1
+            n = w.people(role, on_call=True)[slot]
+            return n - 1 if role == requester else n
+
+        out = 0
+        for slot in range(w.n):
+            match a.rule:
+                case RuleKind.ALL_OF:
+                    ok = all(count(r, slot) >= 1 for r in a.roles)
+                case RuleKind.ANY_OF:
+                    ok = any(count(r, slot) >= 1 for r in a.roles)
+                case RuleKind.N_OF:
+                    ok = sum(1 for r in set(a.roles) if count(r, slot) >= 1) >= (a.n or 0)
+                case RuleKind.ONE_PER_SECTOR:
+                    pool = approvals.eligible_roles(a, p)
+                    ok = all(any(p.roles[r].sector == sec and count(r, slot) >= 1 for r in pool) for sec in a.sectors)
+                case _ as unreachable:
+                    assert_never(unreachable)
+            if ok:
+                out |= 1 << slot
+        return out
+
+    def occupied(self, state: str, arrivals: int) -> int:
+        """Slots at which a citizen who arrived at ``arrivals`` can still be in ``state``."""
+        d = self.stay.get(state)
+        if not isinstance(d, list):
+            return self.w.dilate(arrivals, d)
+        out = 0
+        for slot in _bits(arrivals):
+            out |= self.w.dilate(1 << slot, d[slot])
+        return out
+
+    def _timed_out(self, state: str, arrivals: int) -> int:
+        """When the deadline of ``state`` fires for citizens who arrived at ``arrivals``."""
+        d = self.stay.get(state)
+        if d is None:
+            return 0
+        if not isinstance(d, list):
+            return self.w.rot(arrivals, d)
+        out = 0
+        for slot in _bits(arrivals):
+            out |= self.w.rot(1 << slot, d[slot])
+        return out
+
+    def explore(self) -> None:
+        w, p = self.w, self.p
+        frontier: dict[str, int] = {}
+        if p.initial in self.reach:
+            frontier[p.initial] = w.open(p)
+        if p.intake is not None and p.intake.state in self.edges:
+            frontier[p.intake.state] = frontier.get(p.intake.state, 0) | w.all
+        while frontier:
+            for s in self.rounds:
+                bits = frontier.get(s, 0)
+                self.rounds[s].append(bits)
+                self.arrive[s] |= bits
+            nxt: dict[str, int] = {}
+            for s, bits in frontier.items():
+                occ = self.occupied(s, bits)
+                for e in self.edges.get(s, ()):
+                    if self.p.state_by_id[e.dest].terminal:
+                        continue
+                    new = self.move(e, bits, occ) & ~self.arrive[e.dest]
+                    if new:
+                        nxt[e.dest] = nxt.get(e.dest, 0) | new
+            frontier = nxt
+
+    def move(self, e: _Edge, bits: int, occ: int) -> int:
+        """Arrival slots in ``e.dest`` for citizens who arrived in ``e.source`` at ``bits``."""
+        w = self.w
+        match e.kind:
+            case "fire":
+                return occ & e.when
+            case "deadline":
+                return self._timed_out(e.source, bits)
+            case "approved" | "refuse":
+                asked = occ & w.present(self.p, e.who or "")
+                return w.dilate(asked, e.delay) & e.when
+            case "timeout":
+                return w.rot(occ & e.when, e.delay)
+            case "accepted" | "declined":
+                wait = self.stay.get(e.source)
+                return (self.occupied(e.source, bits) if wait is not None else w.all) & e.when
+            case _:  # pragma: no cover - every edge kind is listed above
+                return 0
+
+
+def _bits(bits: int) -> Iterator[int]:
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+# -- the findings --------------------------------------------------------------------
+
+
+def _needs_staff(p: Pathway, state: str, house: House, net: int, week: Week) -> int:
+    """Slots at which someone responsible for the citizen in ``state`` must be on duty.
+
+    A wait with a deadline needs nobody there (the deadline moves the citizen on). An
+    appointment-based service (opening hours, not ``without_referral``) has the citizen at
+    home out of its hours, where the safety net (when open) is their help.
+    """
+    s = p.state(state)
+    if s.terminal or (s.kind is StateKind.WAITING and s.deadline is not None):
+        return 0
+    found = house.service_of(p.id)
+    if found is not None and not found[1].without_referral and found[1].open:
+        return week.open(p) | (week.all & ~net)
+    return week.all
+
+
+def safety_net(house: House, registry: Registry, week: Week) -> int:
+    """Slots at which some service takes a citizen in acute crisis without referral.
+
+    A service that starts pathways counts while it is open and someone responsible for
+    a newly arrived citizen is on duty.
+    """
+    out = 0
+    for service in house.services.values():
+        if not service.without_referral:
+            continue
+        entries = [(calendar.days_of(o.days), o.hours) for o in service.open]
+        bits = week.all if not entries else _mask(bool(week._in_force(entries, s)) for s in range(week.n))
+        if service.pathways:
+            staffed = 0
+            for pid in service.pathways:
+                p = registry.get(pid)
+                if p is not None:
+                    staffed |= week.any_present(p, [r for r in p.state(p.initial).responsible if not _is_citizen_side(p, r)])
+            bits &= staffed
+        out |= bits
+    return out
+
+
+def check_week(
+    registry: Registry, reach: Mapping[str, set[str]], fired: Mapping[str, set[int]],
+) -> list[WeekFinding]:
+    """Every week-aware finding of every house in ``registry``.
+
+    Args:
+        registry: pathways with their houses.
+        reach: per pathway, the states the time-free check found reachable.
+        fired: per pathway, the transitions (by index) that can fire at all.
+    """
+    out: list[WeekFinding] = []
+    seen: set[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = set()
+    for house in registry.houses.values():
+        mine = [p for p in registry.values() if p.house == house.id]
+        for name in REFERENCE_WEEKS:
+            week = Week(house, mine, name)
+            net = safety_net(house, registry, week)
+            found = list(_house_findings(house, week, net))
+            for p in mine:
+                ex = _Explorer(week, p, reach.get(p.id, set()), fired.get(p.id, set()), registry)
+                ex.explore()
+                found += _findings(ex, house, net)
+            for f in found:
+                key = (f.kind, f.pathway, f.states, f.transitions)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(f)
+    return out
+
+
+def _house_findings(house: House, week: Week, net: int) -> Iterator[WeekFinding]:
+    gap = week.all & ~net
+    if gap:
+        yield WeekFinding(
+            "no_safety_net", house.id, (), (),
+            f"no service of house {house.id!r} takes a citizen in acute crisis without referral {week.hours(gap)}",
+            "open a service with 'without_referral: true' at those hours and staff it (e.g. the outreach team or the overnight places)",
+            None,
+        )
+
+
+def _ok_within(w: Week, met: int, window: int | None) -> int:
+    """Slots x such that some slot of ``met`` lies in [x, x + window)."""
+    if window is None:
+        return w.all if met else 0
+    return _reverse(w, w.dilate(_reverse(w, met), window))
+
+
+def _findings(ex: _Explorer, house: House, net: int) -> list[WeekFinding]:
+    return [*_unstaffed(ex, house, net), *_approvals(ex), *_handovers(ex)]
+
+
+def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[WeekFinding]:
+    w, p = ex.w, ex.p
+    for s in p.states:
+        if s.id not in ex.reach or not ex.arrive[s.id]:
+            continue
+        staff = [r for r in s.responsible if not _is_citizen_side(p, r)]
+        if not staff:
+            continue
+        there = w.any_present(p, staff)
+        gap = ex.occupied(s.id, ex.arrive[s.id]) & _needs_staff(p, s.id, house, net, w) & ~there
+        if not gap:
+            continue
+        start = _gap_start(w, gap, there)
+        cx = _counterexample(ex, s.id, start, f"nobody responsible ({', '.join(staff)}) is on duty")
+        until = _next_on(w, there, start)
+        lasting = f"until {_when(w.name, w.minute(until))}" if until is not None else "at all"
+        yield WeekFinding(
+            "unstaffed", p.id, (s.id,), (),
+            f"{_when(w.name, w.minute(start))} the citizen can be in `{s.id}` and nobody responsible there "
+            f"({', '.join(staff)}) is on duty {lasting}; unstaffed: {w.hours(gap)}",
+            f"make a role that is on duty at those hours responsible in `{s.id}` (and able to act there), or give "
+            f"`{s.id}` a deadline or hand-over that moves the citizen to a staffed state before the gap begins",
+            cx,
+        )
+
+
+def _approvals(ex: _Explorer) -> Iterator[WeekFinding]:
+    w, p = ex.w, ex.p
+    for t in p.transitions:
+        a = t.approval
+        if a is None:
+            continue
+        window = w.slots(a.timeout) if a.timeout is not None else None
+        asked_by: dict[str, int] = {}
+        for src in p.sources_of(t):
+            if src in ex.reach and ex.arrive.get(src):
+                occ = ex.occupied(src, ex.arrive[src])
+                for q in t.roles:
+                    asked_by[q] = asked_by.get(q, 0) | (occ & w.present(p, q))
+        asked = 0
+        possible = 0
+        for q, bits in asked_by.items():
+            asked |= bits
+            possible |= bits & _ok_within(w, ex.can_meet(t, q), window)
+        bad = asked & ~possible
+        if not bad:
+            continue
+        sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
+        first = _first(bad)
+        src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
+        never = ("can never be met by the people on duty" if a.timeout is None
+                 else f"always times out after {_duration(a.timeout)}")
+        cx = _counterexample(ex, src, first, f"the request for `{t.trigger}` {never}", request=t)
+        yield WeekFinding(
+            "approval_out_of_hours", p.id, sources, (t.trigger,),
+            f"a request for `{t.trigger}` ({approvals.describe(a)}) made {w.hours(bad)} {never}: too few "
+            "approvers are on duty (people count, not roles; the requester never approves)",
+            "staff the approvers at those hours (e.g. an on-call leader), let the timeout last until they are back "
+            "(e.g. in working days), or let fewer people approve",
+            cx,
+        )
+
+
+def _handovers(ex: _Explorer) -> Iterator[WeekFinding]:
+    w, p = ex.w, ex.p
+    for t in p.transitions:
+        h = t.handover
+        if h is None or t.dest not in ex.edges:
+            continue
+        answer = ex.answer(t, True) | ex.answer(t, False)
+        sent = 0
+        for src in p.sources_of(t):
+            if src in ex.reach and ex.arrive.get(src):
+                sent |= ex.occupied(src, ex.arrive[src]) & w.any_present(p, t.roles)
+        bad = 0
+        for slot in _bits(sent):
+            if not (answer & ex.occupied(t.dest, 1 << slot)):
+                bad |= 1 << slot
+        if not bad:
+            continue
+        first = _first(bad)
+        sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
+        src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
+        cx = _counterexample(ex, src, first, f"{h.to!r} cannot answer before the deadline of `{t.dest}`", fire=t)
+        yield WeekFinding(
+            "handover_unanswered", p.id, (*sources, t.dest), (t.trigger,),
+            f"a hand-over `{t.trigger}` to {h.to!r} sent {w.hours(bad)} cannot be answered before the deadline of "
+            f"`{t.dest}` passes: {h.to!r} is closed or its staff are off duty until then",
+            f"let the wait in `{t.dest}` last until the receiving service is open (e.g. a deadline in working days), "
+            "or staff the receiving intake at those hours",
+            cx,
+        )
+
+
+def _reverse(w: Week, bits: int) -> int:
+    """The bit set mirrored in time (slot x becomes n-1-x), to look backwards."""
+    return int(format(bits, f"0{w.n}b")[::-1], 2) if bits else 0
+
+
+def _duration(delta: timedelta) -> str:
+    return format_duration(delta)
+
+
+def _gap_start(w: Week, gap: int, there: int) -> int:
+    """A slot of ``gap`` right after someone was there (the moment staff leave), if any."""
+    for s in _bits(gap):
+        if there >> ((s - 1) % w.n) & 1:
+            return s
+    return _first(gap)
+
+
+def _next_on(w: Week, there: int, start: int) -> int | None:
+    for k in range(1, w.n + 1):
+        if there >> ((start + k) % w.n) & 1:
+            return start + k
+    return None
+
+
+# -- timed counterexamples -----------------------------------------------------------
+
+
+def _counterexample(
+    ex: _Explorer, state: str, at: int, ending: str,
+    *, request: Transition | None = None, fire: Transition | None = None,
+) -> Counterexample | None:
+    """A timed run into ``state``, where the citizen still is at slot ``at``; then the last act.
+
+    The run arrives as late as it can (so the story ends at the moment that matters).
+    """
+    w, p = ex.w, ex.p
+    arrival = _latest_arrival(ex, state, at)
+    if arrival is None:
+        return None
+    path = _path(ex, state, arrival)
+    if path is None:
+        return None
+    start_state, start_slot, edges = path
+    clock = w.minute(start_slot)
+    steps: list[Step] = []
+    prev = start_slot
+    for e, source_arrival, slot in edges:
+        made = _steps(ex, e, source_arrival, slot, clock, prev)
+        clock += w.minute((slot - prev) % w.n)
+        prev = slot
+        steps += made
+    final = clock + w.minute((at - prev) % w.n)
+    ends_in = state
+    if request is not None:
+        q = next(r for r in request.roles if w.present(p, r) >> at & 1)
+        steps += _act(ex, "request", state, state, request, q, final)
+    elif fire is not None:
+        q = next(r for r in fire.roles if w.present(p, r) >> at & 1)
+        steps += _act(ex, "fire", state, fire.dest, fire, q, final)
+        ends_in = fire.dest
+    elif final != clock:
+        steps.append(Step("wait", state, state, at=_when(w.name, final), when=_instant(w, final)))
+    return Counterexample(
+        p.id, start_state, p.title.en, tuple(steps), ends_in, ending,
+        handed_over=start_state != p.initial, started_at=_instant(w, w.minute(start_slot)),
+    )
+
+
+def _instant(w: Week, minute: int) -> datetime:
+    return slot_time(w.name, minute).astimezone(UTC)
+
+
+def _latest_arrival(ex: _Explorer, state: str, at: int) -> int | None:
+    """The latest arrival slot in ``state`` from which the citizen is still there at ``at``."""
+    w = ex.w
+    for back in range(w.n):
+        s = (at - back) % w.n
+        if ex.arrive[state] >> s & 1 and ex.occupied(state, 1 << s) >> at & 1:
+            return s
+    return None
+
+
+def _path(ex: _Explorer, state: str, slot: int) -> tuple[str, int, list[tuple[_Edge, int, int]]] | None:
+    """The moves from a start to arriving in ``state`` at ``slot``: (edge, source arrival, arrival)."""
+    w = ex.w
+    r = next((i for i, bits in enumerate(ex.rounds[state]) if bits >> slot & 1), None)
+    if r is None:
+        return None
+    out: list[tuple[_Edge, int, int]] = []
+    cur, cur_slot = state, slot
+    while r > 0:
+        found: tuple[_Edge, str, int] | None = None
+        for src, rounds in ex.rounds.items():
+            prev = rounds[r - 1]
+            for e in ex.edges.get(src, ()) if prev else ():
+                if e.dest != cur:
+                    continue
+                for back in range(w.n):
+                    a = (cur_slot - back) % w.n
+                    if prev >> a & 1 and ex.move(e, 1 << a, ex.occupied(src, 1 << a)) >> cur_slot & 1:
+                        found = (e, src, a)
+                        break
+                if found:
+                    break
+            if found:
+                break
+        if found is None:  # pragma: no cover - every arrival after round 0 has a cause
+            return None
+        e, src, a = found
+        out.append((e, a, cur_slot))
+        cur, cur_slot, r = src, a, r - 1
+    out.reverse()
+    return cur, cur_slot, out
+
+
+def _act(ex: _Explorer, kind: str, state: str, dest: str, t: Transition, role: str, minute: int, person: int = 1) -> list[Step]:
+    """The step that fires (or requests) ``t``, after the facts its guards read are made true.
+
+    Facts are left to the time-free check; the week's counterexample sets them as it needs.
+    """
+    w = ex.w
+    at, when = _when(w.name, minute), _instant(w, minute)
+    name, sector = f"{role}-{person}", ex.p.roles[role].sector
+    facts = [
+        Step("set_fact", state, state, fact=g.fact, value=not g.negated, at=at, when=when, person=name, role=role, sector=sector)
+        for g in t.guards
+    ]
+    return [*facts, Step(kind, state, dest, trigger=t.trigger, at=at, when=when, person=name, role=role, sector=sector)]
+
+
+def _steps(ex: _Explorer, e: _Edge, source_arrival: int, slot: int, clock: int, prev: int) -> list[Step]:
+    """The steps of one move, from arrival in its source at ``prev`` (``clock`` minutes) to arrival at ``slot``."""
+    w, p = ex.w, ex.p
+    t = e.transition
+    assert t is not None
+    minute = clock + w.minute((slot - prev) % w.n)
+    at, when = _when(w.name, minute), _instant(w, minute)
+    match e.kind:
+        case "fire":
+            role = next(r for r in t.roles if w.present(p, r) >> slot & 1)
+            return _act(ex, "fire", e.source, e.dest, t, role, minute)
+        case "deadline":
+            return [Step("deadline", e.source, e.dest, trigger=t.trigger, after=_duration(timedelta(minutes=minute - clock)), at=at, when=when)]
+        case "approved":
+            q = e.who or t.roles[0]
+            chosen = _approvers(ex, t, q, slot)
+            steps = _act(ex, "request", e.source, e.source, t, q, minute)
+            for i, (role, person) in enumerate(chosen):
+                last = i == len(chosen) - 1
+                steps.append(Step("approve", e.source, e.dest if last else e.source, trigger=t.trigger, person=person,
+                                  role=role, sector=p.roles[role].sector, at=at, when=when))
+            return steps
+        case "refuse":
+            q = e.who or t.roles[0]
+            assert t.approval is not None
+            role = next(r for r in approvals.eligible_roles(t.approval, p) if w.present(p, r, on_call=True) >> slot & 1)
+            return [
+                *_act(ex, "request", e.source, e.source, t, q, minute),
+                Step("refuse", e.source, e.dest, trigger=t.trigger, person=f"{role}-1", role=role,
+                     sector=p.roles[role].sector, at=at, when=when),
+            ]
+        case "timeout":
+            q = e.who or t.roles[0]
+            assert t.approval is not None and t.approval.timeout is not None
+            asked = minute - w.minute(e.delay)
+            return [
+                *_act(ex, "request", e.source, e.source, t, q, asked),
+                Step("timeout", e.source, e.dest, trigger=t.trigger, after=_duration(t.approval.timeout), at=at, when=when),
+            ]
+        case "accepted" | "declined":
+            assert t.handover is not None
+            return [Step(f"handover_{e.kind}", e.source, e.dest, to=t.handover.to, at=at, when=when)]
+        case _:  # pragma: no cover - every edge kind is listed above
+            return []
+
+
+def _approvers(ex: _Explorer, t: Transition, requester: str, slot: int) -> list[tuple[str, str]]:
+    """(role, person) of approvers on duty at ``slot`` who together meet ``t``'s rule."""
+    w, p = ex.w, ex.p
+    a = t.approval
+    assert a is not None
+
+    def person(role: str) -> str | None:
+        n = 1 if _is_citizen_side(p, role) else w.people(role, on_call=True)[slot % w.n]
+        k = 2 if role == requester else 1
+        return f"{role}-{k}" if n >= k and not (k == 2 and _is_citizen_side(p, role)) else None
+
+    chosen: list[tuple[str, str]] = []
+    match a.rule:
+        case RuleKind.ALL_OF:
+            chosen = [(r, who) for r in dict.fromkeys(a.roles) if (who := person(r))]
+        case RuleKind.ANY_OF:
+            chosen = [(r, who) for r in dict.fromkeys(a.roles) if (who := person(r))][:1]
+        case RuleKind.N_OF:
+            chosen = [(r, who) for r in dict.fromkeys(a.roles) if (who := person(r))][: a.n or 0]
+        case RuleKind.ONE_PER_SECTOR:
+            pool = approvals.eligible_roles(a, p)
+            for sec in a.sectors:
+                pick = next(((r, who) for r in pool if p.roles[r].sector == sec and (who := person(r))), None)
+                if pick is not None:
+                    chosen.append(pick)
+        case _ as unreachable:
+            assert_never(unreachable)
+    return chosen
+
+
+def week_findings(registry: Registry, *, bound: int = 1_000_000) -> list[WeekFinding]:
+    """The week-aware findings of every house in ``registry``, exploring each pathway first.
+
+    Not yet part of :func:`pathways.check`; see the module docstring for what is proved.
+    """
+    from ._explore import Space
+
+    reach: dict[str, set[str]] = {}
+    fired: dict[str, set[int]] = {}
+    for p in registry.values():
+        space = Space(p, registry.resources(), bound).explore()
+        reach[p.id] = {s.id for s in p.states if space.first_in(s.id) is not None}
+        if p.intake is not None:
+            reach[p.id].add(p.intake.state)
+        fired[p.id] = set(space.fired)
+    return check_week(registry, reach, fired)

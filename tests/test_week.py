@@ -1,0 +1,74 @@
+"""The week-aware proof (pathways.week) on the Aarhus and Copenhagen houses.
+
+Not yet wired into ``pathways.check``: these tests pin what it finds in the shipped
+definitions and that its counterexamples replay on the real engine with a clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pathways import load_registry
+from pathways.week import Week, WeekFinding, week_findings
+
+REGISTRY = load_registry(Path(__file__).parent.parent / "definitions")
+FINDINGS = week_findings(REGISTRY)
+
+
+def only(kind: str, pathway: str, state: str | None = None, trigger: str | None = None) -> WeekFinding:
+    found = [
+        f for f in FINDINGS
+        if f.kind == kind and f.pathway == pathway
+        and (state is None or state in f.states) and (trigger is None or trigger in f.transitions)
+    ]
+    assert len(found) == 1, FINDINGS
+    return found[0]
+
+
+def test_the_week_is_cut_at_the_hours_where_something_changes() -> None:
+    week = Week(REGISTRY.houses["aarhus"], [p for p in REGISTRY.values() if p.house == "aarhus"])
+    assert (week.unit, week.n) == (60, 168)
+
+
+def test_socialvagten_closes_at_midnight_with_a_citizen_in_conversation() -> None:
+    f = only("unstaffed", "walk_in", "in_conversation")
+    assert f.message.startswith(
+        "Monday 00:00 the citizen can be in `in_conversation` and nobody responsible there (social_duty_worker) "
+        "is on duty until Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00,"
+    )
+
+
+def test_an_extension_asked_for_in_the_evening_always_times_out() -> None:
+    f = only("approval_out_of_hours", "overnight_stay", trigger="request_extension")
+    assert "from Monday 16:00 to Monday 21:00" in f.message and "always times out after PT12H" in f.message
+
+
+def test_a_house_with_no_service_without_referral_has_no_safety_net() -> None:
+    f = only("no_safety_net", "copenhagen")
+    assert f.message.startswith("no service of house 'copenhagen' takes a citizen in acute crisis without referral all week")
+
+
+def test_aarhus_has_a_safety_net_at_every_hour() -> None:
+    assert not [f for f in FINDINGS if f.kind == "no_safety_net" and f.pathway == "aarhus"]
+
+
+@pytest.mark.parametrize("f", [f for f in FINDINGS if f.counterexample is not None], ids=lambda f: f"{f.kind}-{f.pathway}-{f.states[0]}")
+def test_every_counterexample_replays_on_the_engine_with_a_clock(f: WeekFinding) -> None:
+    cx = f.counterexample
+    assert cx is not None and cx.started_at is not None
+    case = cx.replay(REGISTRY)
+    assert case.state == cx.ends_in
+
+
+def test_the_unstaffed_story_names_the_time_and_nobody_is_on_duty_at_its_end() -> None:
+    f = only("unstaffed", "walk_in", "arrived")
+    cx = f.counterexample
+    assert cx is not None
+    assert cx.story() == (
+        f"the citizen arrives at {REGISTRY['walk_in'].title.en} (`arrived`) on Sunday 23:00; "
+        "Monday 00:00 the citizen is still in `arrived`; nobody responsible (social_duty_worker) is on duty — stuck in `arrived`"
+    )
+    end = cx.steps[-1].when
+    assert end is not None and REGISTRY.houses["aarhus"].on_duty("social_duty_worker", end) == 0
