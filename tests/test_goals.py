@@ -23,8 +23,12 @@ OUTREACH = Actor("ut-1", "outreach_worker", "municipal_social")
 WARD = Actor("aw-1", "ward_physician", "region")
 
 
-def _engine(registry: pathways.Registry = REGISTRY) -> tuple[Engine, ManualClock]:
-    clock = ManualClock(START)
+DAYTIME = datetime.fromisoformat("2026-03-03T09:00:00+01:00")
+"""A Tuesday morning: daytime services (the job bridge, Copenhagen's clinic) are open."""
+
+
+def _engine(registry: pathways.Registry = REGISTRY, start: datetime = START) -> tuple[Engine, ManualClock]:
+    clock = ManualClock(start)
     ids = (f"case-{n}" for n in itertools.count(1))
     return Engine(registry, clock=clock, new_id=lambda: next(ids)), clock
 
@@ -87,7 +91,7 @@ def test_a_place_still_held_at_the_end_of_the_period_counts_until_the_end() -> N
 
 
 def test_job_bridge_outcomes_are_listed_and_education_or_work_counted() -> None:
-    engine, _ = _engine()
+    engine, _ = _engine(start=DAYTIME)
     psychiatrist = Actor("md-1", "psychiatrist", "region")
     caseworker = Actor("jc-1", "job_caseworker", "municipal_employment")
     for n, goal in enumerate([True, False]):
@@ -127,7 +131,7 @@ def test_no_cases_measure_nothing_rather_than_zeros() -> None:
 
 
 def test_a_house_without_overnight_places_or_job_bridge_shows_no_such_service() -> None:
-    engine, _ = _engine()
+    engine, _ = _engine(start=DAYTIME)
     course = engine.start("outpatient_course", "c-1")
     engine.fire(course, "refer_acute_ward", Actor("md-1", "psychiatrist", "region"))
     goals = measure(engine.cases.values(), REGISTRY)

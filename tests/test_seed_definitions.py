@@ -156,7 +156,8 @@ def test_roles_belong_to_the_houses_sectors(p: Pathway) -> None:
     if p.subject is Subject.CITIZEN:
         assert p.roles["citizen"].sector == "citizen"
     else:
-        assert "citizen" not in p.sectors and p.roles["organisation"].sector == "civil_society"
+        assert p.roles["organisation"].sector == "civil_society"
+        assert not any(p.is_citizen(r) for t in p.transitions for r in t.roles)
     for leader, sector in (("leader_region", "region"), ("leader_municipality", "municipal_social")):
         if leader in p.roles:
             assert p.roles[leader].sector == sector

@@ -9,7 +9,7 @@ and a hand-over the citizen starts (self-admission under a contract).
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -34,8 +34,12 @@ LEADER_REGION = Actor("lr-1", "leader_region", "region")
 LEADER_MUNICIPALITY = Actor("lm-1", "leader_municipality", "municipal_social")
 
 
-def _engine() -> tuple[Engine, ManualClock]:
-    clock = ManualClock()
+MONDAY_9 = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
+"""Inside the Copenhagen house's weekday hours (ManualClock's default is Monday 17:00 local)."""
+
+
+def _engine(start: datetime | None = None) -> tuple[Engine, ManualClock]:
+    clock = ManualClock(start)
     ids = (f"case-{n}" for n in itertools.count(1))
     return Engine(REGISTRY, clock=clock, new_id=lambda: next(ids)), clock
 
@@ -271,7 +275,7 @@ class TestRoomLending:
         assert case.state == "not_relevant"
 
     def test_co_created_events_need_both_leaders(self) -> None:
-        engine, _ = _engine()
+        engine, _ = _engine(MONDAY_9)
         case = engine.start("co_created_event", "org:relatives")
         engine.fire(case, "develop_together", self.ORGANISATION)
         engine.fire(case, "propose_event", self.ORGANISATION)
@@ -285,7 +289,7 @@ class TestRoomLending:
 
 class TestCopenhagen:
     def test_an_outpatient_course_brings_in_the_municipality_and_a_joint_effort_meeting(self) -> None:
-        engine, _ = _engine()
+        engine, _ = _engine(MONDAY_9)
         course = engine.start("outpatient_course", "c-0042", facts={"consent_to_involve_municipality": True})
         engine.fire(course, "start_treatment", PSYCHIATRIST)
         engine.fire(course, "involve_municipal_colleague", NURSE)
@@ -373,6 +377,7 @@ def test_a_hand_over_the_citizen_starts_keeps_the_staff_responsible() -> None:
 
 def test_phase_must_be_at_least_1() -> None:
     text = Path("definitions/health_clinic.yaml").read_text(encoding="utf-8")
+    houses = [pathways.load_house("definitions/houses/aarhus.yaml")]
     with pytest.raises(DefinitionError) as err:
-        pathways.load_text(text.replace("phase: 2", "phase: 0"), "clinic.yaml")
+        pathways.load_text(text.replace("phase: 2", "phase: 0"), "clinic.yaml", houses=houses)
     assert "phase must be at least 1, got 0" in str(err.value)
