@@ -577,6 +577,23 @@ class TestHandover:
         events = engine.fire(engine.case("case2"), "leave", CITIZEN)
         assert _kinds(events) == [("case2", "fired", "intake", "left"), ("case1", "handover_declined", "referred", "staying")]
 
+    def test_one_fire_due_fires_what_an_answer_makes_due_on_the_sender(self, clock: ManualClock) -> None:
+        """The receiver's deadline declines; the sender's new deadlines, already past, fire in the same call."""
+        stay = STAY.replace("handover: {to: amb, accepted: gone, declined: staying}", "handover: {to: amb, accepted: gone, declined: review}")
+        amb = AMB.replace("responsible: [ambulant]}\n  - {id: treat", "responsible: [ambulant], deadline: {after: PT1H, trigger: decline}}\n  - {id: treat", 1)
+        ids = (f"case{i}" for i in itertools.count(1))
+        engine = Engine(_registry(stay, amb), clock=clock, new_id=lambda: next(ids))
+        case = _admitted(engine)
+        engine.fire(case, "refer", NURSE)
+        clock.advance(timedelta(days=2))
+        assert _kinds(engine.fire_due()) == [
+            ("case2", "escalated", "intake", "end"),
+            ("case1", "handover_declined", "referred", "review"),
+            ("case1", "escalated", "review", "reminded"),
+            ("case1", "escalated", "reminded", "done"),
+        ]
+        assert engine.fire_due() == []
+
     def test_a_later_step_of_the_receiver_does_not_move_the_sender_again(self, engine: Engine) -> None:
         """After the answer, the receiver's own steps touch only the receiver."""
         case = _admitted(engine)

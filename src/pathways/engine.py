@@ -416,8 +416,10 @@ class Engine:
         """
         _args.check_due(now, cases, limit)
         now = now or self.clock.now()
+        chosen = list(self.cases.values() if cases is None else map(self._resolve, cases))
+        scope = None if cases is None else {case.id for case in chosen}
         heap: list[tuple[datetime, str]] = []
-        for case in self.cases.values() if cases is None else map(self._resolve, cases):
+        for case in chosen:
             due = case.due_at(self.pathway_of(case))
             if due is not None and due <= now:
                 heap.append((due, case.id))
@@ -426,12 +428,17 @@ class Engine:
         events: list[Event] = []
         while heap:
             _, case_id = heapq.heappop(heap)
-            case = self.cases[case_id]
-            step = self._fire_one_due(case, now)
+            step = self._fire_one_due(self.cases[case_id], now)
             events += step
-            due = case.due_at(self.pathway_of(case))
-            if step and due is not None and due <= now:
-                heapq.heappush(heap, (due, case.id))
+            # A step may move other cases too (an answered hand-over moves its sender):
+            # whatever it made due by now fires in this call, so a second call finds nothing.
+            for touched in dict.fromkeys(event.case_id for event in step):
+                if scope is not None and touched not in scope:
+                    continue
+                other = self.cases[touched]
+                due = other.due_at(self.pathway_of(other))
+                if due is not None and due <= now:
+                    heapq.heappush(heap, (due, touched))
         return events
 
     # -- snapshots ----------------------------------------------------------------
