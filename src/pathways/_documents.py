@@ -14,14 +14,15 @@ import stat
 import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import attrs
+import cattrs
 import yaml
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
-from ._yaml import DocPath, Positioned, format_path
-from .errors import Problem
+from ._yaml import DocPath, Positioned, format_path, parse
+from .errors import DocumentError, Problem
 from .i18n import noun, tr
 
 __all__ = [
@@ -32,8 +33,10 @@ __all__ = [
     "decode",
     "did_you_mean",
     "explain",
+    "parse_fields",
     "problem_at",
     "read_document",
+    "structure_fields",
     "yaml_problem",
 ]
 
@@ -57,6 +60,45 @@ def problem_at(file: str, doc: Positioned, path: DocPath, message: str, hint: st
     """A problem at ``path`` in ``doc``, with the line and column where it stands."""
     line, col = doc.position(path)
     return Problem(file, format_path(path), message, hint, line, col)
+
+
+def parse_fields(
+    text: str, file: str, error: type[DocumentError], not_mapping: str, start: str, *, if_empty: str | None = None,
+) -> tuple[Positioned, list[Problem]]:
+    """The document of ``text``, which must be a mapping of fields, and its keys written twice.
+
+    ``not_mapping`` says what the document must be (``{got}`` names what it is instead) and
+    ``start`` how to begin it; ``if_empty`` is said instead for an empty document, if given.
+
+    Raises:
+        error: the text is not YAML, or not a mapping (nothing more can be read from it).
+    """
+    try:
+        doc = parse(text)
+    except yaml.YAMLError as exc:
+        raise error([yaml_problem(exc, file)]) from None
+    if doc.data is None and if_empty is not None:
+        raise error([Problem(file, "", if_empty, start, 1, 1)])
+    if not isinstance(doc.data, dict):
+        raise error([problem_at(file, doc, (), not_mapping.format(got=type(doc.data).__name__), start)])
+    return doc, [problem_at(file, doc, d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
+
+
+_T = TypeVar("_T")
+
+
+def structure_fields(
+    converter: cattrs.Converter, doc: Positioned, file: str, cls: type[_T], problems: list[Problem], error: type[DocumentError],
+) -> _T:
+    """``doc`` as a ``cls``.
+
+    Raises:
+        error: with ``problems`` (found before) and every field that does not fit, at its place.
+    """
+    try:
+        return converter.structure(doc.data, cls)
+    except (ClassValidationError, IterableValidationError) as exc:
+        raise error([*problems, *(problem_at(file, doc, p, m, h) for p, m, h in explain(exc, (), cls))]) from None
 
 
 def yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:

@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import yaml
-from cattrs.errors import ClassValidationError, IterableValidationError
 
 from ._converter import format_duration, make_converter
-from ._documents import Found, Unreadable, did_you_mean, explain, problem_at, read_document, yaml_problem
-from ._yaml import Positioned, dump, parse
+from ._documents import (
+    Found,
+    Unreadable,
+    did_you_mean,
+    parse_fields,
+    problem_at,
+    read_document,
+    structure_fields,
+)
+from ._yaml import Positioned, dump
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -151,18 +157,9 @@ def load_journey(path: str | Path) -> Journey:
 
 def load_journey_text(text: str, file: str = "<string>") -> Journey:
     """Load a journey from YAML text; ``file`` names it and anchors ``definitions``."""
+    doc, problems = parse_fields(text, file, JourneyError, "a journey must be a mapping of fields", "start with 'pathway: my_pathway'")
     try:
-        doc = parse(text)
-    except yaml.YAMLError as exc:
-        raise JourneyError([yaml_problem(exc, file)]) from None
-    if not isinstance(doc.data, dict):
-        raise JourneyError([problem_at(file, doc, (), "a journey must be a mapping of fields", "start with 'pathway: my_pathway'")])
-    problems = [problem_at(file, doc, d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
-    try:
-        journey = _converter.structure(doc.data, Journey)
-    except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(problem_at(file, doc, p, m, h) for p, m, h in explain(exc, (), Journey))
-        raise JourneyError(problems) from None
+        journey = structure_fields(_converter, doc, file, Journey, problems, JourneyError)
     except ValueError as exc:
         raise JourneyError([problem_at(file, doc, ("source",), str(exc), "remove it")]) from None
     journey = attrs.evolve(journey, source=file)

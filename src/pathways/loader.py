@@ -11,8 +11,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import attrs
-import yaml
-from cattrs.errors import ClassValidationError, IterableValidationError
 
 from . import _validate
 from ._converter import converter
@@ -21,12 +19,12 @@ from ._documents import (
     DocPath,
     Unreadable,
     did_you_mean,
-    explain,
+    parse_fields,
     problem_at,
     read_document,
-    yaml_problem,
+    structure_fields,
 )
-from ._yaml import Positioned, parse
+from ._yaml import Positioned
 from .errors import DefinitionError, Problem
 from .house import House
 from .model import Pathway
@@ -167,23 +165,13 @@ def _read(path: Path, max_bytes: int) -> str:
 
 def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway | None, list[Problem]]:
     try:
-        doc = parse(text)
-    except yaml.YAMLError as exc:
-        return None, None, [yaml_problem(exc, file)]
-
-    def at(path: DocPath, message: str, hint: str | None = None) -> Problem:
-        return problem_at(file, doc, path, message, hint)
-
-    if doc.data is None:
-        return doc, None, [Problem(file, "", "the file is empty", "start with 'id: my_pathway'", 1, 1)]
-    if not isinstance(doc.data, dict):
-        return doc, None, [at((), f"a definition must be a mapping of fields, got {type(doc.data).__name__}", "start with 'id: my_pathway'")]
-    problems = [at(d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
-    try:
-        pathway = converter.structure(doc.data, Pathway)
-    except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(at(path, msg, hint) for path, msg, hint in explain(exc, (), Pathway))
-        return doc, None, problems
+        doc, problems = parse_fields(
+            text, file, DefinitionError, "a definition must be a mapping of fields, got {got}", "start with 'id: my_pathway'",
+            if_empty="the file is empty",
+        )
+        pathway = structure_fields(converter, doc, file, Pathway, problems, DefinitionError)
+    except DefinitionError as exc:
+        return None, None, list(exc.problems)
     if problems:
         return doc, None, problems
     return doc, pathway, problems
@@ -191,23 +179,14 @@ def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway |
 
 def _load_house(text: str, file: str) -> tuple[Positioned | None, House | None, list[Problem]]:
     try:
-        doc = parse(text)
-    except yaml.YAMLError as exc:
-        return None, None, [yaml_problem(exc, file)]
-
-    def at(path: DocPath, message: str, hint: str | None = None) -> Problem:
-        return problem_at(file, doc, path, message, hint)
-
-    if not isinstance(doc.data, dict):
-        return doc, None, [at((), "a house file must be a mapping of fields", "start with 'house: my_house'")]
-    problems = [at(d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
+        doc, problems = parse_fields(text, file, DefinitionError, "a house file must be a mapping of fields", "start with 'house: my_house'")
+    except DefinitionError as exc:
+        return None, None, list(exc.problems)
     try:
-        house = converter.structure(doc.data, House)
-    except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(at(path, msg, hint) for path, msg, hint in explain(exc, (), House))
-        problems.sort(key=_by_position)
-        return doc, None, problems
-    problems.extend(at(path, msg, hint) for path, msg, hint in _validate.house_problems(house))
+        house = structure_fields(converter, doc, file, House, problems, DefinitionError)
+    except DefinitionError as exc:
+        return doc, None, sorted(exc.problems, key=_by_position)
+    problems.extend(problem_at(file, doc, path, msg, hint) for path, msg, hint in _validate.house_problems(house))
     problems.sort(key=_by_position)
     return doc, (None if problems else house), problems
 

@@ -19,8 +19,6 @@ from typing import Any
 
 import attrs
 import cattrs
-import yaml
-from cattrs.errors import ClassValidationError, IterableValidationError
 
 from ._converter import make_converter, parse_duration
 from ._documents import (
@@ -29,12 +27,12 @@ from ._documents import (
     Found,
     Unreadable,
     did_you_mean,
-    explain,
+    parse_fields,
     problem_at,
     read_document,
-    yaml_problem,
+    structure_fields,
 )
-from ._yaml import Positioned, format_path, parse
+from ._yaml import Positioned, format_path
 from .errors import Problem, ScenarioError
 from .registry import Registry
 
@@ -260,24 +258,10 @@ def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scena
 
 def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     """Load a scenario from YAML text; ``file`` names it in messages and anchors ``definitions``."""
-    try:
-        doc = parse(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError([yaml_problem(exc, file)]) from None
-
-    def at(path: DocPath, message: str, hint: str | None = None) -> Problem:
-        return problem_at(file, doc, path, message, hint)
-
-    if not isinstance(doc.data, dict):
-        raise ScenarioError([at((), "a scenario must be a mapping of fields", "start with 'name: my scenario'")])
-    problems = [at(d, f"key {d[-1]!r} appears twice", "remove or rename one of them") for d in doc.duplicates]
-    try:
-        scenario = _converter.structure(doc.data, Scenario)
-    except (ClassValidationError, IterableValidationError) as exc:
-        problems.extend(at(path, msg, hint) for path, msg, hint in explain(exc, (), Scenario))
-        raise ScenarioError(problems) from None
+    doc, problems = parse_fields(text, file, ScenarioError, "a scenario must be a mapping of fields", "start with 'name: my scenario'")
+    scenario = structure_fields(_converter, doc, file, Scenario, problems, ScenarioError)
     scenario = attrs.evolve(scenario, source=file)
-    problems.extend(at(path, msg, hint) for path, msg, hint in _shape(scenario))
+    problems.extend(problem_at(file, doc, path, msg, hint) for path, msg, hint in _shape(scenario))
     if problems:
         raise ScenarioError(problems)
     _POSITIONS[id(scenario)] = doc
