@@ -36,8 +36,8 @@ REGISTRY = load_registry(DEFINITIONS)
 AARHUS = REGISTRY.houses["aarhus"]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class TestTheHouseFile:
