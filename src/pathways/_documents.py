@@ -12,6 +12,7 @@ import enum
 import os
 import stat
 import typing
+import weakref
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -29,6 +30,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "DocPath",
     "Found",
+    "Positions",
     "Unreadable",
     "decode",
     "did_you_mean",
@@ -36,6 +38,7 @@ __all__ = [
     "parse_fields",
     "problem_at",
     "read_document",
+    "read_text",
     "structure_fields",
     "yaml_problem",
 ]
@@ -85,6 +88,23 @@ def parse_fields(
 
 
 _T = TypeVar("_T")
+
+
+class Positions:
+    """The parsed document of each living object read from one (by ``id``), so later checks
+    can name lines; an entry goes when its object is collected, so repeated loads do not pile up."""
+
+    def __init__(self) -> None:
+        self._docs: dict[int, Positioned] = {}
+
+    def remember(self, obj: object, doc: Positioned) -> None:
+        """Keep ``doc`` as long as ``obj`` lives."""
+        self._docs[id(obj)] = doc
+        weakref.finalize(obj, self._docs.pop, id(obj), None)
+
+    def of(self, obj: object) -> Positioned | None:
+        """The document ``obj`` was read from, if it was read from one."""
+        return self._docs.get(id(obj))
 
 
 def structure_fields(
@@ -141,7 +161,19 @@ _KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (s
           (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
 
-def read_document(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
+def read_document(path: Path, error: type[DocumentError], max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The text of a document file; ``error`` is the reader's own error.
+
+    Raises:
+        error: with the one problem of :func:`read_text` (missing, not a regular file, too big, not UTF-8).
+    """
+    try:
+        return read_text(path, max_bytes)
+    except Unreadable as exc:
+        raise error([exc.problem]) from None
+
+
+def read_text(path: Path, max_bytes: int = MAX_FILE_BYTES) -> str:
     """The text of a regular UTF-8 file of at most ``max_bytes`` bytes.
 
     Anything else is refused before it is read: a FIFO would block for ever and

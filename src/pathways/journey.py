@@ -14,7 +14,6 @@ clock and reports, per step, what was expected and what happened, in Danish or E
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,14 +24,14 @@ import attrs
 from ._converter import format_duration, make_converter
 from ._documents import (
     Found,
-    Unreadable,
+    Positions,
     did_you_mean,
     parse_fields,
     problem_at,
     read_document,
     structure_fields,
 )
-from ._yaml import Positioned, dump
+from ._yaml import dump
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -148,11 +147,7 @@ def load_journey(path: str | Path) -> Journey:
         JourneyError: with every problem in the file.
     """
     path = Path(path)
-    try:
-        text = read_document(path)
-    except Unreadable as exc:
-        raise JourneyError([exc.problem]) from None
-    return load_journey_text(text, str(path))
+    return load_journey_text(read_document(path, JourneyError), str(path))
 
 
 def load_journey_text(text: str, file: str = "<string>") -> Journey:
@@ -166,13 +161,12 @@ def load_journey_text(text: str, file: str = "<string>") -> Journey:
     problems.extend(problem_at(file, doc, p, m, h) for p, m, h in _shape(journey))
     if problems:
         raise JourneyError(problems)
-    _POSITIONS[id(journey)] = doc
-    weakref.finalize(journey, _POSITIONS.pop, id(journey), None)
+    _POSITIONS.remember(journey, doc)
     return journey
 
 
-_POSITIONS: dict[int, Positioned] = {}
-"""The parsed document of each living journey (by ``id``); an entry goes with its journey."""
+_POSITIONS = Positions()
+"""The parsed document of each living journey."""
 
 
 def _shape(j: Journey) -> Iterator[Found]:
@@ -217,7 +211,7 @@ def _against(j: Journey, registry: Registry) -> Iterator[Found]:
 
 def journey_problems(journey: Journey, registry: Registry) -> list[Problem]:
     """Problems between a journey and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.get(id(journey))
+    doc = _POSITIONS.of(journey)
     return [
         problem_at(journey.source, doc, p, m, h) if doc is not None else Problem(journey.source, "", m, h)
         for p, m, h in _against(journey, registry)

@@ -17,7 +17,6 @@ from ._converter import converter
 from ._documents import (
     MAX_FILE_BYTES,
     DocPath,
-    Unreadable,
     did_you_mean,
     parse_fields,
     problem_at,
@@ -62,7 +61,7 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Pathway:
     A pathway that names its house finds the house file in ``houses/`` beside it.
     """
     path = Path(path)
-    text = _read(path, max_bytes)
+    text = read_document(path, DefinitionError, max_bytes)
     houses = [load_house(f, max_bytes=max_bytes) for f in sorted((path.parent / HOUSES_FOLDER).glob("*.yaml"))]
     return load_text(text, str(path), max_bytes=max_bytes, houses=houses)
 
@@ -70,7 +69,7 @@ def load_file(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Pathway:
 def load_house(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> House:
     """Load one house file (sectors, roles, resources, calendar, staffing)."""
     path = Path(path)
-    _, house, problems = _load_house(_read(path, max_bytes), str(path))
+    _, house, problems = _load_house(read_document(path, DefinitionError, max_bytes), str(path))
     if problems or house is None:
         raise DefinitionError(problems)
     return house
@@ -104,7 +103,7 @@ def load_registry(sources: str | Path | Iterable[str | Path] | None = None, *, m
         problems.append(Problem(str(sources), "", "no definition files found", "put pathway definitions in *.yaml files"))
     for f in files:
         try:
-            parsed.append((str(f), _read(f, max_bytes)))
+            parsed.append((str(f), read_document(f, DefinitionError, max_bytes)))
         except DefinitionError as exc:
             problems.extend(exc.problems)
     houses: dict[str, _HouseFile] = {}
@@ -154,13 +153,6 @@ def _files(sources: str | Path | Iterable[str | Path]) -> Iterator[Path]:
             yield from sorted((p / HOUSES_FOLDER).glob("*.yaml"))
         else:
             yield p
-
-
-def _read(path: Path, max_bytes: int) -> str:
-    try:
-        return read_document(path, max_bytes)
-    except Unreadable as exc:
-        raise DefinitionError([exc.problem]) from None
 
 
 def _load_positioned(text: str, file: str) -> tuple[Positioned | None, Pathway | None, list[Problem]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import math
 import random
-import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,14 +24,14 @@ from ._documents import (
     MAX_FILE_BYTES,
     DocPath,
     Found,
-    Unreadable,
+    Positions,
     did_you_mean,
     parse_fields,
     problem_at,
     read_document,
     structure_fields,
 )
-from ._yaml import Positioned, format_path
+from ._yaml import format_path
 from .errors import Problem, ScenarioError
 from .registry import Registry
 
@@ -237,9 +236,8 @@ def _make_converter() -> cattrs.Converter:
 
 _converter = _make_converter()
 
-_POSITIONS: dict[int, Positioned] = {}
-"""The parsed document of each living scenario (by ``id``), so checks against definitions can
-name lines; an entry goes when its scenario is collected, so repeated loads do not pile up."""
+_POSITIONS = Positions()
+"""The parsed document of each living scenario, so checks against definitions can name lines."""
 
 
 def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scenario:
@@ -249,11 +247,7 @@ def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scena
         ScenarioError: with every problem in the file.
     """
     path = Path(path)
-    try:
-        text = read_document(path, max_bytes)
-    except Unreadable as exc:
-        raise ScenarioError([exc.problem]) from None
-    return load_scenario_text(text, str(path))
+    return load_scenario_text(read_document(path, ScenarioError, max_bytes), str(path))
 
 
 def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
@@ -264,14 +258,13 @@ def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     problems.extend(problem_at(file, doc, path, msg, hint) for path, msg, hint in _shape(scenario))
     if problems:
         raise ScenarioError(problems)
-    _POSITIONS[id(scenario)] = doc
-    weakref.finalize(scenario, _POSITIONS.pop, id(scenario), None)
+    _POSITIONS.remember(scenario, doc)
     return scenario
 
 
 def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
     """Problems between a scenario and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.get(id(scenario))
+    doc = _POSITIONS.of(scenario)
     out = []
     for path, msg, hint in _against(scenario, registry):
         line, col = doc.position(path) if doc is not None else (None, None)
