@@ -201,10 +201,10 @@ class TestErrorCatalogue:
         assert checked >= 20
 
     def test_runtime_messages_in_the_docs_are_pinned_by_the_engine_tests(self) -> None:
-        """Every example message of a runtime error is asserted verbatim in tests/test_engine.py."""
+        """Every example message of a runtime error is asserted verbatim in tests/test_engine.py or test_house.py."""
         text = (DOCS / "errors.md").read_text(encoding="utf-8")
         section = text[text.index("## Errors at run time") : text.index(_START)]
-        engine_tests = (Path(__file__).parent / "test_engine.py").read_text(encoding="utf-8")
+        engine_tests = "".join((Path(__file__).parent / name).read_text(encoding="utf-8") for name in ("test_engine.py", "test_house.py"))
         quoted = re.findall(r"```text\n(.*?)\n```", section, re.S)
         assert len(quoted) >= 10
         assert [q for q in quoted if q not in engine_tests] == []
