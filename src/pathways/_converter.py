@@ -125,19 +125,23 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _mapping_only(inner: Callable[[Any, Any], Any], expected: str) -> Callable[[Any, Any], Any]:
+    """``inner`` behind a check that the value is a mapping; anything else is an error naming ``expected``."""
+
+    def hook(value: Any, t: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected {expected}, got {_shown(value)}")
+        return inner(value, t)
+
+    return hook
+
+
 def _mapping_first(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
     """Wrap cattrs' attrs-class hooks so a non-mapping is a clear error, not AttributeError."""
 
     def factory(cl: Any) -> Callable[[Any, Any], Any]:
-        inner = conv.gen_structure_attrs_fromdict(cl)
         fields = ", ".join(a.name for a in attrs.fields(cl))
-
-        def hook(value: Any, t: Any) -> Any:
-            if not isinstance(value, Mapping):
-                raise ValueError(f"expected a mapping with fields {fields}, got {_shown(value)}")
-            return inner(value, t)
-
-        return hook
+        return _mapping_only(conv.gen_structure_attrs_fromdict(cl), f"a mapping with fields {fields}")
 
     return factory
 
@@ -152,14 +156,7 @@ def _checked_mapping(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, A
     def factory(t: Any) -> Callable[[Any, Any], Any]:
         # Not conv.gen_structure_mapping: it registers its own hook for ``t`` directly,
         # which would then bypass this check for every later lookup.
-        inner = mapping_structure_factory(t, conv)
-
-        def hook(value: Any, t: Any) -> Any:
-            if not isinstance(value, Mapping):
-                raise ValueError(f"expected a mapping of names to values, got {_shown(value)}")
-            return inner(value, t)
-
-        return hook
+        return _mapping_only(mapping_structure_factory(t, conv), "a mapping of names to values")
 
     return factory
 
