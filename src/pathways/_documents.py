@@ -20,7 +20,12 @@ from typing import Any, Final, TypeVar
 import attrs
 import cattrs
 import yaml
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from ._yaml import DocPath, Positioned, format_path, parse
 from .errors import DocumentError, Problem
@@ -235,17 +240,12 @@ def decode(data: bytes, name: str) -> str:
 
 def explain(exc: BaseException, path: DocPath, cls: Any) -> Iterator[Found]:
     """Turn cattrs' nested exception groups into (path, message, hint) triples."""
-    if isinstance(exc, IterableValidationError):
+    if isinstance(exc, IterableValidationError | ClassValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            yield from explain(sub, (*path, note.index), note.type)
+            step = note.index if isinstance(note, IterableValidationNote) else note.name
+            yield from explain(sub, (*path, step), note.type)
         for sub in without:
-            yield from explain(sub, path, cls)
-    elif isinstance(exc, ClassValidationError):
-        attr_notes, without_notes = exc.group_exceptions()
-        for sub, attr_note in attr_notes:
-            yield from explain(sub, (*path, attr_note.name), attr_note.type)
-        for sub in without_notes:
             yield from explain(sub, path, cls)
     elif isinstance(exc, ForbiddenExtraKeysError):
         fields = [a.name for a in attrs.fields(exc.cl)]
