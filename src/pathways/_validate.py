@@ -11,8 +11,9 @@ to :mod:`pathways.stranding`. Every check reports every problem it sees, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._documents import DocPath, Found, did_you_mean
@@ -27,6 +28,8 @@ from .model import ANY_STATE, Counting, Pathway, StateKind
 from .registry import Registry
 
 __all__ = ["between", "deadline_counting", "house_problems", "problems", "validate"]
+
+_V = TypeVar("_V")
 
 
 def validate(target: Pathway | Registry) -> list[Problem]:
@@ -257,21 +260,15 @@ def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator
             yield i, (("id",), f"pathway {p.id!r} version {p.version} is also defined in {name(first[p.key])}",
                       "give it a new version number or another id")
         first.setdefault(p.key, i)
-        for res_id, res in p.resources.items():
-            if res_id in capacities and capacities[res_id][0] != res.capacity:
-                cap, where = capacities[res_id]
-                yield i, (("resources", res_id, "capacity"),
-                          f"shared resource {res_id!r} has capacity {res.capacity} here but {cap} in {name(where)}",
-                          "pathways that share a resource must agree on its capacity")
-            capacities.setdefault(res_id, (res.capacity, i))
+        for res_id, here, cap, where in _disagreeing(capacities, i, {r: res.capacity for r, res in p.resources.items()}):
+            yield i, (("resources", res_id, "capacity"),
+                      f"shared resource {res_id!r} has capacity {here} here but {cap} in {name(where)}",
+                      "pathways that share a resource must agree on its capacity")
         if p.house is None:
-            for role_id, role in p.roles.items():
-                if role_id in sectors and sectors[role_id][0] != role.sector:
-                    sec, where = sectors[role_id]
-                    yield i, (("roles", role_id, "sector"),
-                              f"role {role_id!r} belongs to sector {role.sector!r} here but to {sec!r} in {name(where)}",
-                              "a role belongs to one sector in the whole house; declare the roles once in a house file")
-                sectors.setdefault(role_id, (role.sector, i))
+            for role_id, sector, sec, where in _disagreeing(sectors, i, {r: role.sector for r, role in p.roles.items()}):
+                yield i, (("roles", role_id, "sector"),
+                          f"role {role_id!r} belongs to sector {sector!r} here but to {sec!r} in {name(where)}",
+                          "a role belongs to one sector in the whole house; declare the roles once in a house file")
         for j, t in enumerate(p.transitions):
             if t.handover is None:
                 continue
@@ -285,6 +282,15 @@ def between(pathways: Sequence[Pathway], name: Callable[[int], str]) -> Iterator
             elif target.intake.accepts_from and p.id not in target.intake.accepts_from:
                 yield i, (path, f"pathway {target.id!r} does not accept hand-overs from {p.id!r}",
                           f"add {p.id!r} to its intake.accepts_from")
+
+
+def _disagreeing(first: dict[str, tuple[_V, int]], i: int, values: Mapping[str, _V]) -> Iterator[tuple[str, _V, _V, int]]:
+    """Each name whose value in file ``i`` differs from its first definition, as (name, value here,
+    first value, file of the first); ``first`` learns the names seen for the first time."""
+    for key, value in values.items():
+        if key in first and first[key][0] != value:
+            yield key, value, *first[key]
+        first.setdefault(key, (value, i))
 
 
 def _days(path: DocPath, days: tuple[str, ...]) -> Iterator[Found]:
