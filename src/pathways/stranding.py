@@ -375,17 +375,21 @@ class _Checker:
                 chain.append(t.dest)
                 cur = t.dest
 
+    def _fired(self) -> Iterator[tuple[Transition, list[str]]]:
+        """Each transition that a run can fire, with the reached states it fires from."""
+        for t in self.p.transitions:
+            if sources := [s for s in self.p.sources_of(t) if s in self.reach]:
+                yield t, sources
+
     def _approvals(self) -> Iterator[Finding]:
         """Rules nobody can meet in a run (four-eyes), and refusals that lead nowhere.
 
         What the definition gets wrong on its face (unknown roles, impossible ``n``) is
         :func:`~pathways.validate`'s; :func:`check` refuses such a pathway.
         """
-        p = self.p
-        for t in p.transitions:
+        for t, sources in self._fired():
             a = t.approval
-            sources = [s for s in p.sources_of(t) if s in self.reach]
-            if a is None or not sources:
+            if a is None:
                 continue
             problems = self._four_eyes(t)
             refusal_only = not problems
@@ -423,10 +427,9 @@ class _Checker:
 
     def _handovers(self) -> Iterator[Finding]:
         p = self.p
-        for t in p.transitions:
+        for t, sources in self._fired():
             h = t.handover
-            sources = [s for s in p.sources_of(t) if s in self.reach]
-            if h is None or not sources:
+            if h is None:
                 continue
             problems = []
             # The citizen may start a hand-over (self-admission under a contract), but the
