@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
@@ -212,3 +212,16 @@ def test_readers_agree_on_the_same_history(week, tmp_path):
     xes = sorted(map(key, read_xes(tmp_path / "a.xes")), key=str)
     assert xes == sorted(map(key, read_csv(tmp_path / "a.csv")), key=str)
     assert xes == sorted(map(key, read_ocel(tmp_path / "a.json")), key=str)
+
+
+def test_a_start_while_the_service_is_closed_is_an_hours_deviation_and_the_replay_goes_on(week):
+    registry, _, _ = week
+    at = datetime(2026, 1, 5, 22, 47, tzinfo=UTC)  # Monday 23:47 in Copenhagen: counselling is closed
+    events = [
+        LogEvent(case="late", activity="start", at=at, role="nurse", pathway="counselling"),
+    ]
+    result = conform(events, registry)
+    (deviation,) = result.deviations
+    assert (deviation.kind, deviation.code, deviation.state) == (DeviationKind.HOURS, "service_closed", registry["counselling"].initial)
+    assert deviation.message.startswith("'counselling' cannot start a case at Monday 23:47 (Europe/Copenhagen)")
+    assert result.cases == 1

@@ -32,7 +32,7 @@ from .capacity import Ledger
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine, Reason
-from .errors import ActionRefused, PathwaysError, UnknownPathway
+from .errors import ActionRefused, PathwaysError, ServiceClosed, UnknownPathway
 from .eventlog import APPROVE, REFUSE, START, activity, parse_fact_activity
 from .model import Pathway
 from .registry import Registry
@@ -63,6 +63,8 @@ class DeviationKind(enum.Enum):
     APPROVAL = "approval"
     CAPACITY = "capacity"
     STATE = "state"
+    HOURS = "hours"
+    """A case started while its service was closed (the house's opening hours)."""
 
 
 _KIND_OF_CODE = {
@@ -77,6 +79,7 @@ _KIND_OF_CODE = {
     "self_approval": DeviationKind.APPROVAL,
     "duplicate_approval": DeviationKind.APPROVAL,
     "not_an_approver": DeviationKind.APPROVAL,
+    "service_closed": DeviationKind.HOURS,
 }
 
 
@@ -412,7 +415,12 @@ class _Replay:
                 return self.engine.cases[receiver]
         actor = self.actor(ev, pathway) if ev.role else None
         facts = {f: v for f, v in ev.facts.items() if f in pathway.facts}
-        case = self.engine.start(pathway.id, ev.citizen or ev.case, facts=facts, actor=actor, case_id=ev.case)
+        try:
+            case = self.engine.start(pathway.id, ev.citizen or ev.case, facts=facts, actor=actor, case_id=ev.case)
+        except ServiceClosed as closed:
+            # As after any deviation, the replay goes on as the log says: the case starts.
+            self.deviate(ev, pathway.initial, "service_closed", str(closed))
+            case = self.engine._start(pathway, ev.citizen or ev.case, pathway.initial, facts, actor, ev.case, None)
         if ev.referred_by is not None and pathway.intake is not None:
             self.deviate(ev, pathway.initial, "state", f"the log says {ev.referred_by!r} referred this case, but no hand-over from it was waiting")
         if ev.activity != START:
