@@ -154,7 +154,7 @@ def holds_after(holds: Mapping[str, int], event: Event, pathway: Pathway) -> dic
     if pathway.state(event.to_state).terminal:
         return {}
     out = dict(holds)
-    if event.kind in (EventKind.FIRED, EventKind.ESCALATED):
+    if event.kind is EventKind.FIRED or event.kind is EventKind.ESCALATED:
         t = pathway.find(event.from_state, event.trigger or "")
         if t is not None and t.releases:
             out[t.releases] = out.get(t.releases, 0) - 1
@@ -176,13 +176,17 @@ def _move(case: Case, pathway: Pathway, to: str, at: datetime) -> None:
         case.holds = {}
 
 
-def apply(case: Case, event: Event, pathway: Pathway) -> None:
-    """Apply one event to a case; the single place where a case changes."""
+def apply(case: Case, event: Event, pathway: Pathway, *, holds: dict[str, int] | None = None) -> None:
+    """Apply one event to a case; the single place where a case changes.
+
+    ``holds`` is :func:`holds_after` for this event when the caller has worked it out
+    already (the engine does, to reserve the places), so it is computed once per event.
+    """
     kind = event.kind
-    if kind in (EventKind.FIRED, EventKind.ESCALATED):
+    if kind is EventKind.FIRED or kind is EventKind.ESCALATED:
         t = pathway.find(event.from_state, event.trigger or "")
         assert t is not None, f"event {event.seq} names no transition"
-        case.holds = holds_after(case.holds, event, pathway)
+        case.holds = holds if holds is not None else holds_after(case.holds, event, pathway)
         case.context.update(t.sets)
         _move(case, pathway, event.to_state, event.at)
         if t.handover is not None and event.link is not None:

@@ -49,7 +49,7 @@ from .errors import (
     UnknownCase,
     refusal,
 )
-from .model import Handover, Pathway, Transition
+from .model import Handover, Pathway, StateKind, Transition
 from .refusals import Reason, RefusalCode
 from .registry import Registry
 
@@ -88,37 +88,51 @@ def _actor_fields(case: Case, pathway: Pathway, trigger: str | None, actor: Acto
     )
 
 class _Cursor:
-    """What `transitions` moves: a state name and the context its conditions read."""
+    """What `transitions` moves: a case's state name, for one step."""
 
-    __slots__ = ("context", "state")
+    __slots__ = ("state",)
 
-    def __init__(self, state: str, context: Mapping[str, bool]) -> None:
+    def __init__(self, state: str) -> None:
         self.state = state
-        self.context = context
 
 
-def _build_machine(pathway: Pathway) -> Machine:
-    def guard_fn(transition: Transition) -> Callable[[Any], bool]:
-        guards = transition.guards
-        return lambda event: all(g.holds(event.model.context) for g in guards)
+class _Machine:
+    """One pathway version on its shared :class:`transitions.Machine`, ready to move cases.
 
-    spec = [
-        {
-            "trigger": t.trigger,
-            "source": list(pathway.sources_of(t)),
-            "dest": t.dest,
-            "conditions": [guard_fn(t)] if t.guards else [],
-        }
-        for t in pathway.transitions
-    ]
-    return Machine(
-        model=None,
-        states=[s.id for s in pathway.states],
-        transitions=spec,
-        initial=pathway.initial,
-        auto_transitions=False,
-        send_event=True,
-    )
+    `transitions` builds and validates the state machine once per version and says where
+    each trigger leads from each state; the engine keeps that answer per ``(state,
+    trigger)``. Roles, guards and places are the engine's checks, made once per action
+    (so the machine has no conditions of its own), and a permitted step moves the case
+    with :meth:`Machine.set_state` to the destination `transitions` gave: no second
+    evaluation of the guards, no per-call event dispatch.
+    """
+
+    __slots__ = ("dest", "machine")
+
+    def __init__(self, pathway: Pathway) -> None:
+        spec = [
+            {"trigger": t.trigger, "source": list(pathway.sources_of(t)), "dest": t.dest}
+            for t in pathway.transitions
+        ]
+        self.machine = Machine(
+            model=None,
+            states=[s.id for s in pathway.states],
+            transitions=spec,
+            initial=pathway.initial,
+            auto_transitions=False,
+        )
+        self.dest: dict[tuple[str, str], Any] = {}
+        for trigger, event in self.machine.events.items():
+            for source, moves in event.transitions.items():
+                dest = moves[0].dest
+                assert dest is not None, f"transitions gave {trigger!r} from {source!r} no destination"
+                self.dest[(source, trigger)] = self.machine.get_state(dest)
+
+    def move(self, state: str, trigger: str) -> str:
+        """The state ``trigger`` moves a case in ``state`` to, on the shared machine."""
+        cursor = _Cursor(state)
+        self.machine.set_state(self.dest[(state, trigger)], model=cursor)
+        return cursor.state
 
 
 class CaseEngine(Protocol):
@@ -230,7 +244,7 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.cases: MutableMapping[str, Case] = cases if cases is not None else {}
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        self._machines: dict[tuple[str, int], Machine] = {}
+        self._machines: dict[tuple[str, int], _Machine] = {}
         self.ledger: Ledger = ledger or MemoryLedger()
         if ledger is None:
             for case in self.cases.values():
@@ -341,12 +355,16 @@ class Engine:
         """
         _args.check_action(case, actor, reason)
         _args.ident(trigger, "trigger")
-        case = self._resolve(case)
-        pathway = self.pathway_of(case)
-        t = self._lookup(case, pathway, trigger)
-        if isinstance(t, Reason):
-            raise self._refusal(t.message, [t], case, pathway, trigger, actor)
-        self._raise_first(case, pathway, t, self._refusals(case, pathway, t, actor), actor)
+        if isinstance(case, str):
+            case = self.case(case)
+        pathway = self.registry.get_version(case.pathway_id, case.version)
+        t = pathway.find(case.state, trigger)
+        if t is None:
+            missing = self._missing(case, pathway, trigger)
+            raise self._refusal(missing.message, [missing], case, pathway, trigger, actor)
+        reasons = self._refusals(case, pathway, t, actor)
+        if reasons:
+            self._raise_first(case, pathway, t, reasons, actor)
         if t.approval is not None:
             return [self._commit(case, pathway, EventKind.REQUESTED, case.state, actor=actor, trigger=trigger, reason=reason)]
         return self._perform(case, pathway, t, EventKind.FIRED, actor, (), reason, self.clock.now())
@@ -397,7 +415,7 @@ class Engine:
         if fact not in pathway.facts:
             unknown = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
             raise self._refusal(unknown.message, [unknown], case, pathway, None, actor)
-        problems = list(self._actor_refusals(pathway, actor))
+        problems = self._actor_refusals(pathway, actor)
         if pathway.state(case.state).terminal:
             problems.append(Reason(RefusalCode.CLOSED, f"case {case.id!r} is closed"))
         if problems:
@@ -472,10 +490,10 @@ class Engine:
         _args.case_ref(case)
         return self.case(case) if isinstance(case, str) else case
 
-    def _machine(self, pathway: Pathway) -> Machine:
+    def _machine(self, pathway: Pathway) -> _Machine:
         machine = self._machines.get(pathway.key)
         if machine is None:
-            machine = self._machines[pathway.key] = _build_machine(pathway)
+            machine = self._machines[pathway.key] = _Machine(pathway)
         return machine
 
     def _count(self, holds: Mapping[str, int], sign: int) -> None:
@@ -523,12 +541,15 @@ class Engine:
             pathway=pathway.id, service=cal.service or "", hours=hours, opens_at=opens,
         )
 
-    @staticmethod
-    def _lookup(case: Case, pathway: Pathway, trigger: str) -> Transition | Reason:
+    @classmethod
+    def _lookup(cls, case: Case, pathway: Pathway, trigger: str) -> Transition | Reason:
         """The transition ``trigger`` fires from the case's state, or why there is none."""
         t = pathway.find(case.state, trigger)
-        if t is not None:
-            return t
+        return t if t is not None else cls._missing(case, pathway, trigger)
+
+    @staticmethod
+    def _missing(case: Case, pathway: Pathway, trigger: str) -> Reason:
+        """Why no transition fires ``trigger`` from the case's state."""
         where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
         if pathway.state(case.state).terminal:
             return Reason(RefusalCode.CLOSED, f"{where} is closed; {trigger!r} cannot fire")
@@ -557,36 +578,39 @@ class Engine:
     ) -> ActionRefused | CapacityError:
         return refusal(message, reasons, case_id=case.id, pathway=pathway.id, state=case.state, trigger=trigger, actor=actor)
 
-    def _actor_refusals(self, pathway: Pathway, actor: Actor) -> Iterable[Reason]:
+    @staticmethod
+    def _actor_refusals(pathway: Pathway, actor: Actor) -> list[Reason]:
         role = pathway.roles.get(actor.role)
         if role is None:
-            yield Reason(RefusalCode.ROLE, f"role {actor.role!r} is not part of pathway {pathway.id!r}")
-        elif role.sector != actor.sector:
-            yield Reason(RefusalCode.SECTOR, f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")
+            return [Reason(RefusalCode.ROLE, f"role {actor.role!r} is not part of pathway {pathway.id!r}")]
+        if role.sector != actor.sector:
+            return [Reason(RefusalCode.SECTOR, f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")]
+        return []
 
-    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
-        if pathway.state(case.state).terminal:
-            yield Reason(RefusalCode.CLOSED, f"the case is closed (state {case.state!r})")
-            return
-        yield from self._actor_refusals(pathway, actor)
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
+        """Every reason ``actor`` may not fire ``t`` now, in a fixed order; the one check per action."""
+        if pathway.state_by_id[case.state].kind is StateKind.TERMINAL:
+            return [Reason(RefusalCode.CLOSED, f"the case is closed (state {case.state!r})")]
+        out = self._actor_refusals(pathway, actor)
         if actor.role not in t.roles:
-            yield Reason(RefusalCode.ROLE, f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})")
+            out.append(Reason(RefusalCode.ROLE, f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})"))
+        context = case.context
         for g in t.guards:
-            if not g.holds(case.context):
-                yield Reason(RefusalCode.GUARD, f"guard '{g}' does not hold")
+            if bool(context.get(g.fact, False)) == g.negated:  # Guard.holds, inlined on the hot path
+                out.append(Reason(RefusalCode.GUARD, f"guard '{g}' does not hold"))
         if t.takes and self.in_use(t.takes) >= self.capacity(t.takes):
-            yield Reason(RefusalCode.CAPACITY, f"all {self.capacity(t.takes)} places of {t.takes!r} are taken")
+            out.append(Reason(RefusalCode.CAPACITY, f"all {self.capacity(t.takes)} places of {t.takes!r} are taken"))
         if t.releases and case.holds.get(t.releases, 0) < 1:
-            yield Reason(
+            out.append(Reason(
                 RefusalCode.RELEASE,
                 f"{t.trigger!r} releases a place of {t.releases!r}, but the case holds none "
                 "(a defect in the pathway: release only what was taken)",
-            )
+            ))
         if case.pending is not None and case.pending.trigger == t.trigger:
-            yield Reason(RefusalCode.PENDING, f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)")
+            out.append(Reason(RefusalCode.PENDING, f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)"))
+        return out
 
-    def _raise_first(self, case: Case, pathway: Pathway, t: Transition, reasons: Iterable[Reason], actor: Actor) -> None:
-        reasons = list(reasons)
+    def _raise_first(self, case: Case, pathway: Pathway, t: Transition, reasons: list[Reason], actor: Actor) -> None:
         if reasons:
             where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
             text = "; ".join(r.message for r in reasons)
@@ -597,9 +621,9 @@ class Engine:
     def _answer_refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         """Why ``actor`` may not approve or refuse the pending request: role, then the rule."""
         assert case.pending is not None and t.approval is not None
-        reasons = list(self._actor_refusals(pathway, actor))
+        reasons = self._actor_refusals(pathway, actor)
         if reasons:
-            return reasons[:1]
+            return reasons
         objection = approvals.objection(t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor)
         return [Reason(*objection)] if objection is not None else []
 
@@ -631,21 +655,21 @@ class Engine:
         A hand-over also starts the receiving case at its intake, carrying over the facts
         both pathways know (consent travels with the citizen).
         """
-        cursor = _Cursor(case.state, case.context)
-        moved = self._machine(pathway).events[t.trigger].trigger(cursor)
-        assert moved, f"transitions refused {t.trigger!r} although every check passed"
+        machine = self._machines.get(pathway.key) or self._machine(pathway)
+        dest = machine.move(case.state, t.trigger)
         link: Link | None = None
         receiver: Pathway | None = None
         if t.handover is not None:
             receiver = self.registry[t.handover.to]
             link = Link(self._new_id(), t.trigger)
-        events = [self._commit(case, pathway, kind, cursor.state, actor=actor, trigger=t.trigger, approvals=given, reason=reason, at=at, link=link)]
+        events = [self._commit(case, pathway, kind, dest, actor=actor, trigger=t.trigger, approvals=given, reason=reason, at=at, link=link, moves=t)]
         if receiver is not None and link is not None:
             assert receiver.intake is not None
             shared = {f: v for f, v in case.context.items() if f in receiver.facts}
             started = self._start(receiver, case.citizen, receiver.intake.state, shared, actor, link.case_id, Link(case.id, t.trigger))
             events.append(started.history[0])
-        events += self._answer_referral(case, pathway, t, at)
+        if case.referred_by is not None:
+            events += self._answer_referral(case, pathway, t, at)
         return events
 
     def _answer_referral(self, case: Case, pathway: Pathway, t: Transition, at: datetime) -> list[Event]:
@@ -720,13 +744,24 @@ class Engine:
         facts: Mapping[str, bool] | None = None,
         at: datetime | None = None,
         link: Link | None = None,
+        moves: Transition | None = None,
     ) -> Event:
+        """Record one event and apply it; ``moves`` is the transition it fires, if any.
+
+        The places the case holds afterwards are worked out once, here, and handed to
+        :func:`~pathways.case.apply`; a case that holds none and takes none skips it.
+        """
         event = Event(
             case.id, case.seq, at or self.clock.now(), kind, case.state, to_state,
-            actor=actor, trigger=trigger, approvals=approvals, reason=reason, facts=dict(facts or {}), link=link,
+            actor=actor, trigger=trigger, approvals=approvals, reason=reason, facts=dict(facts) if facts else {}, link=link,
         )
-        self._reserve(case.holds, holds_after(case.holds, event, pathway))
-        apply(case, event, pathway)
+        if case.holds or (moves is not None and moves.takes):
+            after = holds_after(case.holds, event, pathway)
+            if after != case.holds:
+                self._reserve(case.holds, after)
+        else:
+            after = {}
+        apply(case, event, pathway, holds=after)
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s → %s", kind.value, event.from_state, to_state, extra=_actor_fields(case, pathway, trigger, actor))
         return event
