@@ -1,7 +1,7 @@
 """The testing kit's own behaviour: faults are really there, the machine catches broken engines."""
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from unittest import mock
 
@@ -303,7 +303,7 @@ def test_the_machine_passes_on_the_real_engine() -> None:
 class _NoRoleCheck(Engine):
     """Forgets to check the actor's role."""
 
-    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         return [r for r in super()._refusals(case, pathway, t, actor) if r.code not in ("role", "sector")]
 
 
@@ -333,7 +333,7 @@ class _QuietFacts(Engine):
 class _GuardBlind(Engine):
     """Ignores guards."""
 
-    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> Iterable[Reason]:
+    def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         return [r for r in super()._refusals(case, pathway, t, actor) if r.code != "guard"]
 
 
