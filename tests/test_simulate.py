@@ -345,3 +345,15 @@ def test_any_state_is_the_model_wildcard() -> None:
     p = load_registry(MINI)["stay"]
     leave = next(t for t in p.transitions if t.trigger == "leave")
     assert ANY_STATE in leave.source and "arrived" in p.sources_of(leave)
+
+
+def test_arrivals_while_the_service_is_closed_are_counted_not_started() -> None:
+    """A scenario that sends walk-ins in the morning disagrees with the house (16-24): counted, no crash."""
+    scenario = load_scenario(SEED_SCENARIO)
+    morning = tuple(
+        attrs.evolve(a, hours=(8, 12)) if a.pathway == "walk_in" else a for a in scenario.arrivals
+    )
+    result = simulate(attrs.evolve(scenario, arrivals=morning), seed=1)
+    assert result.closed_arrivals["walk_in"] > 0
+    assert "walk_in" not in result.pathways or result.pathways["walk_in"].started == 0
+    assert result.to_json()["closed_arrivals"] == dict(result.closed_arrivals)

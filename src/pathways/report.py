@@ -197,6 +197,11 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
     if result.defects:
         parts.append(_h2(tr("Defects in the definitions")))
         parts += [f'<div class="stranded">{_esc(d)}</div>' for d in result.defects]
+    parts += [
+        f'<p class="note">{_esc(pathway_id)}: {n} arrivals came while its service was closed '
+        "(compare the scenario's hours with the house's)</p>"
+        for pathway_id, n in result.closed_arrivals.items()
+    ]
     if result.stranded_cases:
         parts.append(_h2(tr("Stranded citizens ({count})", count=len(result.stranded_cases))))
         for s in result.stranded_cases[:50]:
@@ -297,6 +302,8 @@ def summary_text(result: SimulationResult) -> str:
         )]
     for d in result.defects:
         out += ["", f"DEFECT {d}"]
+    for pathway_id, n in result.closed_arrivals.items():
+        out += ["", f"CLOSED {pathway_id}: {n} arrivals came while its service was closed (compare the scenario's hours with the house's)"]
     for s in result.stranded_cases[:5]:
         out += ["", f"STRANDED {s.case_id} in {s.pathway}/{s.state}:", *(f"  {line}" for line in s.story)]
     if len(result.stranded_cases) > 5:

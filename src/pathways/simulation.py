@@ -38,7 +38,7 @@ from ._extras import needs
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
-from .errors import ActionRefused, CapacityError, ScenarioError
+from .errors import ActionRefused, CapacityError, ScenarioError, ServiceClosed
 from .goals import GoalCounts, measure_by_house
 from .loader import load_registry
 from .model import Outcome, Pathway, Transition
@@ -137,6 +137,9 @@ class SimulationResult:
     """Engine events recorded (each a citizen-step)."""
     stranded_cases: tuple[Stranded, ...]
     defects: tuple[str, ...] = ()
+    closed_arrivals: Mapping[str, int] = attrs.field(factory=dict)
+    """Per pathway: arrivals the scenario sent while its service was closed (the house's
+    opening hours); they start no case, and a count here says the scenario and the house disagree."""
     """Engine errors the definitions caused (not refusals), each with the first case it hit."""
     goals: Mapping[str, GoalCounts] = attrs.field(factory=dict)
     """The houses' goals (seed 004) per house, measured on the simulated cases."""
@@ -169,6 +172,7 @@ class SimulationResult:
                 for s in self.stranded_cases
             ],
             "defects": list(self.defects),
+            "closed_arrivals": dict(self.closed_arrivals),
             "goals": {house: g.to_json() for house, g in self.goals.items()},
         }
 
@@ -242,6 +246,7 @@ class Simulation:
         ]
         self._found_full = False
         self._defects: dict[str, str] = {}
+        self._closed_arrivals: Counter[str] = Counter()
         staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
         self._staffed = staffed | {p.citizen_role for p in self.registry.versions() if p.citizen_role is not None}
 
@@ -302,7 +307,11 @@ class Simulation:
             if p is not None:
                 facts[fact] = self.rng.random() < p
         self._now()
-        case = self.engine.start(pathway.id, f"citizen-{next(self._citizens):06d}", facts=facts)
+        try:
+            case = self.engine.start(pathway.id, f"citizen-{next(self._citizens):06d}", facts=facts)
+        except ServiceClosed:
+            self._closed_arrivals[pathway.id] += 1
+            return
         self._steps += 1
         self._spawn(case)
 
@@ -597,6 +606,7 @@ class Simulation:
             steps=self._steps,
             stranded_cases=tuple(s for cid, s in sorted(self._stranded.items()) if not self._closed(cid)),
             defects=tuple(f"{text} (first: {cid})" for text, cid in self._defects.items()),
+            closed_arrivals=dict(sorted(self._closed_arrivals.items())),
             goals=measure_by_house(self.engine.cases.values(), self.registry, start=self.scenario.start, end=self.scenario.end),
         )
 
