@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathways import Actor, load_registry
+from pathways import Actor, ManualClock, load_registry
 from pathways.case import Case
 from pathways.cli import main
 from pathways.eventlog import (
@@ -138,7 +138,7 @@ def test_cli_exports_a_sqlite_store_as_xes_and_ocel(tmp_path, capsys):
 
     db = tmp_path / "cases.db"
     store = open_store(db)
-    engine = DurableEngine(load_registry(SEEDS), store)
+    engine = DurableEngine(load_registry(SEEDS), store, clock=ManualClock())  # inside the walk-in's hours
     worker = Actor("sw-1", "social_duty_worker", "municipal_social")
     for n in range(3):
         engine.start("walk_in", f"c-{n}", actor=worker, case_id=f"w-{n}")

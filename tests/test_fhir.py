@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pathways import Actor, Engine, ManualClock
+from pathways import Actor, Engine, ManualClock, ServiceClosed
 from pathways.case import Case, EventKind
 from pathways.registry import Registry
 from pathways.scenario import load_scenario
@@ -83,8 +83,15 @@ def _sender_at(registry: Registry, pathway_id: str, trigger: str) -> tuple[Case,
     """A case placed in a source state of the hand-over (guards made true), which then fires it."""
     pathway = registry[pathway_id]
     t = next(t for t in pathway.transitions if t.trigger == trigger)
-    engine = Engine(registry, clock=ManualClock(datetime.fromisoformat("2026-01-06T10:00:00+01:00")))
-    case = engine.start(pathway_id, "c-1", facts={g.fact: not g.negated for g in t.guards})
+    clock = ManualClock(datetime.fromisoformat("2026-01-06T10:00:00+01:00"))
+    engine = Engine(registry, clock=clock)
+    facts = {g.fact: not g.negated for g in t.guards}
+    try:
+        case = engine.start(pathway_id, "c-1", facts=facts)
+    except ServiceClosed as closed:  # an evening service: start when it opens
+        assert closed.opens_at is not None
+        clock.set(closed.opens_at)
+        case = engine.start(pathway_id, "c-1", facts=facts)
     case.state = pathway.sources_of(t)[0]
     role = t.roles[0]
     engine.fire(case, trigger, Actor("p-1", role, pathway.roles[role].sector))
@@ -163,7 +170,7 @@ def test_a_states_fhir_status_in_the_definition_overrides_the_default(tmp_path):
     from pathways import load_registry
 
     registry = load_registry(_with_state_field(tmp_path, "on-hold"))
-    engine = Engine(registry)
+    engine = Engine(registry, clock=ManualClock())  # inside the walk-in's hours
     worker = Actor("s-1", "social_duty_worker", "municipal_social")
     case = engine.start("walk_in", "c-1", actor=worker)
     engine.fire(case, "start_conversation", worker)

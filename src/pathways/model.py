@@ -346,8 +346,11 @@ class Pathway:
 
         The role marked ``citizen: true`` (the first, if a mistake marks several), else
         the role with id :data:`CITIZEN_ROLE` (``citizen``). A case has one citizen, so this
-        role is held by one person.
+        role is held by one person. A pathway whose subject is an organisation has no
+        citizen, even where its house declares a citizen role for its other services.
         """
+        if self.subject is Subject.ORGANISATION:
+            return None
         marked = [r for r, role in self.roles.items() if role.citizen]
         if marked:
             return marked[0]
