@@ -17,7 +17,8 @@ WIDTH = 1400
 """The page width a designer reads at (issue 11: readable on a 1400 px wide page)."""
 
 
-def _need(name: str, package: str) -> str:
+def need_tool(name: str, package: str) -> str:
+    """A program CI installs (.ci/run); under CI=true a missing one fails the test, elsewhere it skips."""
     path = shutil.which(name)
     if path is None:
         if os.environ.get("CI") == "true":
@@ -33,12 +34,12 @@ def chromium(width: int = WIDTH, height: int = 1000) -> Iterator[object]:
     from selenium.webdriver.chrome.service import Service
 
     options = Options()
-    options.binary_location = _need("chromium", "chromium")
+    options.binary_location = need_tool("chromium", "chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 f"--window-size={width},{height}", "--force-device-scale-factor=1"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(executable_path=_need("chromedriver", "chromium-driver")), options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=need_tool("chromedriver", "chromium-driver")), options=options)
     try:
         driver.set_window_size(width, height)
         yield driver

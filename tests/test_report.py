@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import struct
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from browser_local import need_tool
 from pathways.cli import main
 from pathways.report import FLOW_FILL, ProgressBar, render_report, summary_text
 from pathways.scenario import load_scenario
@@ -34,15 +34,6 @@ def page(week: tuple[Simulation, SimulationResult]) -> str:
     return render_report(result, sim.registry)
 
 
-def _tool(name: str, package: str) -> str:
-    """A program CI installs (.ci/run); under CI=true a missing one fails the test."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name!r} is not installed, but CI=true requires it (apt-get install {package})")
-        pytest.skip(f"{name!r} is not installed on this machine")
-    return path
-
 
 class TestHtml:
     def test_the_report_needs_no_network_and_no_script(self, page: str) -> None:
@@ -57,7 +48,7 @@ class TestHtml:
         assert '<tr class="total"><td>whole house</td>' in page
 
     def test_it_shows_every_pathway_diagram_and_the_flows(self, page: str) -> None:
-        _tool("dot", "graphviz")
+        need_tool("dot", "graphviz")
         assert 'id="flows"><svg' in page
         for pid in ("walk_in", "overnight_stay", "ambulant_team", "counselling", "open_dialogue", "job_bridge"):
             assert f'id="diagram-{pid}"><svg' in page
@@ -159,7 +150,7 @@ def _near(pixels: np.ndarray, colour: str, tolerance: int = 12) -> int:
 
 class TestBrowser:
     def _screenshot(self, html: Path, tmp_path: Path, size: str) -> bytes:
-        chromium = _tool("chromium", "chromium")
+        chromium = need_tool("chromium", "chromium")
         shot = tmp_path / f"shot-{size}.png"
         subprocess.run(
             [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -171,7 +162,7 @@ class TestBrowser:
         return shot.read_bytes()
 
     def test_the_report_shows_tables_plots_and_diagrams_in_headless_chromium(self, page: str, tmp_path: Path) -> None:
-        _tool("dot", "graphviz")
+        need_tool("dot", "graphviz")
         html = tmp_path / "report.html"
         html.write_text(page, encoding="utf-8")
         pixels = _decode_png(self._screenshot(html, tmp_path, "1280,2000"))
