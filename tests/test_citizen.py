@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 import pytest
 
-from pathways import DefinitionError, Registry, check, load_registry, load_text, validate
+from pathways import (
+    Actor,
+    DefinitionError,
+    Engine,
+    NotPermitted,
+    Registry,
+    SelfApproval,
+    check,
+    load_registry,
+    load_text,
+    validate,
+)
+from pathways.clock import ManualClock
 from pathways.model import CITIZEN_ROLE, Subject
 from pathways.stranding import FindingKind
+from pathways.week import WeekFinding, week_findings
 
 DEFINITION = """\
 id: desk
@@ -116,3 +131,88 @@ class TestValidate:
         with pytest.raises(DefinitionError) as raised:
             check(broken)
         assert raised.value.problems == tuple(validate(broken))
+
+
+MEETING = """\
+  - {trigger: network_meeting, source: talk, dest: meeting, roles: [%(asker)s],
+     approval: {rule: %(rule)s, roles: [%(approvers)s], on_refusal: talk, timeout: PT2H}}
+  - {trigger: close, source: meeting, dest: done, roles: [nurse]}
+"""
+
+
+def network(asker: str = "citizen", approvers: str = "relative", rule: str = "all_of") -> str:
+    """The desk, where someone asks for a network meeting (Åben Dialog) that others approve."""
+    text = desk().replace("  - {id: done,", "  - {id: meeting, kind: active, label: {da: m, en: m}, responsible: [nurse]}\n  - {id: done,")
+    return text + MEETING % {"asker": asker, "approvers": approvers, "rule": rule}
+
+
+CITIZEN = Actor("c-1", "citizen", "side")
+RELATIVE = Actor("rel-1", "relative", "side")
+
+
+class TestTheNetworkBesideTheCitizen:
+    """Relatives sit beside the citizen: they may approve and take part, but they are not the citizen."""
+
+    @pytest.mark.parametrize("rule, approvers", [("all_of", "relative"), ("any_of", "citizen, relative"),
+                                                 ("one_per_sector", "citizen, relative], sectors: [side")])
+    def test_a_relative_approving_the_citizens_request_is_no_four_eyes_breach(self, rule: str, approvers: str) -> None:
+        report = check(load_text(network(approvers=approvers, rule=rule)))
+        assert report.ok and report.findings == ()
+
+    def test_only_the_citizen_approving_their_own_request_is_a_four_eyes_breach(self) -> None:
+        f = check(load_text(network(approvers="citizen"))).of_kind(FindingKind.UNSATISFIABLE_APPROVAL)[0]
+        assert f.message == ("the approval of `network_meeting` can never work: four-eyes: it needs the approval of "
+                             "citizen, which only the citizen can give, and the citizen is the one who asks (nobody "
+                             "approves their own request)")
+
+    def test_a_relative_asking_may_be_approved_by_the_citizen(self) -> None:
+        assert check(load_text(network(asker="relative", approvers="citizen"))).ok
+
+    def test_the_engine_lets_a_relative_approve_the_citizens_request(self) -> None:
+        engine = Engine(Registry([load_text(network())]), clock=ManualClock())
+        case = engine.start("desk", "c-1")
+        engine.fire(case, "network_meeting", CITIZEN)
+        with pytest.raises(SelfApproval):
+            engine.approve(case, CITIZEN)
+        engine.approve(case, RELATIVE)
+        assert engine.case(case.id).state == "meeting"
+
+    def test_the_engine_lets_the_citizen_leave_and_not_a_relative_on_their_behalf(self) -> None:
+        engine = Engine(Registry([load_text(desk())]), clock=ManualClock())
+        case = engine.start("desk", "c-1")
+        with pytest.raises(NotPermitted):
+            engine.fire(case, "leave", RELATIVE)
+        engine.fire(case, "leave", CITIZEN)
+        assert engine.case(case.id).state == "left"
+
+SHIPPED = load_registry(Path(__file__).parent.parent / "definitions")
+AARHUS = SHIPPED.houses["aarhus"]
+
+
+def in_aarhus(text: str) -> list[WeekFinding]:
+    """The week-aware findings of ``text`` as a pathway of the Aarhus house, open around the clock."""
+    text = text.replace("sectors:\n  region: {label: {da: Region, en: Region}}\n  side: {label: {da: Borgerens side, en: The citizen's side}}\n", "")
+    text = "house: aarhus\n" + text.replace("sector: side", "sector: citizen")
+    house = [p for p in SHIPPED.values() if p.house == "aarhus"]
+    registry = Registry([*house, load_text(text, houses=[AARHUS])], houses=[AARHUS])
+    return [f for f in week_findings(registry) if f.pathway == "desk"]
+
+
+class TestTheWeekKnowsTheCitizensSide:
+    """The citizen's side has no shifts (it is always there); only the citizen is one person."""
+
+    def test_a_relative_can_approve_the_citizens_request_at_any_hour(self) -> None:
+        assert (in_aarhus(network())) == []
+
+    def test_the_citizen_cannot_approve_their_own_request_at_any_hour(self) -> None:
+        [f] = (in_aarhus(network(approvers="citizen")))
+        assert (f.kind, f.transitions) == ("approval_out_of_hours", ("network_meeting",))
+        assert f.message.startswith("a request for `network_meeting` (all of: citizen) made all week always times out")
+
+    def test_a_relative_can_approve_another_relatives_request(self) -> None:
+        """A citizen has one network but it may hold many people: only the citizen's role is held by one."""
+        assert (in_aarhus(network(asker="relative", approvers="relative"))) == []
+
+    def test_a_leaders_approval_at_night_is_counted_in_people_on_duty(self) -> None:
+        [f] = (in_aarhus(network(approvers="leader_region")))
+        assert f.kind == "approval_out_of_hours" and "from Monday 16:00 to Tuesday 07:00" in f.message

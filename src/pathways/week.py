@@ -82,7 +82,12 @@ def _when(week: str, minute: int) -> str:
 
 
 def _is_citizen_side(p: Pathway, role: str) -> bool:
-    """The citizen and their network (roles of the citizen's sector) have no shifts: always there."""
+    """The citizen and their network (roles of the citizen's sector) have no shifts: always there.
+
+    Only the citizen's own role is one person (:meth:`Pathway.is_citizen`): a relative may
+    approve the citizen's request, and another network member a relative's. Leaving by
+    choice is the citizen's alone (:meth:`Pathway.is_free_exit`), and no move here.
+    """
     me = p.citizen_role
     if me is None or role not in p.roles:
         return False
@@ -346,7 +351,7 @@ class _Explorer:
             if role not in p.roles:
                 return 0
             if _is_citizen_side(p, role):
-                return 0 if role == requester else 1
+                return 0 if role == requester and p.is_citizen(role) else 1
             n = w.people(role, on_call=True)[slot]
             return n - 1 if role == requester else n
 
@@ -811,9 +816,12 @@ def _approvers(ex: _Explorer, t: Transition, requester: str, slot: int) -> list[
     assert a is not None
 
     def person(role: str) -> str | None:
-        n = 1 if _is_citizen_side(p, role) else w.people(role, on_call=True)[slot % w.n]
         k = 2 if role == requester else 1
-        return f"{role}-{k}" if n >= k and not (k == 2 and _is_citizen_side(p, role)) else None
+        if _is_citizen_side(p, role):
+            n = 1 if p.is_citizen(role) else k  # the citizen is one person; the network has more
+        else:
+            n = w.people(role, on_call=True)[slot % w.n]
+        return f"{role}-{k}" if n >= k else None
 
     chosen: list[tuple[str, str]] = []
     match a.rule:
