@@ -26,6 +26,7 @@ from typing import ClassVar, assert_never
 import attrs
 
 from .case import Actor, Approval
+from .i18n import noun, tr
 from .model import ApprovalRule, Pathway, RuleKind
 from .refusals import RefusalCode
 
@@ -163,15 +164,22 @@ class Rule(abc.ABC):
         Codes: ``SELF_APPROVAL``, ``DUPLICATE_APPROVAL``, ``NOT_AN_APPROVER``.
         """
         if actor.person == requested_by.person:
-            return (RefusalCode.SELF_APPROVAL, f"{actor.person} requested this and cannot also approve it (four-eyes)")
+            return (RefusalCode.SELF_APPROVAL, tr(
+                "{person} requested this and cannot also approve it (four-eyes)", person=actor.person,
+            ))
         if any(a.actor.person == actor.person for a in approvals):
-            return (RefusalCode.DUPLICATE_APPROVAL, f"{actor.person} has already approved this request")
+            return (RefusalCode.DUPLICATE_APPROVAL, tr("{person} has already approved this request", person=actor.person))
         if actor.role not in self.eligible_roles(pathway):
-            return (RefusalCode.NOT_AN_APPROVER, f"role {actor.role!r} is not among the approvers ({self.describe()})")
+            return (RefusalCode.NOT_AN_APPROVER, tr(
+                "role {role} is not among the approvers ({rule})", role=repr(actor.role), rule=self.describe(),
+            ))
         key = self.key_of(actor)
         if key is None or key in self.covered(approvals):
             shown = key if key is not None else actor.role
-            return (RefusalCode.NOT_AN_APPROVER, f"{self.key_name} {shown!r} has already approved; the rule needs {self.describe()}")
+            return (RefusalCode.NOT_AN_APPROVER, tr(
+                "{what} {key} has already approved; the rule needs {rule}",
+                what=noun(self.key_name), key=repr(shown), rule=self.describe(),
+            ))
         return None
 
     def mask(self, pathway: Pathway) -> Mask:
@@ -221,7 +229,7 @@ class AllOf(_ByRole):
         return len(self.keys)
 
     def describe(self) -> str:
-        return "all of: " + ", ".join(self.spec.roles)
+        return tr("all of: {roles}", roles=", ".join(self.spec.roles))
 
     def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
         if not self.spec.roles:
@@ -238,7 +246,7 @@ class AnyOf(_ByRole):
         return 1
 
     def describe(self) -> str:
-        return "any of: " + ", ".join(self.spec.roles)
+        return tr("any of: {roles}", roles=", ".join(self.spec.roles))
 
     def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
         if not self.spec.roles:
@@ -256,7 +264,7 @@ class NOf(_ByRole):
         return self.spec.n or 0
 
     def describe(self) -> str:
-        return f"{self.spec.n} of: " + ", ".join(self.spec.roles)
+        return tr("{n} of: {roles}", n=self.spec.n, roles=", ".join(self.spec.roles))
 
     def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
         spec = self.spec
@@ -301,8 +309,8 @@ class OnePerSector(Rule):
         return r.sector if r.sector in self.spec.sectors else None
 
     def describe(self) -> str:
-        text = "one from each sector: " + ", ".join(self.spec.sectors)
-        return text + (f" (roles: {', '.join(self.spec.roles)})" if self.spec.roles else "")
+        text = tr("one from each sector: {sectors}", sectors=", ".join(self.spec.sectors))
+        return text + (tr(" (roles: {roles})", roles=", ".join(self.spec.roles)) if self.spec.roles else "")
 
     def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
         spec = self.spec

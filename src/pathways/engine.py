@@ -49,6 +49,7 @@ from .errors import (
     UnknownCase,
     refusal,
 )
+from .i18n import tr, weekday_time
 from .model import Handover, Pathway, StateKind, Transition
 from .refusals import Reason, RefusalCode
 from .registry import Registry
@@ -74,8 +75,25 @@ class Option:
 
 def _case_exists(case_id: str, pathway_id: str, actor: Actor | None) -> ActionRefused | CapacityError:
     """The refusal to start a second case under an id already taken."""
-    message = f"a case with id {case_id!r} already exists"
+    message = tr("a case with id {case_id} already exists", case_id=repr(case_id))
     return refusal(message, [Reason(RefusalCode.CASE_EXISTS, message)], case_id=case_id, pathway=pathway_id, actor=actor)
+
+
+def _places_taken(capacity: int, resource: str) -> str:
+    """The words of a :attr:`~pathways.refusals.RefusalCode.CAPACITY` refusal (the engine's and a store's)."""
+    return tr("all {capacity} places of {resource} are taken", capacity=capacity, resource=repr(resource))
+
+
+def _where(case: Case, pathway: Pathway) -> str:
+    """``case 'c1' (overnight_stay, state 'staying')``: where a refusal happened."""
+    return tr("case {case_id} ({pathway}, state {state})", case_id=repr(case.id), pathway=pathway.id, state=repr(case.state))
+
+
+def _no_fact(pathway: Pathway, fact: str) -> str:
+    return tr(
+        "pathway {pathway} has no fact {fact} ({hint})", pathway=repr(pathway.id), fact=repr(fact),
+        hint=did_you_mean(fact, pathway.facts, "fact"),
+    )
 
 
 _log = logs.get("engine")
@@ -258,7 +276,7 @@ class Engine:
         try:
             return self.cases[case_id]
         except KeyError:
-            raise UnknownCase(f"no case {case_id!r} is known to this engine") from None
+            raise UnknownCase(tr("no case {case_id} is known to this engine", case_id=repr(case_id))) from None
 
     def pathway_of(self, case: Case) -> Pathway:
         """The pathway version the case runs on (it never changes without migration)."""
@@ -342,7 +360,10 @@ class Engine:
         _args.link(sender)
         pathway = self.registry[pathway_id]
         if pathway.intake is None:
-            raise ActionRefused(f"pathway {pathway_id!r} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'")
+            raise ActionRefused(tr(
+                "pathway {pathway} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'",
+                pathway=repr(pathway_id),
+            ))
         return self._start(pathway, citizen, pathway.intake.state, facts or {}, actor, case_id, sender)
 
     def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
@@ -413,13 +434,16 @@ class Engine:
         case = self._resolve(case)
         pathway = self.pathway_of(case)
         if fact not in pathway.facts:
-            unknown = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {fact!r} ({did_you_mean(fact, pathway.facts, 'fact')})")
+            unknown = Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, fact))
             raise self._refusal(unknown.message, [unknown], case, pathway, None, actor)
         problems = self._actor_refusals(pathway, actor)
         if pathway.state(case.state).terminal:
-            problems.append(Reason(RefusalCode.CLOSED, f"case {case.id!r} is closed"))
+            problems.append(Reason(RefusalCode.CLOSED, tr("case {case_id} is closed", case_id=repr(case.id))))
         if problems:
-            message = f"{actor} may not set {fact!r} on case {case.id!r}: " + "; ".join(r.message for r in problems)
+            message = tr(
+                "{actor} may not set {fact} on case {case_id}: {reasons}",
+                actor=actor, fact=repr(fact), case_id=repr(case.id), reasons="; ".join(r.message for r in problems),
+            )
             raise self._refusal(message, problems, case, pathway, None, actor)
         return [self._commit(case, pathway, EventKind.FACT_SET, case.state, actor=actor, facts={fact: value}, reason=reason)]
 
@@ -469,7 +493,7 @@ class Engine:
     def restore(self, data: Mapping[str, Any]) -> Case:
         """Restore a snapshot into this engine; its pathway version must be loaded."""
         if not isinstance(data, Mapping) or not isinstance(data.get("version"), int):
-            raise SnapshotError("not a pathways case snapshot: expected a mapping with 'pathway_id' and an integer 'version'")
+            raise SnapshotError(tr("not a pathways case snapshot: expected a mapping with 'pathway_id' and an integer 'version'"))
         pathway = self.registry.get_version(str(data.get("pathway_id")), data["version"])
         case = case_from_json(data, pathway)
         old = self.cases.get(case.id)
@@ -513,7 +537,7 @@ class Engine:
     ) -> Case:
         unknown = [f for f in facts if f not in pathway.facts]
         if unknown:
-            reason = Reason(RefusalCode.UNKNOWN_FACT, f"pathway {pathway.id!r} has no fact {unknown[0]!r} ({did_you_mean(unknown[0], pathway.facts, 'fact')})")
+            reason = Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, unknown[0]))
             raise refusal(reason.message, [reason], case_id=case_id, pathway=pathway.id, state=state, actor=actor)
         case_id = case_id or self._new_id()
         if case_id in self.cases:
@@ -534,10 +558,14 @@ class Engine:
         opens = calendar.next_open(cal, now)
         zone = ZoneInfo(cal.time_zone)
         local = now.astimezone(zone)
-        again = f"; it opens again {opens.astimezone(zone):%A %H:%M}" if opens else ""
+        again = tr("; it opens again {when}", when=weekday_time(opens.astimezone(zone))) if opens else ""
         raise ServiceClosed(
-            f"{pathway.id!r} cannot start a case at {local:%A %H:%M} ({cal.time_zone}): service {cal.service!r} "
-            f"is open {hours}{again}; out of hours the house's services without referral take the citizen",
+            tr(
+                "{pathway} cannot start a case at {when} ({zone}): service {service} is open {hours}{again}; "
+                "out of hours the house's services without referral take the citizen",
+                pathway=repr(pathway.id), when=weekday_time(local), zone=cal.time_zone, service=repr(cal.service),
+                hours=hours, again=again,
+            ),
             pathway=pathway.id, service=cal.service or "", hours=hours, opens_at=opens,
         )
 
@@ -550,16 +578,19 @@ class Engine:
     @staticmethod
     def _missing(case: Case, pathway: Pathway, trigger: str) -> Reason:
         """Why no transition fires ``trigger`` from the case's state."""
-        where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
+        where = _where(case, pathway)
         if pathway.state(case.state).terminal:
-            return Reason(RefusalCode.CLOSED, f"{where} is closed; {trigger!r} cannot fire")
+            return Reason(RefusalCode.CLOSED, tr("{where} is closed; {trigger} cannot fire", where=where, trigger=repr(trigger)))
         if trigger in pathway.triggers:
             here = [t.trigger for t in pathway.transitions_from.get(case.state, ())]
-            return Reason(RefusalCode.STATE, f"{trigger!r} cannot fire in {where}; possible here: {', '.join(here) or 'nothing'}")
-        return Reason(
-            RefusalCode.UNKNOWN_TRIGGER,
-            f"{where}: pathway has no trigger {trigger!r} ({did_you_mean(trigger, pathway.triggers, 'trigger')})",
-        )
+            return Reason(RefusalCode.STATE, tr(
+                "{trigger} cannot fire in {where}; possible here: {here}",
+                trigger=repr(trigger), where=where, here=", ".join(here) or tr("nothing"),
+            ))
+        return Reason(RefusalCode.UNKNOWN_TRIGGER, tr(
+            "{where}: pathway has no trigger {trigger} ({hint})",
+            where=where, trigger=repr(trigger), hint=did_you_mean(trigger, pathway.triggers, "trigger"),
+        ))
 
     @staticmethod
     def _transition(pathway: Pathway, state: str, trigger: str) -> Transition:
@@ -582,41 +613,52 @@ class Engine:
     def _actor_refusals(pathway: Pathway, actor: Actor) -> list[Reason]:
         role = pathway.roles.get(actor.role)
         if role is None:
-            return [Reason(RefusalCode.ROLE, f"role {actor.role!r} is not part of pathway {pathway.id!r}")]
+            return [Reason(RefusalCode.ROLE, tr(
+                "role {role} is not part of pathway {pathway}", role=repr(actor.role), pathway=repr(pathway.id),
+            ))]
         if role.sector != actor.sector:
-            return [Reason(RefusalCode.SECTOR, f"role {actor.role!r} belongs to sector {role.sector!r}, not {actor.sector!r}")]
+            return [Reason(RefusalCode.SECTOR, tr(
+                "role {role} belongs to sector {sector}, not {claimed}",
+                role=repr(actor.role), sector=repr(role.sector), claimed=repr(actor.sector),
+            ))]
         return []
 
     def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         """Every reason ``actor`` may not fire ``t`` now, in a fixed order; the one check per action."""
         if pathway.state_by_id[case.state].kind is StateKind.TERMINAL:
-            return [Reason(RefusalCode.CLOSED, f"the case is closed (state {case.state!r})")]
+            return [Reason(RefusalCode.CLOSED, tr("the case is closed (state {state})", state=repr(case.state)))]
         out = self._actor_refusals(pathway, actor)
         if actor.role not in t.roles:
-            out.append(Reason(RefusalCode.ROLE, f"role {actor.role!r} may not fire {t.trigger!r} (allowed: {', '.join(t.roles)})"))
+            out.append(Reason(RefusalCode.ROLE, tr(
+                "role {role} may not fire {trigger} (allowed: {allowed})",
+                role=repr(actor.role), trigger=repr(t.trigger), allowed=", ".join(t.roles),
+            )))
         context = case.context
         for g in t.guards:
             if bool(context.get(g.fact, False)) == g.negated:  # Guard.holds, inlined on the hot path
-                out.append(Reason(RefusalCode.GUARD, f"guard '{g}' does not hold"))
+                out.append(Reason(RefusalCode.GUARD, tr("guard '{guard}' does not hold", guard=g)))
         if t.takes and self.in_use(t.takes) >= self.capacity(t.takes):
-            out.append(Reason(RefusalCode.CAPACITY, f"all {self.capacity(t.takes)} places of {t.takes!r} are taken"))
+            out.append(Reason(RefusalCode.CAPACITY, _places_taken(self.capacity(t.takes), t.takes)))
         if t.releases and case.holds.get(t.releases, 0) < 1:
-            out.append(Reason(
-                RefusalCode.RELEASE,
-                f"{t.trigger!r} releases a place of {t.releases!r}, but the case holds none "
+            out.append(Reason(RefusalCode.RELEASE, tr(
+                "{trigger} releases a place of {resource}, but the case holds none "
                 "(a defect in the pathway: release only what was taken)",
-            ))
+                trigger=repr(t.trigger), resource=repr(t.releases),
+            )))
         if case.pending is not None and case.pending.trigger == t.trigger:
-            out.append(Reason(RefusalCode.PENDING, f"{t.trigger!r} already awaits approval ({len(case.pending.approvals)} given)"))
+            out.append(Reason(RefusalCode.PENDING, tr(
+                "{trigger} already awaits approval ({given} given)", trigger=repr(t.trigger), given=len(case.pending.approvals),
+            )))
         return out
 
     def _raise_first(self, case: Case, pathway: Pathway, t: Transition, reasons: list[Reason], actor: Actor) -> None:
         if reasons:
-            where = f"case {case.id!r} ({pathway.id}, state {case.state!r})"
+            where = _where(case, pathway)
             text = "; ".join(r.message for r in reasons)
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("refused %s: %s", t.trigger, reasons[0].code.value, extra=_actor_fields(case, pathway, t.trigger, actor))
-            raise self._refusal(f"{actor} cannot fire {t.trigger!r} in {where}: {text}", reasons, case, pathway, t.trigger, actor)
+            message = tr("{actor} cannot fire {trigger} in {where}: {reasons}", actor=actor, trigger=repr(t.trigger), where=where, reasons=text)
+            raise self._refusal(message, reasons, case, pathway, t.trigger, actor)
 
     def _answer_refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         """Why ``actor`` may not approve or refuse the pending request: role, then the rule."""
@@ -630,12 +672,15 @@ class Engine:
     def _pending_transition(self, case: Case, actor: Actor) -> tuple[Pathway, Transition]:
         pathway = self.pathway_of(case)
         if case.pending is None:
-            message = f"case {case.id!r} ({pathway.id}, state {case.state!r}) has no request awaiting approval"
+            message = tr("{where} has no request awaiting approval", where=_where(case, pathway))
             raise self._refusal(message, [Reason(RefusalCode.NO_PENDING_APPROVAL, message)], case, pathway, None, actor)
         t = self._pending_rule(case, pathway)
         reasons = self._answer_refusals(case, pathway, t, actor)
         if reasons:
-            message = f"{actor} cannot answer the request for {t.trigger!r} on case {case.id!r}: {reasons[0].message}"
+            message = tr(
+                "{actor} cannot answer the request for {trigger} on case {case_id}: {reason}",
+                actor=actor, trigger=repr(t.trigger), case_id=repr(case.id), reason=reasons[0].message,
+            )
             raise self._refusal(message, reasons, case, pathway, t.trigger, actor)
         return pathway, t
 

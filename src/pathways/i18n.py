@@ -19,6 +19,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextvars import ContextVar
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
@@ -41,6 +42,7 @@ __all__ = [
     "state_name",
     "tr",
     "use_language",
+    "weekday_time",
 ]
 
 Lang = Literal["da", "en"]
@@ -205,3 +207,26 @@ def noun(what: str, *, plural: bool = False, lang: Lang | None = None) -> str:
             return f"{what}s"
         case _:
             return what
+
+
+def weekday_time(when: datetime, lang: Lang | None = None) -> str:
+    """``Monday 23:40`` / ``mandag 23:40``: a local time as the houses read it (``when`` is already local)."""
+    return f"{_weekday(when.weekday(), lang)} {when:%H:%M}"
+
+
+def _weekday(day: int, lang: Lang | None) -> str:
+    match day:
+        case 0:
+            return tr("Monday", lang=lang)
+        case 1:
+            return tr("Tuesday", lang=lang)
+        case 2:
+            return tr("Wednesday", lang=lang)
+        case 3:
+            return tr("Thursday", lang=lang)
+        case 4:
+            return tr("Friday", lang=lang)
+        case 5:
+            return tr("Saturday", lang=lang)
+        case _:
+            return tr("Sunday", lang=lang)

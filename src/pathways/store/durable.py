@@ -20,8 +20,9 @@ import attrs
 from .. import _arguments as _args
 from ..case import Actor, Case, Event, Link, case_to_json
 from ..clock import Clock, SystemClock
-from ..engine import CaseEngine, Engine, Option, Reason, _case_exists
+from ..engine import CaseEngine, Engine, Option, Reason, _case_exists, _places_taken
 from ..errors import ConcurrentUpdate, NoCapacity, UnknownCase
+from ..i18n import tr
 from ..model import Pathway
 from ..registry import Registry
 from .base import CaseStore, Loaded, case_write
@@ -63,7 +64,7 @@ class _DeltaLedger:
 
     def adjust(self, resource: str, delta: int, capacity: int) -> None:
         if delta > 0 and self.in_use(resource) + delta > capacity:
-            raise NoCapacity(f"all {capacity} places of {resource!r} are taken")
+            raise NoCapacity(_places_taken(capacity, resource))
         self.deltas[resource] = self.deltas.get(resource, 0) + delta
 
 
@@ -251,10 +252,11 @@ class DurableEngine:
         case_id = _id(ref)
         main = self.store.load(case_id)
         if isinstance(ref, Case) and (ref.seq, ref.version) != (main.seq, main.version):
-            raise ConcurrentUpdate(
-                f"case {case_id!r} was changed by another writer since it was read at seq {ref.seq} "
-                f"(stored seq {main.seq}, version {main.version}); re-read it and try again"
-            )
+            raise ConcurrentUpdate(tr(
+                "case {case_id} was changed by another writer since it was read at seq {seq} "
+                "(stored seq {stored}, version {version}); re-read it and try again",
+                case_id=repr(case_id), seq=ref.seq, stored=main.seq, version=main.version,
+            ))
         loaded = {case_id: main}
         sender = main.case.referred_by
         if sender is not None:
