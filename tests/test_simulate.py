@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -357,3 +358,68 @@ def test_arrivals_while_the_service_is_closed_are_counted_not_started() -> None:
     assert result.closed_arrivals["walk_in"] > 0
     assert "walk_in" not in result.pathways or result.pathways["walk_in"].started == 0
     assert result.to_json()["closed_arrivals"] == dict(result.closed_arrivals)
+
+
+TINY = ROOT / "tests" / "fixtures" / "tiny_house"
+TINY_SCENARIO = """
+name: tiny
+start: 2026-01-05T00:00:00+01:00
+period: P7D
+seed: 3
+definitions: .
+arrivals: [{pathway: stay, per_day: 4, hours: [16, 24]}]
+choices: {leave: 0.0, refuse: 0.0}
+"""
+
+
+def _tiny(text: str = TINY_SCENARIO, **changes: Any) -> Scenario:
+    scenario = load_scenario_text(text, str(TINY / "scenario.yaml"))
+    return attrs.evolve(scenario, **changes) if changes else scenario
+
+
+class TestTheHouse:
+    def test_shifts_and_head_counts_come_from_the_house_file(self) -> None:
+        sim = Simulation(_tiny())
+        monday = sim.scenario.start
+        assert sim.on_shift("nurse", monday.replace(hour=17), house="tiny") == ("nurse-1",)
+        assert sim.on_shift("nurse", monday.replace(hour=15), house="tiny") == ()
+        assert sim.on_shift("leader", monday.replace(hour=9), house="tiny") == ("leader-1",)
+        assert sim.on_shift("leader", monday.replace(day=10, hour=9), house="tiny") == ()  # a Saturday
+
+    def test_a_scenario_shift_replaces_the_house_staffing_of_its_role(self) -> None:
+        sim = Simulation(_tiny(TINY_SCENARIO + "staff: [{role: nurse, count: 2, hours: [8, 12]}]\n"))
+        monday = sim.scenario.start
+        assert sim.on_shift("nurse", monday.replace(hour=9), house="tiny") == ("nurse-1", "nurse-2")
+        assert sim.on_shift("nurse", monday.replace(hour=17), house="tiny") == ()
+        assert sim.on_shift("leader", monday.replace(hour=9), house="tiny") == ("leader-1",)
+
+    def test_the_scenario_names_a_house_that_is_not_loaded(self) -> None:
+        with pytest.raises(ScenarioError) as exc:
+            Simulation(_tiny(TINY_SCENARIO + "staff: [{role: nurse, house: tyni}]\n"))
+        assert [str(p) for p in exc.value.problems] == [
+            f"{TINY / 'scenario.yaml'}:9:23: staff[0].house: unknown house 'tyni' (known houses: 'tiny')",
+        ]
+
+    def test_hours_are_the_house_local_time_in_summer_too(self) -> None:
+        """16-24 in Copenhagen is 14-22 UTC in summer: every arrival comes while the service is open."""
+        sim = Simulation(_tiny(start=datetime(2026, 3, 23, tzinfo=UTC), period=timedelta(days=14)))
+        result = sim.run()
+        local = [c.history[0].at.astimezone(ZoneInfo("Europe/Copenhagen")) for c in sim.engine.cases.values()]
+        assert result.closed_arrivals == {}
+        assert len(local) == result.overall.started > 20
+        assert all(16 <= at.hour < 24 for at in local)
+        assert {at.utcoffset() for at in local} == {timedelta(hours=1), timedelta(hours=2)}
+
+    def test_staff_keep_local_hours_over_the_spring_change(self) -> None:
+        sim = Simulation(_tiny(start=datetime(2026, 3, 23, tzinfo=UTC), period=timedelta(days=14)))
+        summer = datetime(2026, 3, 30, 14, 30, tzinfo=UTC)  # 16:30 in Copenhagen
+        assert sim.on_shift("nurse", summer, house="tiny") == ("nurse-1",)
+        assert sim.on_shift("nurse", summer.replace(hour=22, minute=30), house="tiny") == ()
+
+    def test_a_weekday_stream_sends_nobody_on_a_public_holiday(self) -> None:
+        """2. pinsedag runs on Sunday's hours, as the house's calendar has it."""
+        weekdays = TINY_SCENARIO.replace("hours: [16, 24]", "hours: [16, 24], weekdays: [mon, tue, wed, thu, fri]")
+        holiday = simulate(_tiny(weekdays, start=datetime(2026, 5, 25, tzinfo=ZoneInfo("Europe/Copenhagen")),
+                                 period=timedelta(days=1), arrivals=(attrs.evolve(_tiny().arrivals[0], per_day=50,
+                                 weekdays=("mon", "tue", "wed", "thu", "fri")),)))
+        assert holiday.overall.started == 0 and holiday.closed_arrivals == {}

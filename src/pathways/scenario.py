@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import cattrs
@@ -126,9 +127,11 @@ class Arrival:
     """Citizens arriving at a pathway: a Poisson stream, spread evenly over open hours.
 
     ``per_day`` is the mean number of arrivals on an open day (times ``weekday_factor``
-    of that day, default 1). ``hours`` is ``[from, to)`` in local hours; ``[16, 24]`` is
-    Socialvagten's 16:00-24:00; ``from > to`` wraps past midnight. ``facts`` gives the
-    probability of each fact being true for these citizens (overrides the scenario mix).
+    of that day, default 1). ``hours`` is ``[from, to)`` in the scenario's local hours
+    (:attr:`Scenario.time_zone`); ``[16, 24]`` is Socialvagten's 16:00-24:00; ``from > to``
+    wraps past midnight. A public holiday of the pathway's house counts as a Sunday, as
+    in the house's calendar. ``facts`` gives the probability of each fact being true for
+    these citizens (overrides the scenario mix).
     """
 
     pathway: str
@@ -141,12 +144,17 @@ class Arrival:
 
 @attrs.frozen
 class Shift:
-    """``count`` people in ``role`` present during ``hours`` on ``weekdays``."""
+    """``count`` people in ``role`` present during ``hours`` on ``weekdays`` (local hours).
+
+    A scenario's shifts for a role replace the house file's staffing of that role (in
+    ``house``, or in every house when ``house`` is not given).
+    """
 
     role: str
     count: int = 1
     hours: tuple[int, ...] = (0, 24)
     weekdays: tuple[str, ...] = WEEKDAYS
+    house: str | None = None
 
 
 @attrs.frozen
@@ -201,6 +209,9 @@ class Scenario:
     capacities: Mapping[str, int] = attrs.field(factory=dict)
     """Override the capacity of shared resources, e.g. ``overnight_places: 20``."""
     choices: Choices = Choices()
+    time_zone: str | None = None
+    """The zone of the hours in ``arrivals`` and ``staff`` (e.g. ``Europe/Copenhagen``);
+    default: the houses' zone, else the offset of ``start``."""
     source: str = attrs.field(default="<string>", eq=False)
     """The file the scenario came from (set by the loader)."""
 
@@ -212,6 +223,14 @@ class Scenario:
         """The definitions folder, resolved against the scenario file's folder."""
         folder = Path(self.source).parent if self.source != "<string>" else Path(".")
         return folder / self.definitions
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _strict_float(value: Any, _: Any) -> float:
@@ -314,6 +333,8 @@ def _shape(s: Scenario) -> Iterator[Found]:
     if s.start.tzinfo is None:
         yield (("start",), f"start {s.start.isoformat()} has no time zone",
                "write it with an offset, e.g. 2026-01-05T00:00:00+01:00")
+    if s.time_zone is not None and not _known_zone(s.time_zone):
+        yield (("time_zone",), f"unknown time zone {s.time_zone!r}", "write an IANA name, e.g. Europe/Copenhagen")
     if s.period <= timedelta(0):
         yield (("period",), "the period must be longer than zero", "e.g. P7D or P365D")
     if not s.arrivals:
@@ -369,6 +390,8 @@ def _against(s: Scenario, registry: Registry) -> Iterator[Found]:
     for i, sh in enumerate(s.staff):
         if sh.role not in roles:
             yield (("staff", i, "role"), f"no pathway has a role {sh.role!r}", did_you_mean(sh.role, roles, "role"))
+        if sh.house is not None and sh.house not in registry.houses:
+            yield (("staff", i, "house"), f"unknown house {sh.house!r}", did_you_mean(sh.house, registry.houses, "house"))
     resources = registry.resources()
     for res in s.capacities:
         if res not in resources:

@@ -28,23 +28,25 @@ import random
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import approvals
+from . import approvals, calendar
 from ._extras import needs
+from ._roster import Duty, Pool, Roster
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, CapacityError, ScenarioError, ServiceClosed
 from .goals import GoalCounts, measure_by_house
 from .loader import load_registry
-from .model import Outcome, Pathway, Transition
+from .model import Outcome, Pathway, Span, Transition
 from .refusals import RefusalCode
 from .registry import Registry
-from .scenario import WEEKDAYS, Distribution, Scenario, scenario_problems
+from .scenario import WEEKDAYS, Arrival, Distribution, Scenario, scenario_problems
 
 with needs("simulate", "simulation (pathways.simulation)"):
     import simpy
@@ -137,10 +139,11 @@ class SimulationResult:
     """Engine events recorded (each a citizen-step)."""
     stranded_cases: tuple[Stranded, ...]
     defects: tuple[str, ...] = ()
+    """Engine errors the definitions caused (not refusals), each with the first case it hit."""
     closed_arrivals: Mapping[str, int] = attrs.field(factory=dict)
     """Per pathway: arrivals the scenario sent while its service was closed (the house's
-    opening hours); they start no case, and a count here says the scenario and the house disagree."""
-    """Engine errors the definitions caused (not refusals), each with the first case it hit."""
+    opening hours). They start no case: the citizen is turned away to the house's safety
+    net. A count here says the scenario's hours and the house's disagree."""
     goals: Mapping[str, GoalCounts] = attrs.field(factory=dict)
     """The houses' goals (seed 004) per house, measured on the simulated cases."""
 
@@ -239,16 +242,16 @@ class Simulation:
         self._turned_away: dict[str, list[int]] = {r: [0] * 24 for r in self._resources}
         self._flows: Counter[str] = Counter()
         self._steps = 0
-        self._presence = self._presence_table()
-        self._same_hours = [
-            next((k for k in range(1, 168) if self._presence[(slot + k) % 168] != self._presence[slot]), 168) - 1
-            for slot in range(168)
-        ]
         self._found_full = False
         self._defects: dict[str, str] = {}
         self._closed_arrivals: Counter[str] = Counter()
-        staffed = {sh.role for sh in scenario.staff} if scenario.staff else {r for p in self.registry.values() for r in p.roles}
-        self._staffed = staffed | {p.citizen_role for p in self.registry.versions() if p.citizen_role is not None}
+        self.zone = _zone(scenario, self.registry)
+        """The zone of the scenario's hours: its ``time_zone``, else the houses', else the start's offset."""
+        self._pools: dict[tuple[str, int, str], Pool | None] = {}
+        total = scenario.period.total_seconds()
+        self._local_hours = [(scenario.start + timedelta(hours=k)).astimezone(self.zone) for k in range(math.ceil(total / 3600))]
+        self.roster = Roster(self._duties(), scenario.start, total)
+        """Who is on duty when: the house's staffing, or the scenario's shifts where it gives them."""
 
     # -- running -----------------------------------------------------------------
 
@@ -276,27 +279,33 @@ class Simulation:
         return self.clock.set(self.scenario.start + timedelta(seconds=self.env.now))
 
     def _arrivals(self, index: int, total: float) -> Generator[simpy.Event, Any, None]:
-        """A Poisson stream, hour by hour, with the rate of that hour and weekday."""
-        arrival = self.scenario.arrivals[index]
-        hour = 0.0
-        while hour < total:
-            at = self.scenario.start + timedelta(seconds=hour)
-            rate = self._rate(arrival.per_day, arrival.hours, arrival.weekdays, arrival.weekday_factor, at)
-            if rate > 0:
-                offset = self.rng.expovariate(rate) * 3600
-                while offset < 3600 and hour + offset < total:
-                    yield self.env.timeout(hour + float(int(offset)) - self.env.now)
-                    self._arrive(index)
-                    offset += self.rng.expovariate(rate) * 3600
-            hour += 3600  # closed or quiet hours cost no simulation event
+        """A Poisson stream, hour by hour, with the rate of that local hour and weekday."""
+        rates = self._rates(self.scenario.arrivals[index])
+        for k, rate in enumerate(rates):
+            if rate <= 0:
+                continue  # closed or quiet hours cost no simulation event
+            hour = k * 3600.0
+            offset = self.rng.expovariate(rate) * 3600
+            while offset < 3600 and hour + offset < total:
+                yield self.env.timeout(hour + float(int(offset)) - self.env.now)
+                self._arrive(index)
+                offset += self.rng.expovariate(rate) * 3600
 
-    @staticmethod
-    def _rate(per_day: float, hours: tuple[int, ...], days: tuple[str, ...], factor: Mapping[str, float], at: datetime) -> float:
-        """Expected arrivals in the hour starting at ``at``."""
-        day = WEEKDAYS[at.weekday()]
-        if day not in days or not _in_window(hours, at.hour):
-            return 0.0
-        return per_day * factor.get(day, 1.0) / _window_length(hours)
+    def _rates(self, arrival: Arrival) -> list[float]:
+        """Expected arrivals in each hour of the period, read in local time.
+
+        A public holiday of the pathway's house counts as a Sunday (as the house's
+        calendar does), so a weekday stream sends nobody to a service closed that day.
+        """
+        cal = self.registry[arrival.pathway].calendar
+        holidays = cal.public_holidays if cal is not None else frozenset()
+        per_hour = arrival.per_day / _window_length(arrival.hours)
+        out = []
+        for local in self._local_hours:
+            day = WEEKDAYS[6 if local.date() in holidays else local.weekday()]
+            open_ = day in arrival.weekdays and _in_window(arrival.hours, local.hour)
+            out.append(per_hour * arrival.weekday_factor.get(day, 1.0) if open_ else 0.0)
+        return out
 
     def _arrive(self, index: int) -> None:
         arrival = self.scenario.arrivals[index]
@@ -385,7 +394,7 @@ class Simulation:
         if case.pending is not None:
             found = self._approvers(case, pathway, now)
             if found is None:
-                return None, self._until_shift_change(now)
+                return None, self._until_shift_change()
             actor: Actor = found
             delay = self.scenario.durations.approval.sample(self.rng)
             if self.rng.random() < choices.refuse:
@@ -425,7 +434,7 @@ class Simulation:
             pick = rng.choices(normal, weights)[0]
         if pick is None:
             # a full resource may free up at any time; otherwise only a new shift changes anything
-            return None, self.scenario.durations.retry.total_seconds() if self._found_full else self._until_shift_change(now)
+            return None, self.scenario.durations.retry.total_seconds() if self._found_full else self._until_shift_change()
         t, actor = pick
         trigger = t.trigger
         action = self._as(case, actor, lambda: self.engine.fire(case, trigger, actor))
@@ -435,7 +444,7 @@ class Simulation:
         """``act`` when the step is done, if ``actor`` is still on shift then (else nothing)."""
 
         def run() -> list[Event]:
-            if actor.person not in self._present(actor.role, self.clock.now(), case):
+            if actor.person not in self._present(actor.role, case):
                 return []
             return act()
 
@@ -444,7 +453,7 @@ class Simulation:
     def _able(self, case: Case, pathway: Pathway, t: Transition, now: datetime) -> Actor | None:
         """A present person who may fire ``t`` now (the engine says so), or ``None``."""
         for role in t.roles:
-            people = self._present(role, now, case)
+            people = self._present(role, case)
             if not people:
                 continue
             actor = self._actor(pathway, people[self.rng.randrange(len(people))], role)
@@ -452,7 +461,7 @@ class Simulation:
             if not reasons:
                 return actor
             if t.takes and [r.code for r in reasons] == [RefusalCode.CAPACITY]:
-                self._turned_away[t.takes][now.hour] += 1
+                self._turned_away[t.takes][self._local_hours[int(self.env.now // 3600)].hour] += 1
                 self._found_full = True
             for r in reasons:
                 if r.code is RefusalCode.RELEASE:  # the definition releases a place the case never took
@@ -465,7 +474,7 @@ class Simulation:
         t = pathway.find(case.state, case.pending.trigger)
         assert t is not None and t.approval is not None
         people = [(role, person) for role in approvals.eligible_roles(t.approval, pathway)
-                  for person in self._present(role, now, case)]
+                  for person in self._present(role, case)]
         self.rng.shuffle(people)
         for role, person in people:
             actor = self._actor(pathway, person, role)
@@ -494,12 +503,12 @@ class Simulation:
             if receiver is not None and not self.engine.pathway_of(receiver).state(receiver.state).terminal:
                 return False
         if case.pending is not None:
-            return not any(self._could_approve(case, pathway, role) for role in pathway.roles if role in self._staffed)
+            return not any(self._could_approve(case, pathway, role) for role in pathway.roles if self._staffed(pathway, role))
         for t in pathway.transitions_from.get(case.state, ()):
             if pathway.is_leaving(t):
                 continue
             for role in t.roles:
-                if role not in self._staffed or role not in pathway.roles:
+                if role not in pathway.roles or not self._staffed(pathway, role):
                     continue
                 actor = self._actor(pathway, f"anyone-{role}", role)
                 codes = {r.code for r in self.engine.why_not(case, t.trigger, actor)}
@@ -519,7 +528,7 @@ class Simulation:
                 continue
             why = []
             for role in t.roles:
-                if role not in self._staffed:
+                if role in pathway.roles and not self._staffed(pathway, role):
                     why.append(f"nobody in role {role!r} is on any shift")
                 elif role in pathway.roles:
                     actor = self._actor(pathway, f"anyone-{role}", role)
@@ -530,41 +539,70 @@ class Simulation:
 
     # -- staff ---------------------------------------------------------------------
 
-    def _presence_table(self) -> list[dict[str, tuple[str, ...]]]:
-        """For each hour of the week (Monday 00 = 0): the people present per role."""
-        table: list[dict[str, list[str]]] = [defaultdict(list) for _ in range(168)]
-        numbered: Counter[str] = Counter()
-        shifts = self.scenario.staff
-        if not shifts:
-            roles = sorted({r for p in self.registry.values() for r in p.roles})
-            for role in roles:
-                for slot in table:
-                    slot[role] += [f"{role}-1", f"{role}-2"]
-            return [{k: tuple(v) for k, v in slot.items()} for slot in table]
-        for sh in shifts:
-            people = []
-            for _ in range(sh.count):
-                numbered[sh.role] += 1
-                people.append(f"{sh.role}-{numbered[sh.role]}")
-            for slot_index, slot in enumerate(table):
-                day, hour = divmod(slot_index, 24)
-                if WEEKDAYS[day] in sh.weekdays and _in_window(sh.hours, hour):
-                    slot[sh.role] += people
-        return [{k: tuple(v) for k, v in slot.items()} for slot in table]
+    def _duties(self) -> dict[Pool, list[Duty]]:
+        """Per pool, its shifts: the scenario's for the role if it gives any, else the house's.
 
-    def _until_shift_change(self, now: datetime) -> float:
-        """Seconds until the staff present change (the next hour whose shifts differ)."""
-        slot = now.weekday() * 24 + now.hour
-        return 3600.0 - (now.minute * 60 + now.second) + 3600.0 * self._same_hours[slot]
+        Without any ``staff`` in the scenario, a role the house does not staff (and every
+        role of a pathway without a house) has two people at all times.
+        """
+        scenario, houses = self.scenario, self.registry.houses
+        pools = {pool for p in self.registry.versions() for r in p.roles if (pool := self._pool(p, r)) is not None}
+        out: dict[Pool, list[Duty]] = {}
+        for house_id, role in sorted(pools):
+            house = houses.get(house_id)
+            holidays = house.holidays if house is not None else frozenset()
+            mine = [sh for sh in scenario.staff if sh.role == role and sh.house in (None, house_id or None)]
+            if mine:
+                out[(house_id, role)] = [
+                    Duty(frozenset(WEEKDAYS.index(d) for d in sh.weekdays), Span(sh.hours[0] * 60, sh.hours[1] * 60),
+                         sh.count, self.zone, holidays)
+                    for sh in mine
+                ]
+            elif house is not None and role in house.staffing:
+                zone = ZoneInfo(house.time_zone)
+                out[(house_id, role)] = [
+                    Duty(calendar.days_of(s.days), s.hours, s.people, zone, holidays)
+                    for s in house.staffing[role] if not s.on_call
+                ]
+            elif not scenario.staff:
+                out[(house_id, role)] = [Duty(frozenset(range(7)), Span(0, 1440), 2, self.zone, holidays)]
+        return out
 
-    def on_shift(self, role: str, at: datetime) -> tuple[str, ...]:
-        """The staff (person ids) in ``role`` who are present at ``at``."""
-        return self._presence[at.weekday() * 24 + at.hour].get(role, ())
+    def _pool(self, pathway: Pathway, role: str) -> Pool | None:
+        """Whose people act in ``role`` for a case of ``pathway``; ``None`` for the citizen's side.
 
-    def _present(self, role: str, now: datetime, case: Case) -> tuple[str, ...]:
-        if self.engine.pathway_of(case).is_citizen(role):
-            return (case.citizen,)
-        return self.on_shift(role, now)
+        The citizen and their network (roles of the citizen's sector) are there with the
+        case, as the week-aware proof has it; everybody else comes from a pool of staff.
+        """
+        key = (pathway.id, pathway.version, role)
+        if key not in self._pools:
+            me = pathway.citizen_role
+            if me is not None and role in pathway.roles and (role == me or pathway.roles[role].sector == pathway.roles[me].sector):
+                self._pools[key] = None
+            else:
+                house = pathway.house if pathway.house in self.registry.houses else None
+                self._pools[key] = (house or "", role)
+        return self._pools[key]
+
+    def _staffed(self, pathway: Pathway, role: str) -> bool:
+        """Somebody holds ``role`` for this pathway at some moment of the period."""
+        pool = self._pool(pathway, role)
+        return pool is None or pool in self.roster.ever
+
+    def _until_shift_change(self) -> float:
+        """Seconds until the staff present change (capped just past the end of the period)."""
+        return min(self.roster.next_change(self.env.now), self.scenario.period.total_seconds() - self.env.now + 1)
+
+    def on_shift(self, role: str, at: datetime, house: str | None = None) -> tuple[str, ...]:
+        """The staff (person ids) in ``role`` (of ``house``) who are present at ``at``."""
+        return self.roster.at((house or "", role), (at - self.scenario.start).total_seconds())
+
+    def _present(self, role: str, case: Case) -> tuple[str, ...]:
+        pathway = self.engine.pathway_of(case)
+        pool = self._pool(pathway, role)
+        if pool is None:
+            return (case.citizen,) if pathway.is_citizen(role) else (f"{case.citizen}/{role}",)
+        return self.roster.at(pool, self.env.now)
 
     def _actor(self, pathway: Pathway, person: str, role: str) -> Actor:
         key = (pathway.id, person, role)
@@ -650,6 +688,17 @@ class Simulation:
             pid, len(cases), outcomes["completed"], outcomes["handed_over"], outcomes["left"], outcomes["open"],
             outcomes["stranded"], deadlines, timeouts, {s: WaitStats.of(v) for s, v in sorted(waits.items())},
         )
+
+
+def _zone(scenario: Scenario, registry: Registry) -> tzinfo:
+    """The scenario's ``time_zone``, else the one zone of the houses, else the start's offset."""
+    if scenario.time_zone is not None:
+        return ZoneInfo(scenario.time_zone)
+    zones = {h.time_zone for h in registry.houses.values()}
+    if len(zones) == 1:
+        return ZoneInfo(zones.pop())
+    assert scenario.start.tzinfo is not None  # the scenario loader demands an offset
+    return scenario.start.tzinfo
 
 
 def _in_window(hours: tuple[int, ...], hour: int) -> bool:
