@@ -12,7 +12,7 @@ from pathways.model import Pathway
 from pathways.stranding import FindingKind, check
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "findings"
-PAGES = [k for k in FindingKind if k is not FindingKind.BOUND_REACHED]
+PAGES = [k for k in FindingKind if k is not FindingKind.BOUND_REACHED and not k.week]  # the week's pages: next step
 
 
 def _load(text: str) -> Pathway | Registry:

@@ -1,18 +1,39 @@
-"""The seed pathways of both houses strand nobody."""
+"""The seed pathways of both houses strand nobody: time-free, and over the houses' week."""
 
 from __future__ import annotations
+
+import pytest
 
 from pathways import load_registry
 from pathways.stranding import check
 
 
-def test_the_seed_pathways_pass_the_stranding_check() -> None:
+def test_the_seed_pathways_pass_the_time_free_stranding_check() -> None:
     registry = load_registry("definitions")
-    report = check(registry)
+    report = check(registry, week=False)
     assert report.ok, report.to_text()
-    assert report.complete
+    assert report.complete and report.week == ()
     assert set(report.explored) == set(registry)
     assert len(registry) == 17
+
+
+@pytest.mark.xfail(
+    reason="FOR THE HOUSES ENGINEER (issue 9): the definitions still have week-aware findings "
+    "(unstaffed, approval_out_of_hours, handover_unanswered, no_safety_net); remove this mark once "
+    "`pathways check definitions` is OK over the week",
+    strict=False,
+)
+def test_the_seed_pathways_pass_the_week_aware_check() -> None:
+    report = check(load_registry("definitions"))
+    assert report.week == ("aarhus", "copenhagen")
+    assert report.ok, report.to_text()
+
+
+def test_the_week_aware_check_adds_only_week_findings_to_the_time_free_one() -> None:
+    registry = load_registry("definitions")
+    free, week = check(registry, week=False), check(registry)
+    assert week.findings[: len(free.findings)] == free.findings
+    assert all(f.kind.week for f in week.findings[len(free.findings):])
 
 
 def test_check_loads_a_folder_itself() -> None:

@@ -283,10 +283,10 @@ def test_a_receiving_pathway_answers_within_its_deadline_or_returns_the_referral
     assert (returned.id, returned.outcome) == ("returned_to_sender", Outcome.HANDED_OVER)
 
 
-def test_the_stranding_checker_finds_nothing_in_the_seeds() -> None:
+def test_the_time_free_stranding_checker_finds_nothing_in_the_seeds() -> None:
     from pathways.stranding import check
 
-    report = check(REGISTRY)
+    report = check(REGISTRY, week=False)  # the week-aware proof: tests/test_seed_check.py
     assert [f.to_text() for f in report.findings] == []
     assert report.complete and sorted(report.explored) == list(ALL)
 

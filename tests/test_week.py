@@ -1,7 +1,7 @@
 """The week-aware proof (pathways.week) on the Aarhus and Copenhagen houses.
 
-Not yet wired into ``pathways.check``: these tests pin what it finds in the shipped
-definitions and that its counterexamples replay on the real engine with a clock.
+``pathways.check`` runs it for every house of a registry; these tests pin what it finds in
+the shipped definitions and that its counterexamples replay on the real engine with a clock.
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 
 from pathways import load_registry
-from pathways.week import Week, WeekFinding, week_findings
+from pathways.findings import Finding, FindingKind
+from pathways.stranding import check
+from pathways.week import Week
 
 REGISTRY = load_registry(Path(__file__).parent.parent / "definitions")
-FINDINGS = week_findings(REGISTRY)
+FINDINGS = [f for f in check(REGISTRY).findings if f.kind.week]
 
 
-def only(kind: str, pathway: str, state: str | None = None, trigger: str | None = None) -> WeekFinding:
+def only(kind: str, pathway: str, state: str | None = None, trigger: str | None = None) -> Finding:
     found = [
         f for f in FINDINGS
-        if f.kind == kind and f.pathway == pathway
+        if f.kind is FindingKind(kind) and f.pathway == pathway
         and (state is None or state in f.states) and (trigger is None or trigger in f.transitions)
     ]
     assert len(found) == 1, FINDINGS
@@ -51,11 +53,11 @@ def test_a_house_with_no_service_without_referral_has_no_safety_net() -> None:
 
 
 def test_aarhus_has_a_safety_net_at_every_hour() -> None:
-    assert not [f for f in FINDINGS if f.kind == "no_safety_net" and f.pathway == "aarhus"]
+    assert not [f for f in FINDINGS if f.kind is FindingKind.NO_SAFETY_NET and f.pathway == "aarhus"]
 
 
-@pytest.mark.parametrize("f", [f for f in FINDINGS if f.counterexample is not None], ids=lambda f: f"{f.kind}-{f.pathway}-{f.states[0]}")
-def test_every_counterexample_replays_on_the_engine_with_a_clock(f: WeekFinding) -> None:
+@pytest.mark.parametrize("f", [f for f in FINDINGS if f.counterexample is not None], ids=lambda f: f"{f.kind.value}-{f.pathway}-{f.states[0]}")
+def test_every_counterexample_replays_on_the_engine_with_a_clock(f: Finding) -> None:
     cx = f.counterexample
     assert cx is not None and cx.started_at is not None
     case = cx.replay(REGISTRY)

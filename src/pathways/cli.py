@@ -152,7 +152,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .stranding import check
 
     registry = _paths(args)
-    report = check(registry, bound=args.bound)
+    report = check(registry, bound=args.bound, week=not args.no_week)
     _emit(args, report.to_text, report.to_json)
     if args.save_journeys:
         from .journey import save_journeys
@@ -174,6 +174,8 @@ def _finding_diagrams(registry: Registry, findings: Sequence[Finding], folder: P
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for n, finding in enumerate(findings, start=1):
+        if finding.pathway not in registry:  # a house-wide finding (no_safety_net) has no pathway to draw
+            continue
         pathway = registry[finding.pathway]
         marks = finding_highlight(finding)
         states, steps, triggers = marks["highlight_states"], marks["highlight_transitions"], marks["highlight_triggers"]
@@ -579,6 +581,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=common, help="prove that no pathway strands a citizen; print findings with counterexample stories")
     p.add_argument("paths", nargs="*", help="definition files or folders of *.yaml (default: ./definitions, else the bundled ones)")
     p.add_argument("--bound", type=int, default=1_000_000, help="most configurations explored per pathway (default: 1000000)")
+    p.add_argument("--no-week", action="store_true", help="skip the week-aware proof (who is on duty when) for the pathways of a house: roles only")
     p.add_argument("--diagram", metavar="DIR", help="write one diagram per finding, its counterexample path marked")
     p.add_argument("--diagram-format", choices=["svg", "mermaid", "dot"], default="svg")
     p.add_argument("--save-journeys", metavar="DIR", help="save each counterexample as a journey (pathways test DIR) that passes once the stranding is fixed")

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 import attrs
 
@@ -573,11 +573,12 @@ def from_counterexample(finding: Finding, registry: Registry, definitions: str =
 
     The journey fails while the pathway strands the citizen there and passes once the
     designer has fixed it, so a fixed stranding stays fixed. ``None`` when the finding has
-    no counterexample, or its run begins with a hand-over from a pathway the checker did
-    not name (a journey starts at a pathway's start).
+    no counterexample, its run begins with a hand-over from a pathway the checker did
+    not name (a journey starts at a pathway's start), or it is a week-aware finding.
     """
     cx = finding.counterexample
-    if cx is None or (cx.handed_over and cx.lead_in is None):
+    expect = _fixed(finding, registry[cx.pathway]) if cx is not None else None
+    if cx is None or expect is None or (cx.handed_over and cx.lead_in is None):
         return None
     steps: list[dict[str, Any]] = []
     if cx.lead_in is not None:
@@ -588,7 +589,7 @@ def from_counterexample(finding: Finding, registry: Registry, definitions: str =
         steps += [_journey_step(s, None, registry) for s in cx.steps]
         start = cx.pathway
     steps.append({"case": cx.pathway} if cx.lead_in is not None else {})
-    steps[-1]["expect"] = _fixed(finding, registry[cx.pathway])
+    steps[-1]["expect"] = expect
     steps[-1]["note"] = f"{finding.message} ({finding.kind.value})"
     steps = [{k: v for k, v in s.items() if v is not None} for s in steps]
     return {
@@ -600,15 +601,33 @@ def from_counterexample(finding: Finding, registry: Registry, definitions: str =
     }
 
 
-def _fixed(finding: Finding, pathway: Pathway) -> dict[str, Any]:
-    """What is true at the end of the run once the finding is fixed."""
-    from .stranding import FindingKind
+def _fixed(finding: Finding, pathway: Pathway) -> dict[str, Any] | None:
+    """What is true at the end of the run once the finding is fixed (``None``: a journey cannot say).
 
-    if finding.kind is FindingKind.WAIT_WITHOUT_DEADLINE:
-        return {"deadline": True}
-    if finding.kind is FindingKind.NO_EXIT_BY_CHOICE:
-        return {"may_leave": True}
-    return {"stuck": False}
+    A journey's engine knows roles, not who is on duty, so the week-aware findings
+    (``unstaffed``, ...) have no journey: their counterexamples replay with
+    :meth:`~pathways.Counterexample.replay` instead.
+    """
+    from .findings import FindingKind
+
+    match finding.kind:
+        case FindingKind.WAIT_WITHOUT_DEADLINE:
+            return {"deadline": True}
+        case FindingKind.NO_EXIT_BY_CHOICE:
+            return {"may_leave": True}
+        case (
+            FindingKind.DEAD_END | FindingKind.TRAP | FindingKind.NO_OWNER | FindingKind.UNSATISFIABLE_APPROVAL
+            | FindingKind.GUARD_GAP | FindingKind.CAPACITY_STARVATION | FindingKind.HANDOVER_GAP
+            | FindingKind.UNREACHABLE_STATE | FindingKind.DEAD_TRANSITION | FindingKind.BOUND_REACHED
+        ):
+            return {"stuck": False}
+        case (
+            FindingKind.UNSTAFFED | FindingKind.APPROVAL_OUT_OF_HOURS | FindingKind.HANDOVER_UNANSWERED
+            | FindingKind.NO_SAFETY_NET
+        ):
+            return None
+        case _ as unreachable:
+            assert_never(unreachable)
 
 
 def _journey_step(s: StoryStep, case: str | None, registry: Registry) -> dict[str, Any]:

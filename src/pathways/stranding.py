@@ -15,14 +15,18 @@ check never passes silently.
 Leaving by the citizen's own choice does not count as moving the citizen on: a state
 that only ends when the citizen gives up strands them. That exit is checked on its own
 (``no_exit_by_choice``).
+
+For the pathways of a house, :func:`check` then runs the week-aware proof
+(:mod:`pathways.week`) on what the exploration reached: is someone holding a responsible
+role on duty at every moment of the week? The findings of both proofs are one kind of
+:class:`~pathways.findings.Finding`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, assert_never
+from typing import assert_never
 
 import attrs
 
@@ -33,10 +37,12 @@ from ._validate import validate
 from .approvals import rule_of
 from .case import Case
 from .errors import DefinitionError, NoCounterexample
+from .findings import CheckResult, Finding, FindingKind, Severity
 from .graph import co_reachable, pathway_graph, reachable, traps
 from .loader import load_registry
 from .model import Outcome, Pathway, Resource, StateKind, Subject, Transition
 from .registry import Registry
+from .week import check_week
 
 __all__ = [
     "DEFAULT_BOUND",
@@ -54,125 +60,28 @@ DEFAULT_BOUND = 1_000_000
 """Configurations explored per pathway before the check gives up (and says so)."""
 
 
-class FindingKind(enum.Enum):
-    """The ways a pathway can strand a citizen (see ``docs/findings/``)."""
-
-    DEAD_END = "dead_end"
-    TRAP = "trap"
-    NO_OWNER = "no_owner"
-    WAIT_WITHOUT_DEADLINE = "wait_without_deadline"
-    UNSATISFIABLE_APPROVAL = "unsatisfiable_approval"
-    GUARD_GAP = "guard_gap"
-    CAPACITY_STARVATION = "capacity_starvation"
-    HANDOVER_GAP = "handover_gap"
-    NO_EXIT_BY_CHOICE = "no_exit_by_choice"
-    UNREACHABLE_STATE = "unreachable_state"
-    DEAD_TRANSITION = "dead_transition"
-    BOUND_REACHED = "bound_reached"
-
-
-class Severity(enum.Enum):
-    """Errors strand citizens (``ok`` is false); warnings are dead design."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@attrs.frozen
-class Finding:
-    """One problem in one pathway, with the run that shows it."""
-
-    kind: FindingKind
-    severity: Severity
-    pathway: str
-    states: tuple[str, ...]
-    transitions: tuple[str, ...]
-    message: str
-    fix: str
-    counterexample: Counterexample | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind.value,
-            "severity": self.severity.value,
-            "pathway": self.pathway,
-            "states": list(self.states),
-            "transitions": list(self.transitions),
-            "message": self.message,
-            "fix": self.fix,
-            "counterexample": self.counterexample.to_json() if self.counterexample else None,
-        }
-
-    def to_text(self) -> str:
-        head = f"{self.severity.value.upper()} {self.kind.value} in {self.pathway}"
-        if self.states:
-            head += ": " + ", ".join(f"`{s}`" for s in self.states)
-        lines = [head, f"  {self.message}"]
-        if self.counterexample is not None:
-            lines.append(f"  how: {self.counterexample.story()}")
-        lines.append(f"  fix: {self.fix}")
-        return "\n".join(lines)
-
-
-@attrs.frozen
-class CheckResult:
-    """Everything :func:`check` found; ``ok`` when there is no error."""
-
-    findings: tuple[Finding, ...]
-    explored: Mapping[str, int]
-    """Configurations explored per pathway."""
-    complete: bool
-    bound: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
-
-    def of_kind(self, kind: FindingKind) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind is kind)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "complete": self.complete,
-            "bound": self.bound,
-            "explored": dict(self.explored),
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
-            "findings": [f.to_json() for f in self.findings],
-        }
-
-    def to_text(self) -> str:
-        blocks = [f.to_text() for f in self.findings]
-        size = sum(self.explored.values())
-        verdict = "OK" if self.ok else "STRANDING"
-        blocks.append(
-            f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in "
-            f"{len(self.explored)} pathway(s); {size} configurations explored"
-            + ("" if self.complete else f" (incomplete: bound {self.bound} reached)")
-        )
-        return "\n\n".join(blocks)
-
-
-def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND) -> CheckResult:
+def check(
+    target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND, week: bool = True,
+) -> CheckResult:
     """Check one pathway, or every pathway of a registry and the hand-overs between them.
 
     The target is validated first, with the loader's own checks (:func:`~pathways.validate`):
     the checker explores only pathways that make sense, so a pathway built in Python
     with an unknown role or an impossible rule is refused, not half-checked.
 
+    The time-free proof asks whether a *role* can move the citizen on. For the pathways
+    of a house loaded in the registry (its calendar and staffing), the week-aware proof
+    (:mod:`pathways.week`) then asks whether a *person* holding it is on duty at every
+    moment of the week: ``unstaffed``, ``approval_out_of_hours``, ``handover_unanswered``
+    and ``no_safety_net``. A lone pathway, or pathways without a house, are checked
+    time-free only.
+
     Args:
         target: a pathway, a registry, or a definition file or folder to load.
         bound: the most configurations explored per pathway; reaching it gives a
             ``bound_reached`` error instead of a silent pass.
+        week: run the week-aware proof for the houses of a registry (``False``: roles
+            only, as for pathways without a house; ``pathways check --no-week``).
 
     Raises:
         DefinitionError: ``target`` does not pass :func:`~pathways.validate` (every
@@ -199,9 +108,14 @@ def check(target: Pathway | Registry | str | Path, *, bound: int = DEFAULT_BOUND
         space = spaces[p.id] = Space(p, resources, bound).explore()
         complete = complete and space.complete
         findings += _Checker(p, space).findings()
+    houses: tuple[str, ...] = ()
     if registry is not None:
         findings = [_lead_in(f, registry, spaces) for f in findings]
-    return CheckResult(tuple(findings), {pid: len(s.parent) for pid, s in spaces.items()}, complete, bound)
+        if week and registry.houses:
+            findings += check_week(registry, spaces)
+            houses = tuple(registry.houses)
+    explored_sizes = {pid: len(s.parent) for pid, s in spaces.items()}
+    return CheckResult(tuple(findings), explored_sizes, complete, bound, houses)
 
 
 def _lead_in(finding: Finding, registry: Registry, spaces: Mapping[str, Space]) -> Finding:
@@ -278,12 +192,12 @@ class _Checker:
 
     def _finding(
         self, kind: FindingKind, states: Iterable[str], transitions: Iterable[str], message: str, fix: str,
-        *, ending: str = "", at: str | None = None, severity: Severity = Severity.ERROR,
+        *, ending: str = "", at: str | None = None,
     ) -> Finding:
         states = tuple(states)
         where = at if at is not None else (states[0] if states else None)
         cx = self._cx(where, ending) if where is not None else None
-        return Finding(kind, severity, self.p.id, states, tuple(transitions), message, fix, cx)
+        return Finding(kind, kind.severity, self.p.id, states, tuple(transitions), message, fix, cx)
 
     # -- structural ------------------------------------------------------------------
 
@@ -506,7 +420,7 @@ class _Checker:
                 yield self._finding(
                     FindingKind.UNREACHABLE_STATE, [s], [],
                     f"no sequence of transitions from `{self.p.initial}` reaches `{s}`",
-                    f"add a transition into `{s}` or remove it", severity=Severity.WARNING,
+                    f"add a transition into `{s}` or remove it",
                 )
 
     # -- explored --------------------------------------------------------------------
@@ -516,7 +430,7 @@ class _Checker:
         ids = space.state_ids
         if not space.complete:
             yield Finding(
-                FindingKind.BOUND_REACHED, Severity.ERROR, self.p.id, (), (),
+                FindingKind.BOUND_REACHED, FindingKind.BOUND_REACHED.severity, self.p.id, (), (),
                 f"the state space of {self.p.id!r} has more than {space.bound} configurations; guard gaps, capacity "
                 "starvation and dead transitions were not fully checked",
                 "raise the bound (--bound N), or split the pathway / reduce the facts its guards read", None,
@@ -577,7 +491,7 @@ class _Checker:
                 cause = ("its source states are never reached" if not set(self.p.sources_of(t)) & self.reach
                          else "its guards, roles or places are never all satisfied where it starts")
                 yield Finding(
-                    FindingKind.DEAD_TRANSITION, Severity.WARNING, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
+                    FindingKind.DEAD_TRANSITION, FindingKind.DEAD_TRANSITION.severity, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
                     f"transition `{t.trigger}` → `{t.dest}` can never fire: {cause}",
                     "fix its guards, roles or places, or remove it", None,
                 )
@@ -591,4 +505,4 @@ class _Checker:
 
     def _at(self, kind: FindingKind, cfg: _explore.Config, triggers: list[str], message: str, fix: str, ending: str) -> Finding:
         s = self.space.state_ids[cfg[0]]
-        return Finding(kind, Severity.ERROR, self.p.id, (s,), tuple(triggers), message, fix, build(self.space, cfg, ending))
+        return Finding(kind, kind.severity, self.p.id, (s,), tuple(triggers), message, fix, build(self.space, cfg, ending))

@@ -28,8 +28,9 @@ Four findings come from it:
 - ``no_safety_net`` (house-wide): hours at which no service takes a citizen in acute
   crisis without referral.
 
-Each finding carries a counterexample with the time of every step, replayable on the
-real engine with a clock (:meth:`pathways.stranding.Counterexample.replay`).
+Each is a :class:`~pathways.findings.Finding` (:func:`pathways.check` runs this proof for
+every house of a registry unless ``week=False``), with a counterexample that has the time of
+every step, replayable on the real engine with a clock (:meth:`pathways.Counterexample.replay`).
 """
 
 from __future__ import annotations
@@ -44,29 +45,18 @@ import attrs
 
 from . import approvals, calendar
 from ._converter import format_duration
+from ._explore import Space
 from ._story import Counterexample, Step
+from .findings import Finding, FindingKind
 from .house import House
 from .model import Counting, Pathway, RuleKind, Span, StateKind, Transition
 from .registry import Registry
 
-__all__ = ["REFERENCE_WEEKS", "Week", "WeekFinding", "check_week", "slot_time", "week_findings"]
+__all__ = ["REFERENCE_WEEKS", "Week", "check_week", "slot_time", "week_findings"]
 
 REFERENCE_WEEKS: Mapping[str, date] = {"week": date(2026, 1, 5), "holiday": date(2026, 5, 25)}
 """The Monday each explored week is replayed on: an ordinary week (no holiday, no
 daylight-saving change) and the week of 2. pinsedag (its Monday a public holiday)."""
-
-
-@attrs.frozen
-class WeekFinding:
-    """A finding of the week-aware proof, before it becomes a :class:`~pathways.stranding.Finding`."""
-
-    kind: str
-    pathway: str
-    states: tuple[str, ...]
-    transitions: tuple[str, ...]
-    message: str
-    fix: str
-    counterexample: Counterexample | None
 
 
 def slot_time(week: str, minute: int) -> datetime:
@@ -487,18 +477,25 @@ def safety_net(house: House, registry: Registry, week: Week) -> int:
     return out
 
 
-def check_week(
-    registry: Registry, reach: Mapping[str, set[str]], fired: Mapping[str, set[int]],
-) -> list[WeekFinding]:
+def check_week(registry: Registry, spaces: Mapping[str, Space]) -> list[Finding]:
     """Every week-aware finding of every house in ``registry``.
 
     Args:
         registry: pathways with their houses.
-        reach: per pathway, the states the time-free check found reachable.
-        fired: per pathway, the transitions (by index) that can fire at all.
+        spaces: per pathway, its explored time-free state space: the states a run reaches
+            and the transitions it can fire at all (guards, facts and places are the
+            time-free check's; this proof adds the clock and who is on duty).
     """
-    out: list[WeekFinding] = []
-    seen: set[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = set()
+    reach: dict[str, set[str]] = {}
+    fired: dict[str, set[int]] = {}
+    for p in registry.values():
+        space = spaces[p.id]
+        reach[p.id] = {s.id for s in p.states if space.first_in(s.id) is not None}
+        if p.intake is not None:
+            reach[p.id].add(p.intake.state)
+        fired[p.id] = set(space.fired)
+    out: list[Finding] = []
+    seen: set[tuple[FindingKind, str, tuple[str, ...], tuple[str, ...]]] = set()
     for house in registry.houses.values():
         mine = [p for p in registry.values() if p.house == house.id]
         for name in REFERENCE_WEEKS:
@@ -517,11 +514,18 @@ def check_week(
     return out
 
 
-def _house_findings(house: House, week: Week, net: int) -> Iterator[WeekFinding]:
+def _finding(
+    kind: FindingKind, pathway: str, states: tuple[str, ...], transitions: tuple[str, ...], message: str, fix: str,
+    counterexample: Counterexample | None,
+) -> Finding:
+    return Finding(kind, kind.severity, pathway, states, transitions, message, fix, counterexample)
+
+
+def _house_findings(house: House, week: Week, net: int) -> Iterator[Finding]:
     gap = week.all & ~net
     if gap:
-        yield WeekFinding(
-            "no_safety_net", house.id, (), (),
+        yield _finding(
+            FindingKind.NO_SAFETY_NET, house.id, (), (),
             f"no service of house {house.id!r} takes a citizen in acute crisis without referral {week.hours(gap)}",
             "open a service with 'without_referral: true' at those hours and staff it (e.g. the outreach team or the overnight places)",
             None,
@@ -535,11 +539,11 @@ def _ok_within(w: Week, met: int, window: int | None) -> int:
     return _reverse(w, w.dilate(_reverse(w, met), window))
 
 
-def _findings(ex: _Explorer, house: House, net: int) -> list[WeekFinding]:
+def _findings(ex: _Explorer, house: House, net: int) -> list[Finding]:
     return [*_unstaffed(ex, house, net), *_approvals(ex), *_handovers(ex)]
 
 
-def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[WeekFinding]:
+def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[Finding]:
     w, p = ex.w, ex.p
     for s in p.states:
         if s.id not in ex.reach or not ex.arrive[s.id]:
@@ -555,8 +559,8 @@ def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[WeekFinding]:
         cx = _counterexample(ex, s.id, start, f"nobody responsible ({', '.join(staff)}) is on duty")
         until = _next_on(w, there, start)
         lasting = f"until {_when(w.name, w.minute(until))}" if until is not None else "at all"
-        yield WeekFinding(
-            "unstaffed", p.id, (s.id,), (),
+        yield _finding(
+            FindingKind.UNSTAFFED, p.id, (s.id,), (),
             f"{_when(w.name, w.minute(start))} the citizen can be in `{s.id}` and nobody responsible there "
             f"({', '.join(staff)}) is on duty {lasting}; unstaffed: {w.hours(gap)}",
             f"make a role that is on duty at those hours responsible in `{s.id}` (and able to act there), or give "
@@ -565,7 +569,7 @@ def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[WeekFinding]:
         )
 
 
-def _approvals(ex: _Explorer) -> Iterator[WeekFinding]:
+def _approvals(ex: _Explorer) -> Iterator[Finding]:
     w, p = ex.w, ex.p
     for t in p.transitions:
         a = t.approval
@@ -592,8 +596,8 @@ def _approvals(ex: _Explorer) -> Iterator[WeekFinding]:
         never = ("can never be met by the people on duty" if a.timeout is None
                  else f"always times out after {_duration(a.timeout)}")
         cx = _counterexample(ex, src, first, f"the request for `{t.trigger}` {never}", request=t)
-        yield WeekFinding(
-            "approval_out_of_hours", p.id, sources, (t.trigger,),
+        yield _finding(
+            FindingKind.APPROVAL_OUT_OF_HOURS, p.id, sources, (t.trigger,),
             f"a request for `{t.trigger}` ({approvals.describe(a)}) made {w.hours(bad)} {never}: too few "
             "approvers are on duty (people count, not roles; the requester never approves)",
             "staff the approvers at those hours (e.g. an on-call leader), let the timeout last until they are back "
@@ -602,7 +606,7 @@ def _approvals(ex: _Explorer) -> Iterator[WeekFinding]:
         )
 
 
-def _handovers(ex: _Explorer) -> Iterator[WeekFinding]:
+def _handovers(ex: _Explorer) -> Iterator[Finding]:
     w, p = ex.w, ex.p
     for t in p.transitions:
         h = t.handover
@@ -623,8 +627,8 @@ def _handovers(ex: _Explorer) -> Iterator[WeekFinding]:
         sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
         src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
         cx = _counterexample(ex, src, first, f"{h.to!r} cannot answer before the deadline of `{t.dest}`", fire=t)
-        yield WeekFinding(
-            "handover_unanswered", p.id, (*sources, t.dest), (t.trigger,),
+        yield _finding(
+            FindingKind.HANDOVER_UNANSWERED, p.id, (*sources, t.dest), (t.trigger,),
             f"a hand-over `{t.trigger}` to {h.to!r} sent {w.hours(bad)} cannot be answered before the deadline of "
             f"`{t.dest}` passes: {h.to!r} is closed or its staff are off duty until then",
             f"let the wait in `{t.dest}` last until the receiving service is open (e.g. a deadline in working days), "
@@ -842,19 +846,6 @@ def _approvers(ex: _Explorer, t: Transition, requester: str, slot: int) -> list[
     return chosen
 
 
-def week_findings(registry: Registry, *, bound: int = 1_000_000) -> list[WeekFinding]:
-    """The week-aware findings of every house in ``registry``, exploring each pathway first.
-
-    Not yet part of :func:`pathways.check`; see the module docstring for what is proved.
-    """
-    from ._explore import Space
-
-    reach: dict[str, set[str]] = {}
-    fired: dict[str, set[int]] = {}
-    for p in registry.values():
-        space = Space(p, registry.resources(), bound).explore()
-        reach[p.id] = {s.id for s in p.states if space.first_in(s.id) is not None}
-        if p.intake is not None:
-            reach[p.id].add(p.intake.state)
-        fired[p.id] = set(space.fired)
-    return check_week(registry, reach, fired)
+def week_findings(registry: Registry, *, bound: int = 1_000_000) -> list[Finding]:
+    """The week-aware findings alone, exploring each pathway first (:func:`pathways.check` gives them with the rest)."""
+    return check_week(registry, {p.id: Space(p, registry.resources(), bound).explore() for p in registry.values()})
