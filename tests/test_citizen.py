@@ -20,9 +20,10 @@ from pathways import (
     validate,
 )
 from pathways.clock import ManualClock
+from pathways.findings import Finding
 from pathways.model import CITIZEN_ROLE, Subject
 from pathways.stranding import FindingKind
-from pathways.week import WeekFinding, week_findings
+from pathways.week import week_findings
 
 DEFINITION = """\
 id: desk
@@ -189,7 +190,7 @@ SHIPPED = load_registry(Path(__file__).parent.parent / "definitions")
 AARHUS = SHIPPED.houses["aarhus"]
 
 
-def in_aarhus(text: str) -> list[WeekFinding]:
+def in_aarhus(text: str) -> list[Finding]:
     """The week-aware findings of ``text`` as a pathway of the Aarhus house, open around the clock."""
     text = text.replace("sectors:\n  region: {label: {da: Region, en: Region}}\n  side: {label: {da: Borgerens side, en: The citizen's side}}\n", "")
     text = "house: aarhus\n" + text.replace("sector: side", "sector: citizen")
@@ -206,7 +207,7 @@ class TestTheWeekKnowsTheCitizensSide:
 
     def test_the_citizen_cannot_approve_their_own_request_at_any_hour(self) -> None:
         [f] = (in_aarhus(network(approvers="citizen")))
-        assert (f.kind, f.transitions) == ("approval_out_of_hours", ("network_meeting",))
+        assert (f.kind, f.transitions) == (FindingKind.APPROVAL_OUT_OF_HOURS, ("network_meeting",))
         assert f.message.startswith("a request for `network_meeting` (all of: citizen) made all week always times out")
 
     def test_a_relative_can_approve_another_relatives_request(self) -> None:
@@ -215,4 +216,4 @@ class TestTheWeekKnowsTheCitizensSide:
 
     def test_a_leaders_approval_at_night_is_counted_in_people_on_duty(self) -> None:
         [f] = (in_aarhus(network(approvers="leader_region")))
-        assert f.kind == "approval_out_of_hours" and "from Monday 16:00 to Tuesday 07:00" in f.message
+        assert f.kind is FindingKind.APPROVAL_OUT_OF_HOURS and "from Monday 16:00 to Tuesday 07:00" in f.message
