@@ -580,6 +580,31 @@ transitions:
   - {trigger: leave, source: "*", dest: left, roles: [citizen]}
 """
 
+WARD = """\
+id: ward
+version: 1
+external: true
+title: {da: Akutmodtagelse, en: Acute ward}
+description: {da: Uden for huset, en: Outside the house}
+initial: referred
+roles:
+  citizen: {sector: borger, label: {da: Borger, en: Citizen}}
+  physician: {sector: region, label: {da: Læge, en: Physician}}
+sectors:
+  region: {label: {da: Region, en: Region}}
+  borger: {label: {da: Borger, en: Citizen}}
+states:
+  - {id: referred, kind: waiting, label: {da: Henvist, en: Referred}, responsible: [physician], deadline: {after: PT3H, trigger: decline}}
+  - {id: admitted, kind: terminal, outcome: handed_over, label: {da: Indlagt, en: Admitted}}
+  - {id: back, kind: terminal, outcome: handed_over, label: {da: Tilbage, en: Back}}
+  - {id: left, kind: terminal, outcome: left_by_choice, label: {da: Gået, en: Left}, follow_up: {da: Ring, en: Call us}}
+transitions:
+  - {trigger: accept, source: referred, dest: admitted, roles: [physician]}
+  - {trigger: decline, source: referred, dest: back, roles: [physician]}
+  - {trigger: leave, source: "*", dest: left, roles: [citizen]}
+intake: {state: referred, accept: accept, decline: decline}
+"""
+
 
 def _house(edits: Sequence[tuple[str, str]]) -> dict[str, str]:
     return {"houses/mini.yaml": _edit(HOUSE, edits), "visit.yaml": VISIT}
@@ -639,6 +664,18 @@ HOUSE_MISTAKES = [
         "A service starts pathways that are loaded.",
         _house([("pathways: [visit]", "pathways: [visit, visits]")]),
         ["houses/mini.yaml:14:23: services.walk_in.pathways[1]: service 'walk_in' starts unknown pathway 'visits' (did you mean 'visit'?)"],
+    ),
+    RegistryMistake(
+        "external-pathway-in-a-house-service",
+        "A receiver outside the house is listed only by a service marked external.",
+        {**_house([("pathways: [visit]", "pathways: [visit, ward]")]), "ward.yaml": WARD},
+        ["houses/mini.yaml:14:23: services.walk_in.pathways[1]: service 'walk_in' lists 'ward', a receiver outside the house (external: true), as its own (add 'external: true' to the service: the house refers to it but does not run it)"],
+    ),
+    RegistryMistake(
+        "house-pathway-in-an-external-service",
+        "A service outside the house lists only receivers outside the house.",
+        _house([("    without_referral: true\n", "    without_referral: true\n    external: true\n")]),
+        ["houses/mini.yaml:14:16: services.walk_in.pathways[0]: service 'walk_in' is outside the house (external: true) but lists the house's pathway 'visit' (move 'visit' to a service of the house, or mark the pathway 'external: true')"],
     ),
     RegistryMistake(
         "holiday-not-a-date",

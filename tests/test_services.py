@@ -35,7 +35,8 @@ LEADER_MUNICIPALITY = Actor("lm-1", "leader_municipality", "municipal_social")
 
 
 MONDAY_9 = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
-"""Inside the Copenhagen house's weekday hours (ManualClock's default is Monday 17:00 local)."""
+"""Inside the weekday hours of the daytime services (Copenhagen's clinic, Aarhus's advice, recovery school
+and health clinic); ManualClock's default is Monday 17:00 local."""
 
 
 def _engine(start: datetime | None = None) -> tuple[Engine, ManualClock]:
@@ -173,7 +174,7 @@ class TestOutreachTeam:
 
 class TestAdviceNavigation:
     def test_the_citizen_is_guided_out_of_the_house_and_followed_up(self) -> None:
-        engine, clock = _engine()
+        engine, clock = _engine(MONDAY_9)
         case = engine.start("advice_navigation", "c-0042", facts={"wants_guidance": True})
         engine.fire(case, "start_overview", PEER)
         engine.fire(case, "guide_out_of_house", SOCIAL)
@@ -184,13 +185,13 @@ class TestAdviceNavigation:
         assert case.state == "started_outside"
 
     def test_information_only_is_a_proper_end(self) -> None:
-        engine, _ = _engine()
+        engine, _ = _engine(MONDAY_9)
         case = engine.start("advice_navigation", "c-0042")
         engine.fire(case, "give_information", SOCIAL)
         assert case.state == "information_given"
 
     def test_the_adviser_hands_over_to_the_recovery_school(self) -> None:
-        engine, _ = _engine()
+        engine, _ = _engine(MONDAY_9)
         case = engine.start("advice_navigation", "c-0042")
         engine.fire(case, "start_overview", SOCIAL)
         engine.fire(case, "refer_recovery_school", PEER)
@@ -201,7 +202,7 @@ class TestAdviceNavigation:
 
 class TestRecoverySchoolAndPeerEducation:
     def test_a_course_open_to_all_from_sign_up_to_completion(self) -> None:
-        engine, clock = _engine()
+        engine, clock = _engine(MONDAY_9)
         case = engine.start("recovery_school", "relative-7")  # a relative, not a citizen in treatment
         engine.fire(case, "enrol", COORDINATOR)
         assert engine.in_use("recovery_course_seats") == 1
@@ -213,7 +214,7 @@ class TestRecoverySchoolAndPeerEducation:
         assert (case.state, engine.in_use("recovery_course_seats")) == ("course_completed", 0)
 
     def test_a_full_course_puts_the_participant_on_a_waiting_list_that_is_reviewed(self) -> None:
-        engine, clock = _engine()
+        engine, clock = _engine(MONDAY_9)
         for n in range(48):
             engine.fire(engine.start("recovery_school", f"p-{n}"), "enrol", COORDINATOR)
         late = engine.start("recovery_school", "p-late")
@@ -228,7 +229,7 @@ class TestRecoverySchoolAndPeerEducation:
         assert late.state == "other_offer"
 
     def test_a_graduate_of_the_peer_education_is_hired_as_a_peer_by_the_shared_leadership(self) -> None:
-        engine, clock = _engine()
+        engine, clock = _engine(MONDAY_9)
         case = engine.start("peer_education", "c-0042", facts={"has_lived_experience": True})
         educator = Actor("pe-1", "peer_educator", "municipal_social")
         engine.fire(case, "invite_to_interview", COORDINATOR)
@@ -241,7 +242,7 @@ class TestRecoverySchoolAndPeerEducation:
         assert case.state == "hired_as_peer"
 
     def test_no_admission_without_lived_experience(self) -> None:
-        engine, _ = _engine()
+        engine, _ = _engine(MONDAY_9)
         case = engine.start("peer_education", "c-0042")
         engine.fire(case, "invite_to_interview", COORDINATOR)
         with pytest.raises(GuardFailed):
@@ -319,7 +320,7 @@ class TestHealthClinic:
         assert not any(t.handover and t.handover.to == "health_clinic" for q in REGISTRY.values() for t in q.transitions)
 
     def test_a_missed_appointment_means_reaching_out(self) -> None:
-        engine, clock = _engine()
+        engine, clock = _engine(MONDAY_9)
         gp = Actor("gp-1", "general_practitioner", "general_practice")
         case = engine.start("health_clinic", "c-0042", facts={"consent_to_share_with_gp": True})
         engine.fire(case, "book_appointment", NURSE)

@@ -6,6 +6,7 @@ the shipped definitions and that its counterexamples replay on the real engine w
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,16 @@ def test_socialvagten_closes_at_midnight_with_a_citizen_in_conversation() -> Non
     )
 
 
-def test_an_extension_asked_for_in_the_evening_always_times_out() -> None:
-    f = only("approval_out_of_hours", "overnight_stay", trigger="request_extension")
-    assert "from Monday 16:00 to Monday 21:00" in f.message and "always times out after PT12H" in f.message
+def test_an_extension_asked_for_in_the_evening_waits_until_the_leaders_are_back() -> None:
+    assert not [f for f in FINDINGS if f.pathway == "overnight_stay"]
+    t = REGISTRY["overnight_stay"].find("review", "request_extension")
+    assert t is not None and t.approval is not None and t.approval.timeout == timedelta(days=6)
 
 
-def test_a_house_with_no_service_without_referral_has_no_safety_net() -> None:
-    f = only("no_safety_net", "copenhagen")
-    assert f.message.startswith("no service of house 'copenhagen' takes a citizen in acute crisis without referral all week")
+def test_copenhagen_counts_the_emergency_room_outside_the_house_in_its_safety_net() -> None:
+    service = REGISTRY.houses["copenhagen"].services["akutmodtagelsen"]
+    assert (service.external, service.without_referral, service.pathways) == (True, True, ("acute_ward",))
+    assert not [f for f in FINDINGS if f.pathway == "copenhagen"]
 
 
 def test_aarhus_has_a_safety_net_at_every_hour() -> None:

@@ -28,12 +28,17 @@ class Service:
     ``pathways`` are the pathways whose cases the service starts: none can start while
     it is closed. ``without_referral`` services take a citizen in acute crisis with no
     referral and no appointment: together they are the house's safety net.
+
+    An ``external`` service is not run by the house (the region's psychiatric emergency
+    room): the house refers to it and may count it in its safety net, but it lists only
+    ``external: true`` pathways, whose cases arrive by hand-over.
     """
 
     label: Label
     pathways: tuple[str, ...] = ()
     open: tuple[Opening, ...] = ()
     without_referral: bool = False
+    external: bool = False
 
 
 @attrs.frozen

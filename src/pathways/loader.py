@@ -132,7 +132,7 @@ def load_registry(sources: str | Path | Iterable[str | Path] | None = None, *, m
             if pathway is not None:
                 loaded.append((file, doc, pathway))
     problems.extend(_between_files(loaded))
-    problems.extend(_services(houses, {p.id for _, _, p in loaded}))
+    problems.extend(_services(houses, {p.id: p for _, _, p in loaded}))
     if problems:
         raise DefinitionError(problems)
     return Registry((p for _, _, p in loaded), houses=(h for h, _, _ in houses.values()))
@@ -239,17 +239,26 @@ def _by_position(problem: Problem) -> tuple[int, int]:
     return (problem.line or 0, problem.column or 0)
 
 
-def _services(houses: Mapping[str, _HouseFile], pathway_ids: set[str]) -> Iterator[Problem]:
-    """A service that names a pathway that is not loaded."""
-    if not pathway_ids:
+def _services(houses: Mapping[str, _HouseFile], pathways: Mapping[str, Pathway]) -> Iterator[Problem]:
+    """A service that names a pathway that is not loaded, or mixes up the house's and external pathways."""
+    if not pathways:
         return
     for house, file, doc in houses.values():
         for sid, service in house.services.items():
             for j, pid in enumerate(service.pathways):
-                if pid not in pathway_ids:
-                    path: DocPath = ("services", sid, "pathways", j)
-                    msg, hint = f"service {sid!r} starts unknown pathway {pid!r}", did_you_mean(pid, pathway_ids, "pathway")
-                    yield problem_at(file, doc, path, msg, hint) if doc else Problem(file, "", msg, hint)
+                path: DocPath = ("services", sid, "pathways", j)
+                found = pathways.get(pid)
+                if found is None:
+                    msg, hint = f"service {sid!r} starts unknown pathway {pid!r}", did_you_mean(pid, pathways, "pathway")
+                elif found.external and not service.external:
+                    msg, hint = (f"service {sid!r} lists {pid!r}, a receiver outside the house (external: true), as its own",
+                                 "add 'external: true' to the service: the house refers to it but does not run it")
+                elif service.external and not found.external:
+                    msg, hint = (f"service {sid!r} is outside the house (external: true) but lists the house's pathway {pid!r}",
+                                 f"move {pid!r} to a service of the house, or mark the pathway 'external: true'")
+                else:
+                    continue
+                yield problem_at(file, doc, path, msg, hint) if doc else Problem(file, "", msg, hint)
 
 
 def _between_files(loaded: list[_Loaded]) -> Iterator[Problem]:
