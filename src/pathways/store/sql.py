@@ -542,14 +542,18 @@ class SQLStore:
             raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
         return row
 
-    def load(self, case_id: str) -> Loaded:
+    def _first(self, stmt: _Prepared, values: Mapping[str, Any]) -> Any:
+        """The first row a prepared read returns on the hot path (``None`` if it returns none)."""
         try:
             with self._raw() as dbapi:
                 cur = dbapi.cursor()
-                self._load.run(cur, {"id": case_id})
-                row = cur.fetchone()
+                stmt.run(cur, values)
+                return cur.fetchone()
         except self._dbapi.Error as exc:
             raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
+
+    def load(self, case_id: str) -> Loaded:
+        row = self._first(self._load, {"id": case_id})
         if row is None:
             raise UnknownCase(f"no case {case_id!r} in the store at {self.url}")
         return loaded_from_row({"snapshot": row[0], "seq": row[1], "head_hash": row[2]}, case_id)
@@ -658,13 +662,7 @@ class SQLStore:
 
     def in_use(self, resource: str) -> int:
         """Places taken now (inside :meth:`claim_due`: as the claim's transaction sees it)."""
-        try:
-            with self._raw() as dbapi:
-                cur = dbapi.cursor()
-                self._in_use.run(cur, {"res": resource})
-                row = cur.fetchone()
-        except self._dbapi.Error as exc:
-            raise StoreError(f"reading the case store at {self.url} failed: {_reason(exc)}") from None
+        row = self._first(self._in_use, {"res": resource})
         return int(row[0]) if row else 0
 
     def resources(self) -> dict[str, tuple[int, int]]:
