@@ -123,6 +123,11 @@ class TestDot:
         text = to_dot(stay, highlight_transitions=[("arrived", "leave")])
         assert '"*" -> "left" [label="#1 leave\\nby citizen", color="#cc0000"' in text
 
+    @pytest.mark.parametrize("draw", [to_dot, to_mermaid], ids=lambda f: f.__name__)
+    def test_a_misspelt_highlight_is_a_type_error_as_for_any_keyword(self, stay, draw) -> None:
+        with pytest.raises(TypeError, match=rf"^{draw.__name__}\(\) got an unexpected keyword argument 'highlight_state'$"):
+            draw(stay, highlight_state=["arrived"])
+
     def test_the_registry_graph_links_sender_to_intake(self) -> None:
         text = registry_to_dot(load_registry(MINI))
         assert '"stay.referred" -> "amb.intake" [label="hand-over: refer"' in text

@@ -178,15 +178,14 @@ def _finding_diagrams(registry: Registry, findings: Sequence[Finding], folder: P
             continue
         pathway = registry[finding.pathway]
         marks = finding_highlight(finding)
-        states, steps, triggers = marks["highlight_states"], marks["highlight_transitions"], marks["highlight_triggers"]
         stem = folder / f"{n:02d}-{finding.pathway}-{finding.kind.value}"
         if fmt == "mermaid":
             path = stem.with_suffix(".mmd")
-            text = to_mermaid(pathway, highlight_states=states, highlight_transitions=steps, highlight_triggers=triggers)
+            text = to_mermaid(pathway, **marks)
             path.write_text(text, encoding="utf-8")
             written.append(path)
             continue
-        dot = to_dot(pathway, highlight_states=states, highlight_transitions=steps, highlight_triggers=triggers)
+        dot = to_dot(pathway, **marks)
         if fmt == "dot":
             path = stem.with_suffix(".dot")
             path.write_text(dot, encoding="utf-8")

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import textwrap
 from collections.abc import Iterable, Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 from ._converter import format_duration
 from .approvals import describe
@@ -29,6 +29,7 @@ from .registry import Registry
 __all__ = [
     "SECTOR_COLOURS",
     "Highlight",
+    "HighlightMarks",
     "conditions",
     "finding_highlight",
     "registry_to_dot",
@@ -58,6 +59,15 @@ _HIGHLIGHT = "#cc0000"
 _TERMINAL_FILL = "#ffffff"
 
 
+class HighlightMarks(TypedDict, total=False):
+    """The keyword arguments of :func:`to_dot`/:func:`to_mermaid` that mark a finding."""
+
+    highlight_states: Iterable[str]
+    highlight_transitions: Iterable[tuple[str, str]]
+    """``(source, trigger)`` steps; their order numbers the steps of a counterexample path."""
+    highlight_triggers: Iterable[str]
+
+
 class Highlight:
     """What to mark: states, transitions as ordered ``(source, trigger)`` steps, whole triggers."""
 
@@ -70,6 +80,19 @@ class Highlight:
         for i, pair in enumerate(transitions, start=1):
             self.steps.setdefault((pair[0], pair[1]), []).append(i)
 
+    @classmethod
+    def of(cls, marks: HighlightMarks, caller: str) -> Highlight:
+        """What the keyword arguments of ``caller`` (:func:`to_dot`, :func:`to_mermaid`) mark.
+
+        Raises:
+            TypeError: for a keyword it does not know, as Python does for any function.
+        """
+        if unknown := sorted(marks.keys() - HighlightMarks.__optional_keys__):
+            raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}")
+        return cls(
+            marks.get("highlight_states", ()), marks.get("highlight_transitions", ()), marks.get("highlight_triggers", ())
+        )
+
     def edge(self, pathway: Pathway, t: Transition, source: str) -> list[int] | None:
         """Step numbers of this edge (``source`` may be ``*``), or ``None`` if not marked."""
         if source == ANY_STATE:
@@ -78,14 +101,6 @@ class Highlight:
             return sorted(found) if marked else None
         steps = self.steps.get((source, t.trigger))
         return [] if steps is None and t.trigger in self.triggers else steps
-
-
-class HighlightMarks(TypedDict):
-    """The keyword arguments of :func:`to_dot`/:func:`to_mermaid` that mark a finding."""
-
-    highlight_states: tuple[str, ...]
-    highlight_transitions: tuple[tuple[str, str], ...]
-    highlight_triggers: tuple[str, ...]
 
 
 def finding_highlight(finding: Any) -> HighlightMarks:
@@ -286,16 +301,9 @@ def _sector_names(pathways: Iterable[Pathway], lang: str) -> dict[str, str]:
     return names
 
 
-def to_dot(
-    pathway: Pathway,
-    *,
-    highlight_states: Iterable[str] = (),
-    highlight_transitions: Iterable[tuple[str, str]] = (),
-    highlight_triggers: Iterable[str] = (),
-    lang: str = "en",
-) -> str:
+def to_dot(pathway: Pathway, *, lang: str = "en", **marks: Unpack[HighlightMarks]) -> str:
     """The pathway as a Graphviz ``digraph``; hand-overs point at the receiving pathway."""
-    hl = Highlight(highlight_states, highlight_transitions, highlight_triggers)
+    hl = Highlight.of(marks, "to_dot")
     title = f"{pathway.id} v{pathway.version}: {getattr(pathway.title, lang)}"
     out = [f"digraph {_q(pathway.id)} {{", *_GRAPH_HEAD, f"  label={_q(title)}; labelloc=t;"]
     out += _dot_body(pathway, hl, lang, "", "  ")
@@ -400,16 +408,9 @@ def _class_defs(sectors: Iterable[str], known: Sequence[str]) -> list[str]:
     return out
 
 
-def to_mermaid(
-    pathway: Pathway,
-    *,
-    highlight_states: Iterable[str] = (),
-    highlight_transitions: Iterable[tuple[str, str]] = (),
-    highlight_triggers: Iterable[str] = (),
-    lang: str = "en",
-) -> str:
+def to_mermaid(pathway: Pathway, *, lang: str = "en", **marks: Unpack[HighlightMarks]) -> str:
     """The pathway as a Mermaid ``flowchart`` (renders on GitHub and in most doc tools)."""
-    hl = Highlight(highlight_states, highlight_transitions, highlight_triggers)
+    hl = Highlight.of(marks, "to_mermaid")
     body, styles = _mermaid_body(pathway, hl, lang, "", "  ")
     out = ["flowchart TD", *body]
     for t in pathway.transitions:
