@@ -118,6 +118,14 @@ class TestJourneyFileErrors:
             "j.yaml:2:1: step: unknown field 'step' (did you mean 'steps'?)",
         ]
 
+    def test_the_file_is_the_source_so_a_source_field_is_one_more_mistake(self) -> None:
+        with pytest.raises(JourneyError) as caught:
+            load_journey_text("pathway: walk_in\nsource: x.yaml\nsteps: []\n", "j.yaml")
+        assert [str(p) for p in caught.value.problems] == [
+            "j.yaml:2:1: source: unknown field 'source' (remove it)",
+            "j.yaml:3:1: steps: a journey needs at least one step (add a step such as '- {by: nurse, do: admit}')",
+        ]
+
     def test_a_step_does_one_thing(self) -> None:
         with pytest.raises(JourneyError) as caught:
             load_journey_text("pathway: walk_in\nsteps:\n  - {by: nurse, do: admit, wait: PT1H}\n", "j.yaml")

@@ -109,6 +109,12 @@ class TestScenarioFile:
             "  s.yaml:5:11: choices.leav: unknown field 'leav' (did you mean 'leave'?)"
         )
 
+    def test_the_file_is_the_source_so_a_source_field_is_a_mistake(self) -> None:
+        text = MINI_SCENARIO + "source: elsewhere.yaml\n"
+        with pytest.raises(ScenarioError) as exc:
+            load_scenario_text(text, "s.yaml")
+        assert [str(p) for p in exc.value.problems] == [f"s.yaml:{text.count(chr(10))}:1: source: unknown field 'source' (remove it)"]
+
     def test_ranges_weekdays_and_distributions_are_checked(self) -> None:
         text = textwrap.dedent("""\
             name: x

@@ -13,7 +13,7 @@ import os
 import stat
 import typing
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -43,6 +43,7 @@ __all__ = [
     "parse_fields",
     "problem_at",
     "read_document",
+    "read_fields",
     "read_text",
     "structure_fields",
     "yaml_problem",
@@ -93,6 +94,8 @@ def parse_fields(
 
 
 _T = TypeVar("_T")
+_Doc = TypeVar("_Doc", bound=attrs.AttrsInstance)
+"""A document read by :func:`read_fields`: an attrs class with a ``source`` field."""
 
 
 class Positions:
@@ -111,6 +114,11 @@ class Positions:
         """The document ``obj`` was read from, if it was read from one."""
         return self._docs.get(id(obj))
 
+    def problems(self, obj: object, file: str, found: Iterable[Found]) -> list[Problem]:
+        """``found`` in ``obj`` as problems, at their lines if ``obj`` was read from a document."""
+        doc = self.of(obj)
+        return [problem_at(file, doc, p, m, h) if doc is not None else Problem(file, format_path(p), m, h) for p, m, h in found]
+
 
 def structure_fields(
     converter: cattrs.Converter, doc: Positioned, file: str, cls: type[_T], problems: list[Problem], error: type[DocumentError],
@@ -124,6 +132,31 @@ def structure_fields(
         return converter.structure(doc.data, cls)
     except (ClassValidationError, IterableValidationError) as exc:
         raise error([*problems, *(problem_at(file, doc, p, m, h) for p, m, h in explain(exc, (), cls))]) from None
+
+
+def read_fields(
+    text: str, file: str, cls: type[_Doc], converter: cattrs.Converter, error: type[DocumentError], *,
+    not_mapping: str, start: str, shape: Callable[[_Doc], Iterable[Found]], positions: Positions,
+) -> _Doc:
+    """``text``, a mapping of fields, as a ``cls`` whose ``source`` is ``file``: a journey or a scenario.
+
+    Every problem is reported at once: YAML, keys written twice, fields that do not fit,
+    a ``source`` written in the file (the file itself is the source), and what ``shape``
+    finds in the result. ``positions`` keeps the document, so that checks against the
+    definitions later can name lines (:meth:`Positions.problems`).
+
+    Raises:
+        error: with every problem found.
+    """
+    doc, problems = parse_fields(text, file, error, not_mapping, start)
+    if "source" in doc.data:
+        problems.append(problem_at(file, doc, ("source",), "unknown field 'source'", "remove it"))
+    value: _Doc = attrs.evolve(typing.cast(Any, structure_fields(converter, doc, file, cls, problems, error)), source=file)
+    problems.extend(problem_at(file, doc, p, m, h) for p, m, h in shape(value))
+    if problems:
+        raise error(problems)
+    positions.remember(value, doc)
+    return value
 
 
 def yaml_problem(exc: yaml.YAMLError, file: str) -> Problem:

@@ -22,15 +22,7 @@ from typing import TYPE_CHECKING, Any, assert_never
 import attrs
 
 from ._converter import format_duration, make_converter
-from ._documents import (
-    Found,
-    Positions,
-    did_you_mean,
-    parse_fields,
-    problem_at,
-    read_document,
-    structure_fields,
-)
+from ._documents import Found, Positions, did_you_mean, read_document, read_fields
 from ._yaml import dump
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
@@ -129,15 +121,8 @@ class Journey:
 
 _converter = make_converter()
 
-
-def _without_source(value: Any, cls: Any) -> Journey:
-    if isinstance(value, Mapping) and "source" in value:
-        raise ValueError("unknown field 'source'")
-    return _base(value, cls)  # type: ignore[no-any-return]
-
-
-_base = _converter.get_structure_hook(Journey)
-_converter.register_structure_hook(Journey, _without_source)
+_POSITIONS = Positions()
+"""The parsed document of each living journey."""
 
 
 def load_journey(path: str | Path) -> Journey:
@@ -152,21 +137,10 @@ def load_journey(path: str | Path) -> Journey:
 
 def load_journey_text(text: str, file: str = "<string>") -> Journey:
     """Load a journey from YAML text; ``file`` names it and anchors ``definitions``."""
-    doc, problems = parse_fields(text, file, JourneyError, "a journey must be a mapping of fields", "start with 'pathway: my_pathway'")
-    try:
-        journey = structure_fields(_converter, doc, file, Journey, problems, JourneyError)
-    except ValueError as exc:
-        raise JourneyError([problem_at(file, doc, ("source",), str(exc), "remove it")]) from None
-    journey = attrs.evolve(journey, source=file)
-    problems.extend(problem_at(file, doc, p, m, h) for p, m, h in _shape(journey))
-    if problems:
-        raise JourneyError(problems)
-    _POSITIONS.remember(journey, doc)
-    return journey
-
-
-_POSITIONS = Positions()
-"""The parsed document of each living journey."""
+    return read_fields(
+        text, file, Journey, _converter, JourneyError, not_mapping="a journey must be a mapping of fields",
+        start="start with 'pathway: my_pathway'", shape=_shape, positions=_POSITIONS,
+    )
 
 
 def _shape(j: Journey) -> Iterator[Found]:
@@ -211,11 +185,7 @@ def _against(j: Journey, registry: Registry) -> Iterator[Found]:
 
 def journey_problems(journey: Journey, registry: Registry) -> list[Problem]:
     """Problems between a journey and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.of(journey)
-    return [
-        problem_at(journey.source, doc, p, m, h) if doc is not None else Problem(journey.source, "", m, h)
-        for p, m, h in _against(journey, registry)
-    ]
+    return _POSITIONS.problems(journey, journey.source, _against(journey, registry))
 
 
 # -- running ---------------------------------------------------------------------------

@@ -21,18 +21,7 @@ import attrs
 import cattrs
 
 from ._converter import make_converter, parse_duration
-from ._documents import (
-    MAX_FILE_BYTES,
-    DocPath,
-    Found,
-    Positions,
-    did_you_mean,
-    parse_fields,
-    problem_at,
-    read_document,
-    structure_fields,
-)
-from ._yaml import format_path
+from ._documents import MAX_FILE_BYTES, DocPath, Found, Positions, did_you_mean, read_document, read_fields
 from .errors import Problem, ScenarioError
 from .registry import Registry
 
@@ -212,7 +201,7 @@ class Scenario:
     time_zone: str | None = None
     """The zone of the hours in ``arrivals`` and ``staff`` (e.g. ``Europe/Copenhagen``);
     default: the houses' zone, else the offset of ``start``."""
-    source: str = attrs.field(default="<string>", eq=False)
+    source: str = attrs.field(default="<string>", eq=False, metadata={"schema": False})
     """The file the scenario came from (set by the loader)."""
 
     @property
@@ -271,24 +260,15 @@ def load_scenario(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> Scena
 
 def load_scenario_text(text: str, file: str = "<string>") -> Scenario:
     """Load a scenario from YAML text; ``file`` names it in messages and anchors ``definitions``."""
-    doc, problems = parse_fields(text, file, ScenarioError, "a scenario must be a mapping of fields", "start with 'name: my scenario'")
-    scenario = structure_fields(_converter, doc, file, Scenario, problems, ScenarioError)
-    scenario = attrs.evolve(scenario, source=file)
-    problems.extend(problem_at(file, doc, path, msg, hint) for path, msg, hint in _shape(scenario))
-    if problems:
-        raise ScenarioError(problems)
-    _POSITIONS.remember(scenario, doc)
-    return scenario
+    return read_fields(
+        text, file, Scenario, _converter, ScenarioError, not_mapping="a scenario must be a mapping of fields",
+        start="start with 'name: my scenario'", shape=_shape, positions=_POSITIONS,
+    )
 
 
 def scenario_problems(scenario: Scenario, registry: Registry) -> list[Problem]:
     """Problems between a scenario and the definitions it runs on (unknown names)."""
-    doc = _POSITIONS.of(scenario)
-    out = []
-    for path, msg, hint in _against(scenario, registry):
-        line, col = doc.position(path) if doc is not None else (None, None)
-        out.append(Problem(scenario.source, format_path(path), msg, hint, line, col))
-    return out
+    return _POSITIONS.problems(scenario, scenario.source, _against(scenario, registry))
 
 
 def _prob(path: DocPath, value: float) -> Iterator[Found]:
