@@ -194,8 +194,7 @@ def in_aarhus(text: str) -> list[Finding]:
     """The week-aware findings of ``text`` as a pathway of the Aarhus house, open around the clock."""
     text = text.replace("sectors:\n  region: {label: {da: Region, en: Region}}\n  side: {label: {da: Borgerens side, en: The citizen's side}}\n", "")
     text = "house: aarhus\n" + text.replace("sector: side", "sector: citizen")
-    house = [p for p in SHIPPED.values() if p.house == "aarhus"]
-    registry = Registry([*house, load_text(text, houses=[AARHUS])], houses=[AARHUS])
+    registry = Registry([*SHIPPED.values(), load_text(text, houses=[AARHUS])], houses=SHIPPED.houses.values())
     return [f for f in week_findings(registry) if f.pathway == "desk"]
 
 
