@@ -63,6 +63,12 @@ class TestTheHouseFile:
             "(put the house file in 'houses/' beside the pathways, or load it with the pathway)"
         )
 
+    def test_a_house_service_may_name_a_pathway_the_registry_has_not_loaded(self) -> None:
+        """The week proof asks the registry for each service's pathways; one left out is ``None``, not an error."""
+        aarhus_only = pathways.Registry([p for p in REGISTRY.values() if p.house == "aarhus"], houses=[AARHUS])
+        assert "acute_ward" in AARHUS.services["akutmodtagelsen"].pathways
+        assert (aarhus_only.get("acute_ward"), aarhus_only.get("acute_ward", REGISTRY["walk_in"]).id) == (None, "walk_in")
+
     def test_a_pathway_in_no_service_is_open_around_the_clock(self) -> None:
         assert AARHUS.calendar_for("nowhere").opening == ()
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar, overload
 
 from .errors import UnknownPathway
 from .house import House
 from .model import Pathway, Resource
 
 __all__ = ["Registry"]
+
+_T = TypeVar("_T")
 
 
 class Registry(Mapping[str, Pathway]):
@@ -44,6 +47,14 @@ class Registry(Mapping[str, Pathway]):
         except KeyError:
             known = ", ".join(sorted(self._latest)) or "none"
             raise UnknownPathway(f"no pathway {pathway_id!r} is loaded (loaded: {known})") from None
+
+    @overload
+    def get(self, pathway_id: str, /) -> Pathway | None: ...
+    @overload
+    def get(self, pathway_id: str, /, default: Pathway | _T) -> Pathway | _T: ...
+    def get(self, pathway_id: str, /, default: object = None) -> object:
+        """The pathway, or ``default`` (``Mapping.get`` would let :class:`UnknownPathway` out: it is no ``KeyError``)."""
+        return self._latest.get(pathway_id, default)
 
     def __contains__(self, pathway_id: object) -> bool:
         return pathway_id in self._latest
