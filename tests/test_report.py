@@ -63,17 +63,38 @@ class TestHtml:
         assert "flowchart TD" in text
 
 
+class TestLivelocks:
+    def test_the_report_tells_each_livelock_with_its_story_in_danish_too(self) -> None:
+        from pathways.scenario import load_scenario_text
+
+        tiny = ROOT / "tests" / "fixtures" / "tiny_house"
+        text = ("name: tiny\nstart: 2026-01-05T00:00:00+01:00\nperiod: P3D\nseed: 3\ndefinitions: .\n"
+                "arrivals: [{pathway: stay, per_day: 2, hours: [16, 24]}]\nchoices: {leave: 0.0}\nlivelock_repeats: 3\n")
+        sim = Simulation(load_scenario_text(text, str(tiny / "s.yaml")))
+        result = sim.run()
+        assert result.livelocks
+        english = render_report(result, sim.registry, lang="en")
+        first = result.livelocks[0]
+        assert f"<h2>Livelocked citizens ({len(result.livelocks)})</h2>" in english
+        assert f'<div class="stranded" id="livelock-{first.case_id}"><b>{first.case_id} in stay / staying: {first.repeats} rounds' in english
+        assert "approval timed out" in english
+        danish = render_report(result, sim.registry, lang="da")
+        assert f"<h2>Borgere, der kører i ring ({len(result.livelocks)})</h2>" in danish
+        assert "<th>kører i ring</th>" in danish
+
+
 class TestTerminal:
     def test_the_summary_table_has_a_row_per_pathway_and_the_house(self, week: tuple[Simulation, SimulationResult]) -> None:
         _, result = week
         text = summary_text(result)
         lines = text.splitlines()
-        assert lines[2].split() == ["pathway", "started", "completed", "handed", "over", "left", "open", "stranded", "deadlines"]
+        assert lines[2].split() == ["pathway", "started", "completed", "handed", "over", "left", "open", "stranded", "livelocked",
+                                    "deadlines"]
         house = next(line for line in lines if line.startswith("whole house"))
         assert house.split()[2:] == [str(result.overall.started), str(result.overall.completed),
                                      str(result.overall.handed_over), str(result.overall.left),
                                      str(result.overall.open), str(result.overall.stranded),
-                                     str(result.overall.deadlines_fired)]
+                                     str(result.overall.livelocked), str(result.overall.deadlines_fired)]
 
     def test_the_progress_bar_draws_only_on_change(self) -> None:
         out = io.StringIO()

@@ -79,7 +79,7 @@ def _check_run(sim: Simulation, result: SimulationResult) -> None:
         assert all(0 <= n <= result.capacity[res] for _, n in series)
         assert result.peak[res] <= result.capacity[res]
     for r in [*result.pathways.values(), result.overall]:
-        assert r.started == r.completed + r.left + r.open + r.stranded
+        assert r.started == r.completed + r.left + r.open + r.stranded + r.livelocked
         assert 0 <= r.handed_over <= r.completed
     assert result.overall.started == len(engine.cases)
 
@@ -429,3 +429,49 @@ class TestTheHouse:
                                  period=timedelta(days=1), arrivals=(attrs.evolve(_tiny().arrivals[0], per_day=50,
                                  weekdays=("mon", "tue", "wed", "thu", "fri")),)))
         assert holiday.overall.started == 0 and holiday.closed_arrivals == {}
+
+
+class TestLivelock:
+    """A nurse whose extension request always times out (the leader works days) is not 'open, 0 stranded'."""
+
+    def test_a_request_that_always_times_out_is_a_livelock_with_its_story(self) -> None:
+        sim = Simulation(_tiny())
+        result = sim.run()
+        assert result.overall.stranded == 0
+        assert result.overall.livelocked == len(result.livelocks) > 0
+        first = result.livelocks[0]
+        assert (first.case_id, first.pathway, first.state, first.repeats) == ("case-000001", "stay", "staying", 13)
+        assert first.cycle == (
+            "2026-01-05 17:10 requested 'request_extension' by nurse-1 (nurse, region): stays in 'staying'",
+            "2026-01-05 21:10 refused 'request_extension': stays in 'staying' (approval timed out)",
+        )
+        assert first.story == (
+            "2026-01-05 16:32 started in 'staying'",
+            "then 13 times the same 2 step(s), from 2026-01-05 17:10 to 2026-01-11 20:35; the first round:",
+            *(f"  {line}" for line in first.cycle),
+            "livelock in 'staying': the same steps repeat without progress (still at the end of the period)",
+        )
+        _check_run(sim, result)
+
+    def test_livelocks_are_in_the_json_and_the_summary(self) -> None:
+        from pathways.report import summary_text
+
+        result = simulate(_tiny())
+        data = result.to_json()
+        assert data["overall"]["livelocked"] == len(data["livelocks"]) == len(result.livelocks)
+        assert data["livelocks"][0]["cycle"] == list(result.livelocks[0].cycle)
+        assert "LIVELOCK case-000001 in stay/staying, 13 rounds:" in summary_text(result)
+
+    def test_with_the_leader_there_in_the_evening_nothing_is_livelocked(self) -> None:
+        evening = _tiny(TINY_SCENARIO + "staff: [{role: leader, hours: [16, 24]}]\n")
+        result = simulate(evening)
+        assert result.overall.livelocked == 0 and result.overall.completed > 0
+
+    def test_fewer_rounds_than_livelock_repeats_is_still_open(self) -> None:
+        result = simulate(_tiny(livelock_repeats=1000))
+        assert result.overall.livelocked == 0 and result.overall.open == result.overall.started
+
+    def test_livelock_repeats_must_be_at_least_two(self) -> None:
+        with pytest.raises(ScenarioError) as exc:
+            _tiny(TINY_SCENARIO + "livelock_repeats: 1\n")
+        assert [p.message for p in exc.value.problems] == ["livelock_repeats must be at least 2, got 1"]

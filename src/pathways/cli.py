@@ -5,7 +5,7 @@ One convention for every sub-command (docs/cli.md describes each JSON shape):
 * ``--format text|json``: text for people, JSON for tools. JSON is made from the library's
   objects by the one cattrs converter (``_converter.converter``) or their ``to_json``;
   an error in JSON mode also prints ``{"error": {...}}`` on standard output.
-* Exit codes: 0 ok; 1 findings (stranding, stranded simulated citizens, a tampered audit
+* Exit codes: 0 ok; 1 findings (stranding, stranded or livelocked simulated citizens, a tampered audit
   trail, overdue cases); 2 bad input or usage (a wrong definition file, a missing store,
   an unknown pathway). A closed pipe (``pathways check | head``) ends quietly with 141.
 * Binary output (PNG) refuses a terminal. Commands that read a store never create one:
@@ -333,7 +333,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.report:
         write_report(result, sim.registry, args.report)
         print(f"report written to {args.report}", file=sys.stderr)
-    return EXIT_FINDINGS if result.stranded_cases else EXIT_OK
+    return EXIT_FINDINGS if result.stranded_cases or result.livelocks else EXIT_OK
 
 
 def _cmd_diagram(args: argparse.Namespace) -> int:

@@ -44,7 +44,7 @@ pre { white-space: pre-wrap; font-size: 12px; }
 .meta { color: #666; }
 """
 
-_FIELDS = ("started", "completed", "handed_over", "left", "open", "stranded", "deadlines_fired", "approval_timeouts")
+_FIELDS = ("started", "completed", "handed_over", "left", "open", "stranded", "livelocked", "deadlines_fired", "approval_timeouts")
 
 
 def _esc(text: object) -> str:
@@ -104,7 +104,8 @@ def _waits_plot(waits: Mapping[str, WaitStats], limit: int = 30) -> str:
     ax.barh(y, med, color="#3d85c6", label="median")
     ax.scatter(mx, y, marker="|", color="#222", s=80, label="max")
     ax.set_yticks(y, names, fontsize=8)
-    ax.set_xscale("log")
+    if rows:  # a run where no stay has ended yet has nothing to put on a log scale
+        ax.set_xscale("log")
     ax.set_xlabel("hours in the state (log scale)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
@@ -160,7 +161,7 @@ def _summary(result: SimulationResult) -> str:
         return [name, *(getattr(r, f) for f in _FIELDS)]
 
     header = [tr("pathway"), tr("started"), tr("completed"), tr("of which handed over"), tr("left by choice"), tr("open at end"),
-              tr("stranded"), tr("deadlines fired"), tr("approvals timed out")]
+              tr("stranded"), tr("livelocked"), tr("deadlines fired"), tr("approvals timed out")]
     return _table([row(r, pid) for pid, r in result.pathways.items()], header, row(result.overall, tr("whole house")))
 
 
@@ -197,16 +198,21 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
     if result.defects:
         parts.append(_h2(tr("Defects in the definitions")))
         parts += [f'<div class="stranded">{_esc(d)}</div>' for d in result.defects]
-    parts += [
-        f'<p class="note">{_esc(pathway_id)}: {n} arrivals came while its service was closed '
-        "(compare the scenario's hours with the house's)</p>"
-        for pathway_id, n in result.closed_arrivals.items()
-    ]
+    parts += [f'<p class="note">{_esc(_closed_text(pathway_id, n))}</p>' for pathway_id, n in result.closed_arrivals.items()]
     if result.stranded_cases:
         parts.append(_h2(tr("Stranded citizens ({count})", count=len(result.stranded_cases))))
         for s in result.stranded_cases[:50]:
             parts.append(f'<div class="stranded"><b>{_esc(s.case_id)}</b> in {_esc(s.pathway)} / {_esc(s.state)} '
                          f"since {_esc(s.since.isoformat())}<pre>{_esc(chr(10).join(s.story))}</pre></div>")
+    if result.livelocks:
+        parts.append(_h2(tr("Livelocked citizens ({count})", count=len(result.livelocks))))
+        parts.append(_p(tr("The same steps repeat in one state without progress until the end of the period: "
+                           "someone moves the case, but never on.")))
+        for x in result.livelocks[:50]:
+            head = tr("{case} in {pathway} / {state}: {repeats} rounds since {since}", case=x.case_id, pathway=x.pathway,
+                      state=x.state, repeats=x.repeats, since=x.since.isoformat())
+            parts.append(f'<div class="stranded" id="livelock-{_esc(x.case_id)}"><b>{_esc(head)}</b>'
+                         f"<pre>{_esc(chr(10).join(x.story))}</pre></div>")
     parts.append(_h2(tr("Occupancy of shared places")))
     if result.occupancy:
         parts.append(_table(
@@ -262,7 +268,7 @@ def write_report(
 def _meta(result: SimulationResult) -> str:
     text = tr(
         "{start} to {end} · seed {seed} · {steps} engine events · identity: started = completed + left + open + stranded "
-        "(completed includes handed over)",
+        "+ livelocked (completed includes handed over)",
         start=result.start.isoformat(), end=result.end.isoformat(), seed=result.seed, steps=result.steps,
     )
     return f'<p class="meta">{_esc(text)}</p>'
@@ -282,9 +288,9 @@ def _p(text: str) -> str:
 
 def summary_text(result: SimulationResult) -> str:
     """The terminal summary: citizens per pathway, places, approvals, stranded cases."""
-    header = ["pathway", "started", "completed", "handed over", "left", "open", "stranded", "deadlines"]
-    rows = [[pid, *(str(getattr(r, f)) for f in _FIELDS[:7])] for pid, r in result.pathways.items()]
-    rows.append(["whole house", *(str(getattr(result.overall, f)) for f in _FIELDS[:7])])
+    header = ["pathway", "started", "completed", "handed over", "left", "open", "stranded", "livelocked", "deadlines"]
+    rows = [[pid, *(str(getattr(r, f)) for f in _FIELDS[:8])] for pid, r in result.pathways.items()]
+    rows.append(["whole house", *(str(getattr(result.overall, f)) for f in _FIELDS[:8])])
     out = [f"{result.scenario} (seed {result.seed}): {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}, "
            f"{result.steps} engine events", "", _text_table(rows, header)]
     for house, goals in result.goals.items():
@@ -303,12 +309,21 @@ def summary_text(result: SimulationResult) -> str:
     for d in result.defects:
         out += ["", f"DEFECT {d}"]
     for pathway_id, n in result.closed_arrivals.items():
-        out += ["", f"CLOSED {pathway_id}: {n} arrivals came while its service was closed (compare the scenario's hours with the house's)"]
+        out += ["", f"CLOSED {_closed_text(pathway_id, n)}"]
     for s in result.stranded_cases[:5]:
         out += ["", f"STRANDED {s.case_id} in {s.pathway}/{s.state}:", *(f"  {line}" for line in s.story)]
     if len(result.stranded_cases) > 5:
         out.append(f"... and {len(result.stranded_cases) - 5} more stranded cases (see --json or --report)")
+    for x in result.livelocks[:5]:
+        out += ["", f"LIVELOCK {x.case_id} in {x.pathway}/{x.state}, {x.repeats} rounds:", *(f"  {line}" for line in x.story)]
+    if len(result.livelocks) > 5:
+        out.append(f"... and {len(result.livelocks) - 5} more livelocked cases (see --json or --report)")
     return "\n".join(out)
+
+
+def _closed_text(pathway_id: str, count: int) -> str:
+    return tr("{pathway}: {count} arrivals came while its service was closed and were turned away to the house's safety "
+              "net (compare the scenario's hours with the house's)", pathway=pathway_id, count=count)
 
 
 def _text_table(rows: list[list[str]], header: list[str]) -> str:

@@ -198,6 +198,8 @@ class Scenario:
     capacities: Mapping[str, int] = attrs.field(factory=dict)
     """Override the capacity of shared resources, e.g. ``overnight_places: 20``."""
     choices: Choices = Choices()
+    livelock_repeats: int = 5
+    """A case whose history ends in this many rounds of the same steps in one state is livelocked."""
     time_zone: str | None = None
     """The zone of the hours in ``arrivals`` and ``staff`` (e.g. ``Europe/Copenhagen``);
     default: the houses' zone, else the offset of ``start``."""
@@ -315,6 +317,9 @@ def _shape(s: Scenario) -> Iterator[Found]:
                "write it with an offset, e.g. 2026-01-05T00:00:00+01:00")
     if s.time_zone is not None and not _known_zone(s.time_zone):
         yield (("time_zone",), f"unknown time zone {s.time_zone!r}", "write an IANA name, e.g. Europe/Copenhagen")
+    if s.livelock_repeats < 2:
+        yield (("livelock_repeats",), f"livelock_repeats must be at least 2, got {s.livelock_repeats}",
+               "a loop is a round of steps seen at least twice, e.g. 5")
     if s.period <= timedelta(0):
         yield (("period",), "the period must be longer than zero", "e.g. P7D or P365D")
     if not s.arrivals:

@@ -7,13 +7,17 @@ exactly those of production. The simulation only decides *who* is present (shift
 *what* they choose (scenario probabilities) and *when* (step durations).
 
 Counting: every case ends in exactly one bucket, so ``started == completed + left + open
-+ stranded`` holds per pathway and overall. ``completed`` counts both terminal outcomes
++ stranded + livelocked`` holds per pathway and overall. ``completed`` counts both terminal outcomes
 ``completed`` and ``handed_over``; ``handed_over`` is reported as well, as a part of
 ``completed``. A case is *stranded* when it is not in a terminal state and nobody in the
 scenario could ever move it on: no deadline or approval timeout is pending, no hand-over
 answer is awaited, and no transition other than the citizen leaving by own choice is
 open to any staffed role (a transition blocked only by a full resource is not stranded:
 a place may free up). Each stranded case comes with its story (its history in words).
+A case is *livelocked* when it is not ended and its history ends in the same round of
+steps in one state, repeated ``livelock_repeats`` times (the same request timing out
+again and again, the same self-loop): someone moves it, but never on. It comes with its
+story too.
 
 Determinism: one :class:`random.Random` seeded from the scenario (or ``seed=``), case ids
 ``case-000001``… from a counter, whole-second times: the same scenario and seed give the
@@ -52,6 +56,7 @@ with needs("simulate", "simulation (pathways.simulation)"):
     import simpy
 
 __all__ = [
+    "Livelock",
     "PathwayResult",
     "Simulation",
     "SimulationResult",
@@ -98,6 +103,25 @@ class Stranded:
 
 
 @attrs.frozen
+class Livelock:
+    """A case that repeats the same steps without progress until the end of the period.
+
+    The repeated steps stay in one state: the same request made and timed out again and
+    again, or the same self-loop fired again and again. ``cycle`` is one round of them in
+    words, ``story`` the history before the loop, then the loop once and how often it ran.
+    """
+
+    case_id: str
+    pathway: str
+    state: str
+    since: datetime
+    """When the first repeated round began."""
+    repeats: int
+    cycle: tuple[str, ...]
+    story: tuple[str, ...]
+
+
+@attrs.frozen
 class PathwayResult:
     """Counts for one pathway (or ``*`` for the whole house)."""
 
@@ -109,6 +133,8 @@ class PathwayResult:
     left: int
     open: int
     stranded: int
+    livelocked: int
+    """Not ended, and repeating the same steps without progress (see :class:`Livelock`)."""
     deadlines_fired: int
     approval_timeouts: int
     waits: Mapping[str, WaitStats]
@@ -146,6 +172,8 @@ class SimulationResult:
     net. A count here says the scenario's hours and the house's disagree."""
     goals: Mapping[str, GoalCounts] = attrs.field(factory=dict)
     """The houses' goals (seed 004) per house, measured on the simulated cases."""
+    livelocks: tuple[Livelock, ...] = ()
+    """Every livelocked case with its story."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO strings, durations in seconds."""
@@ -176,6 +204,11 @@ class SimulationResult:
             ],
             "defects": list(self.defects),
             "closed_arrivals": dict(self.closed_arrivals),
+            "livelocks": [
+                {"case_id": x.case_id, "pathway": x.pathway, "state": x.state, "since": x.since.isoformat(),
+                 "repeats": x.repeats, "cycle": list(x.cycle), "story": list(x.story)}
+                for x in self.livelocks
+            ],
             "goals": {house: g.to_json() for house, g in self.goals.items()},
         }
 
@@ -236,6 +269,7 @@ class Simulation:
         self._procs: dict[str, simpy.Process] = {}
         self._sleeping: set[str] = set()
         self._stranded: dict[str, Stranded] = {}
+        self._livelocks: dict[str, Livelock] = {}
         self._actors: dict[tuple[str, str, str], Actor] = {}
         self._resources = sorted(self.registry.resources())
         self._occupancy: dict[str, list[tuple[float, int]]] = {r: [(0.0, 0)] for r in self._resources}
@@ -522,7 +556,7 @@ class Simulation:
 
     def _story(self, case: Case, pathway: Pathway, now: datetime) -> Stranded:
         """The case's history in words, and why nobody can move it on."""
-        lines = [_describe(e) for e in case.history]
+        lines = [_describe(e, self.zone) for e in case.history]
         for t in pathway.transitions_from.get(case.state, ()):
             if pathway.is_leaving(t):
                 continue
@@ -616,8 +650,13 @@ class Simulation:
 
     def _result(self) -> SimulationResult:
         by_pathway: dict[str, list[Case]] = defaultdict(list)
+        self._livelocks = {}
         for case in self.engine.cases.values():
             by_pathway[case.pathway_id].append(case)
+            if case.id not in self._stranded and not self._closed(case.id):
+                found = _livelock(case, self.engine.pathway_of(case), self.scenario.livelock_repeats, self.zone)
+                if found is not None:
+                    self._livelocks[case.id] = found
         answered: dict[str, list[float]] = defaultdict(list)
         results = {pid: self._count(pid, cases, answered) for pid, cases in sorted(by_pathway.items())}
         overall_waits: dict[str, WaitStats] = {}
@@ -625,7 +664,8 @@ class Simulation:
             overall_waits.update({f"{pid}.{s}": w for s, w in r.waits.items()})
         totals = {
             f: sum(getattr(r, f) for r in results.values())
-            for f in ("started", "completed", "handed_over", "left", "open", "stranded", "deadlines_fired", "approval_timeouts")
+            for f in ("started", "completed", "handed_over", "left", "open", "stranded", "livelocked", "deadlines_fired",
+                      "approval_timeouts")
         }
         overall = PathwayResult("*", waits=overall_waits, **totals)
         return SimulationResult(
@@ -646,6 +686,7 @@ class Simulation:
             defects=tuple(f"{text} (first: {cid})" for text, cid in self._defects.items()),
             closed_arrivals=dict(sorted(self._closed_arrivals.items())),
             goals=measure_by_house(self.engine.cases.values(), self.registry, start=self.scenario.start, end=self.scenario.end),
+            livelocks=tuple(x for _, x in sorted(self._livelocks.items())),
         )
 
     def _closed(self, case_id: str) -> bool:
@@ -666,6 +707,8 @@ class Simulation:
                 outcomes["handed_over"] += state.outcome is Outcome.HANDED_OVER
             elif case.id in self._stranded:
                 outcomes["stranded"] += 1
+            elif case.id in self._livelocks:
+                outcomes["livelocked"] += 1
             else:
                 outcomes["open"] += 1
             current, entered = case.history[0].to_state, case.history[0].at
@@ -686,8 +729,49 @@ class Simulation:
                     requested = None
         return PathwayResult(
             pid, len(cases), outcomes["completed"], outcomes["handed_over"], outcomes["left"], outcomes["open"],
-            outcomes["stranded"], deadlines, timeouts, {s: WaitStats.of(v) for s, v in sorted(waits.items())},
+            outcomes["stranded"], outcomes["livelocked"], deadlines, timeouts, {s: WaitStats.of(v) for s, v in sorted(waits.items())},
         )
+
+
+_LONGEST_ROUND = 4
+"""Livelocks are looked for in rounds of at most this many steps (request, timeout, …)."""
+
+_STORY_HEAD = 20
+"""A livelock's story keeps at most this many steps from before the loop."""
+
+
+def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livelock | None:
+    """The loop ``case`` ends in, if the same round of steps, all in its current state,
+    repeats at least ``repeats`` times at the end of its history."""
+    tail: list[Event] = []
+    for e in reversed(case.history):
+        if e.kind is EventKind.STARTED or e.from_state != case.state or e.to_state != case.state:
+            break
+        tail.append(e)
+    tail.reverse()
+    signs = [(e.kind, e.trigger, e.actor is None) for e in tail]
+    for length in range(1, _LONGEST_ROUND + 1):
+        if len(signs) < length * repeats:
+            return None
+        pattern, end, rounds = signs[-length:], len(signs), 0
+        while end >= length and signs[end - length:end] == pattern:
+            rounds, end = rounds + 1, end - length
+        if rounds >= repeats:
+            first = len(case.history) - len(tail) + end
+            before = [_describe(e, zone) for e in case.history[:first]]
+            if len(before) > _STORY_HEAD:
+                before = [*before[:_STORY_HEAD // 2], f"… {len(before) - _STORY_HEAD} more steps …", *before[-_STORY_HEAD // 2:]]
+            cycle = tuple(_describe(e, zone) for e in case.history[first:first + length])
+            start, last = case.history[first].at.astimezone(zone), case.history[-1].at.astimezone(zone)
+            story = (
+                *before,
+                f"then {rounds} times the same {length} step(s), from {start:%Y-%m-%d %H:%M} "
+                f"to {last:%Y-%m-%d %H:%M}; the first round:",
+                *(f"  {line}" for line in cycle),
+                f"livelock in {case.state!r}: the same steps repeat without progress (still at the end of the period)",
+            )
+            return Livelock(case.id, pathway.id, case.state, case.history[first].at, rounds, cycle, story)
+    return None
 
 
 def _zone(scenario: Scenario, registry: Registry) -> tzinfo:
@@ -711,8 +795,8 @@ def _window_length(hours: tuple[int, ...]) -> int:
     return end - start if start < end else 24 - start + end
 
 
-def _describe(e: Event) -> str:
-    when = e.at.strftime("%Y-%m-%d %H:%M")
+def _describe(e: Event, zone: tzinfo | None = None) -> str:
+    when = e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if zone is not None else e.at.strftime("%Y-%m-%d %H:%M")
     who = f" by {e.actor}" if e.actor else ""
     if e.kind is EventKind.STARTED:
         return f"{when} started in {e.to_state!r}{who}"
