@@ -109,8 +109,8 @@ class TestDeadEnd:
         assert (f.severity, f.states, f.pathway) == (Severity.ERROR, ("stuck",), "p")
         assert f.counterexample is not None
         assert f.counterexample.story() == (
-            "the citizen arrives at Test (`start`); a region nurse fires `park` → `stuck`; "
-            "nobody can move the citizen on — stuck in `stuck`"
+            "the citizen arrives at Test (s [start]); Nurse (Region) [nurse] fires `park` → x [stuck]; "
+            "nobody can move the citizen on — stuck in x [stuck]"
         )
         story_ends_where_it_says(p, f)
 
@@ -134,7 +134,7 @@ class TestTrap:
         report = check(p)
         f = only(report, FindingKind.TRAP)
         assert (f.states, f.transitions) == (("a", "b"), ("ping", "pong"))
-        assert f.message == "the citizen can go round `a` → `b` for ever: no transition leads from these states to any terminal state"
+        assert f.message == "the citizen can go round a [a] → b [b] for ever: no transition leads from these states to any terminal state"
         assert report.of_kind(FindingKind.DEAD_END) == ()
         story_ends_where_it_says(p, f)
 
@@ -155,7 +155,7 @@ class TestNoOwner:
             "- {trigger: close, source: limbo, dest: done, roles: [nurse]}\n",
         )
         f = only(check(p), FindingKind.NO_OWNER)
-        assert (f.states, f.message) == (("limbo",), "nobody is responsible for the citizen in `limbo`")
+        assert (f.states, f.message) == (("limbo",), "nobody is responsible for the citizen in x [limbo]")
         story_ends_where_it_says(p, f)
 
     def test_responsible_roles_that_can_fire_nothing_do_not_own_the_citizen(self) -> None:
@@ -165,7 +165,7 @@ class TestNoOwner:
             "- {trigger: close, source: limbo, dest: done, roles: [nurse]}\n",
         )
         f = only(check(p), FindingKind.NO_OWNER)
-        assert f.message == "the roles responsible in `limbo` (social_worker) can fire nothing there"
+        assert f.message == "the roles responsible in x [limbo] (Social worker (Municipality) [social_worker]) can fire nothing there"
 
 
 class TestWaitWithoutDeadline:
@@ -188,7 +188,7 @@ class TestWaitWithoutDeadline:
         )
         f = only(check(p), FindingKind.WAIT_WITHOUT_DEADLINE)
         assert (f.states, f.transitions) == (("queue",), ("remind",))
-        assert f.message == ("when the deadline of `queue` passes, the escalation leads back into the same wait, "
+        assert f.message == ("when the deadline of q [queue] passes, the escalation leads back into the same wait, "
                              "so the wait never ends")
 
 
@@ -250,7 +250,7 @@ class TestUnsatisfiableApproval:
             "   approval: {rule: all_of, roles: [leader_region], on_refusal: refused}}\n",
         )
         f = only(check(p), FindingKind.UNSATISFIABLE_APPROVAL)
-        assert f.message.endswith("a refusal leads to `refused`, from which nobody can move the citizen on")
+        assert f.message.endswith("a refusal leads to r [refused], from which nobody can move the citizen on")
 
     def test_four_eyes_with_the_citizen_as_the_only_possible_approver_can_never_be_met(self) -> None:
         p = pathway(
@@ -260,8 +260,8 @@ class TestUnsatisfiableApproval:
         )
         f = only(check(p), FindingKind.UNSATISFIABLE_APPROVAL)
         assert f.message == (
-            "the approval of `self_admit` can never work: four-eyes: it needs the approval of citizen, which only the "
-            "citizen can give, and the citizen is the one who asks (nobody approves their own request)"
+            "the approval of `self_admit` can never work: four-eyes: it needs the approval of Citizen (Citizen) [citizen], "
+            "which only the citizen can give, and the citizen is the one who asks (nobody approves their own request)"
         )
 
     def test_four_eyes_between_two_staff_roles_is_fine(self) -> None:
@@ -279,12 +279,12 @@ class TestGuardGap:
                     consent=True)
         f = only(check(p), FindingKind.GUARD_GAP)
         assert (f.states, f.transitions) == (("start",), ("finish",))
-        assert f.message == "in `start` every way on is guarded, and with consent_given=false none is enabled"
+        assert f.message == "in s [start] every way on is guarded, and with consent_given=false none is enabled"
         assert f.counterexample is not None
         assert [s.kind for s in f.counterexample.steps] == ["set_fact"]
         assert f.counterexample.story() == (
-            "the citizen arrives at Test (`start`); `consent_given` becomes false; "
-            "no guard holds; nobody can act — stuck in `start`"
+            "the citizen arrives at Test (s [start]); `consent_given` becomes false; "
+            "no guard holds; nobody can act — stuck in s [start]"
         )
         story_ends_where_it_says(p, f)
 
@@ -308,8 +308,8 @@ class TestCapacityStarvation:
         assert (f.states, f.transitions) == (("start",), ("admit",))
         assert f.counterexample is not None
         assert f.counterexample.story() == (
-            "the citizen arrives at Test (`start`); all 2 places of `places` are taken by others; "
-            "all places are taken; nobody can act — stuck in `start`"
+            "the citizen arrives at Test (s [start]); all 2 places of Places [places] are taken by others; "
+            "all places are taken; nobody can act — stuck in s [start]"
         )
         story_ends_where_it_says(p, f)
 
@@ -359,8 +359,8 @@ class TestHandoverGap:
         registry = Registry([p, load_text(RECEIVER, "r.yaml")])
         f = only(check(registry), FindingKind.HANDOVER_GAP)
         assert (f.states, f.transitions) == (("start", "sent"), ("refer",))
-        assert f.message == ("the hand-over `refer` to 'r' has a gap: while waiting in `sent` no role of the sending "
-                             "sector (region) is responsible")
+        assert f.message == ("the hand-over `refer` to 'r' has a gap: while waiting in s [sent] no role of the sending "
+                             "sector (Region [region]) is responsible")
         story_ends_where_it_says(registry, f)
 
     def test_a_declined_hand_over_recorded_as_handed_over_is_a_gap(self) -> None:
@@ -371,7 +371,7 @@ class TestHandoverGap:
             "- {trigger: chase, source: sent, dest: start, roles: [nurse]}\n",
         )
         f = only(check(Registry([p, load_text(RECEIVER, "r.yaml")])), FindingKind.HANDOVER_GAP)
-        assert "a declined hand-over ends in `gone`, recorded as handed over although nobody took the citizen" in f.message
+        assert "a declined hand-over ends in g [gone], recorded as handed over although nobody took the citizen" in f.message
 
     def test_a_sound_hand_over_is_not_flagged(self) -> None:
         p = pathway(
@@ -389,7 +389,7 @@ class TestNoExitByChoice:
         p = pathway("", "", leave=False)
         f = only(check(p), FindingKind.NO_EXIT_BY_CHOICE)
         assert f.states == ("start",)
-        assert f.message.startswith("the citizen cannot choose to leave from `start`")
+        assert f.message.startswith("the citizen cannot choose to leave from s [start]")
         story_ends_where_it_says(p, f)
 
     def test_leaving_without_a_follow_up_offer_is_flagged(self) -> None:
@@ -398,7 +398,7 @@ class TestNoExitByChoice:
             "- {trigger: walk_out, source: '*', dest: gone, roles: [citizen]}\n", leave=False,
         )
         f = only(check(p), FindingKind.NO_EXIT_BY_CHOICE)
-        assert f.message == "leaving from `start` ends without a follow-up offer"
+        assert f.message == "leaving from s [start] ends without a follow-up offer"
 
     def test_leaving_that_needs_consent_is_no_free_choice(self) -> None:
         p = pathway("", "- {trigger: walk_out, source: '*', dest: left, roles: [citizen], guards: [consent_given]}\n",
@@ -463,10 +463,10 @@ class TestReportAndCli:
         f = next(f for f in check(registry).findings if f.pathway == "amb" and f.states == ("intake",))
         assert f.counterexample is not None and f.counterexample.lead_in is not None
         assert f.counterexample.story() == (
-            "the citizen arrives at Stay (`arrived`); `consent_given` becomes true; a region nurse asks for approval "
-            "of `admit`; a region nurse (nurse-2) approves `admit`; a social leader_social (leader_social-3) approves "
-            "`admit` → `staying`; a region nurse fires `refer` → `referred`; Amb receives the hand-over in `intake`; "
-            "nobody answers and no deadline passes — stuck in `intake`"
+            "the citizen arrives at Stay (a [arrived]); `consent_given` becomes true; Nurse (Region) [nurse] asks for "
+            "approval of `admit`; Nurse (Region) [nurse] (nurse-2) approves `admit`; L (Social) [leader_social] "
+            "(leader_social-3) approves `admit` → b [staying]; Nurse (Region) [nurse] fires `refer` → b [referred]; "
+            "Amb receives the hand-over in a [intake]; nobody answers and no deadline passes — stuck in a [intake]"
         )
         case = f.counterexample.replay(registry)
         assert (case.pathway_id, case.state, case.referred_by is not None) == ("amb", "intake", True)

@@ -102,7 +102,7 @@ class TestLeavingByChoice:
         leave = p.transitions[-1]
         assert p.is_leaving(leave) and not p.is_free_exit(leave)
         f = check(p).of_kind(FindingKind.NO_EXIT_BY_CHOICE)[0]
-        assert f.message == ("the citizen cannot choose to leave from `talk` (the Psychiatry Act does not apply in "
+        assert f.message == ("the citizen cannot choose to leave from t [talk] (the Psychiatry Act does not apply in "
                              "the houses: leaving must always be possible)")
 
     def test_a_guarded_exit_is_not_free(self) -> None:
@@ -114,7 +114,7 @@ class TestLeavingByChoice:
         p = load_text(desk(leaver="citizen, relative").replace("- {trigger: finish, source: talk, dest: done, roles: [nurse]}\n",
                                                                "- {trigger: finish, source: talk, dest: talk, roles: [nurse]}\n"))
         story = check(p).errors[0].to_text()
-        assert "the citizen arrives at Desk (`talk`)" in story
+        assert "the citizen arrives at Desk (t [talk])" in story
 
 
 class TestValidate:
@@ -163,7 +163,7 @@ class TestTheNetworkBesideTheCitizen:
     def test_only_the_citizen_approving_their_own_request_is_a_four_eyes_breach(self) -> None:
         f = check(load_text(network(approvers="citizen"))).of_kind(FindingKind.UNSATISFIABLE_APPROVAL)[0]
         assert f.message == ("the approval of `network_meeting` can never work: four-eyes: it needs the approval of "
-                             "citizen, which only the citizen can give, and the citizen is the one who asks (nobody "
+                             "Citizen (The citizen's side) [citizen], which only the citizen can give, and the citizen is the one who asks (nobody "
                              "approves their own request)")
 
     def test_a_relative_asking_may_be_approved_by_the_citizen(self) -> None:

@@ -252,7 +252,7 @@ def test_assert_sound_fails_with_the_finding_and_its_story() -> None:
         assert_sound(load_text(stuck))
     text = str(failure.value)
     assert text.startswith("ERROR dead_end in desk: `staying`\n")
-    assert "a region nurse fires `admit` → `staying`; nobody can move the citizen on — stuck in `staying`" in text
+    assert "Nurse (Region) [nurse] fires `admit` → b [staying]; nobody can move the citizen on — stuck in b [staying]" in text
 
 
 def test_assert_sound_passes_on_a_sound_pathway() -> None:

@@ -71,9 +71,10 @@ def test_the_unstaffed_story_names_the_time_and_nobody_is_on_duty_at_its_end() -
     f = only("unstaffed", "walk_in", "arrived")
     cx = f.counterexample
     assert cx is not None
+    arrived = "The citizen has walked in without an appointment [arrived]"
     assert cx.story() == (
-        f"the citizen arrives at {REGISTRY['walk_in'].title.en} (`arrived`) on Sunday 23:00; "
-        "Monday 00:00 the citizen is still in `arrived`; nobody responsible (social_duty_worker) is on duty — stuck in `arrived`"
+        f"the citizen arrives at {REGISTRY['walk_in'].title.en} ({arrived}) on Sunday 23:00; "
+        f"Monday 00:00 the citizen is still in {arrived}; nobody responsible (social_duty_worker) is on duty — stuck in {arrived}"
     )
     end = cx.steps[-1].when
     assert end is not None and REGISTRY.houses["aarhus"].on_duty("social_duty_worker", end) == 0

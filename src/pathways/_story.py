@@ -39,6 +39,7 @@ from .approvals import rule_of
 from .case import Actor, Case
 from .clock import ManualClock
 from .engine import Engine
+from .i18n import label, role_name, state_name, tr, weekday_time
 from .model import (
     Handover,
     Intake,
@@ -99,37 +100,50 @@ class Step:
             return None
         return Actor(self.person, self.role, self.sector)
 
-    def words(self) -> str:
-        """This step in plain words (with its time, in a week-aware counterexample)."""
+    def words(self, pathway: Pathway | None = None) -> str:
+        """This step in plain words (with its time, in a week-aware counterexample).
+
+        With the ``pathway``, roles and states are named by their labels in the chosen
+        language with the id after (``Sygeplejerske (Regionen) [nurse]``); else by id.
+        """
         if self.kind == "wait":
-            return f"{self.at} the citizen is still in `{self.state}`"
-        said = self._words()
+            return tr("{at} the citizen is still in {state}", at=self.at, state=_state(pathway, self.state))
+        said = self._words(pathway)
         return f"{self.at}: {said}" if self.at else said
 
-    def _words(self) -> str:
-        who = "the citizen" if self.citizen else f"a {self.sector} {self.role}" if self.role else "someone"
-        arrow = f" → `{self.dest}`" if self.dest != self.state else ""
+    def _words(self, p: Pathway | None) -> str:
+        if self.citizen:
+            who = tr("the citizen")
+        elif self.role is not None:
+            who = role_name(p, self.role) if p is not None else f"{self.role} ({self.sector})"
+        else:
+            who = tr("someone")
+        arrow = f" → {_state(p, self.dest)}" if self.dest != self.state else ""
+        trigger = self.trigger
         k = self.kind
         if k in ("fire", "leave"):
-            return f"{who} fires `{self.trigger}`{arrow}"
+            return tr("{who} fires `{trigger}`{arrow}", who=who, trigger=trigger, arrow=arrow)
         if k == "request":
-            return f"{who} asks for approval of `{self.trigger}`"
+            return tr("{who} asks for approval of `{trigger}`", who=who, trigger=trigger)
         if k == "approve":
-            return f"{who} ({self.person}) approves `{self.trigger}`{arrow}"
+            return tr("{who} ({person}) approves `{trigger}`{arrow}", who=who, person=self.person, trigger=trigger, arrow=arrow)
         if k == "refuse":
-            return f"{who} refuses `{self.trigger}`{arrow}"
+            return tr("{who} refuses `{trigger}`{arrow}", who=who, trigger=trigger, arrow=arrow)
         if k == "timeout":
-            return f"{self.after} pass without an answer; the approval of `{self.trigger}` times out{arrow}"
+            return tr("{after} pass without an answer; the approval of `{trigger}` times out{arrow}",
+                      after=self.after, trigger=trigger, arrow=arrow)
         if k == "deadline":
-            return f"{self.after} pass; the deadline fires `{self.trigger}`{arrow}"
+            return tr("{after} pass; the deadline fires `{trigger}`{arrow}", after=self.after, trigger=trigger, arrow=arrow)
         if k == "set_fact":
-            return f"`{self.fact}` becomes {'true' if self.value else 'false'}"
+            return tr("`{fact}` becomes {value}", fact=self.fact, value="true" if self.value else "false")
+        resource = _resource(p, self.resource or "")
         if k == "others_full":
-            return f"all {self.capacity} places of `{self.resource}` are taken by others"
+            return tr("all {capacity} places of {resource} are taken by others", capacity=self.capacity, resource=resource)
         if k == "others_free":
-            return f"a place of `{self.resource}` frees up"
-        answer = "accepts" if k == "handover_accepted" else "declines"
-        return f"`{self.to}` {answer} the hand-over{arrow}"
+            return tr("a place of {resource} frees up", resource=resource)
+        if k == "handover_accepted":
+            return tr("`{to}` accepts the hand-over{arrow}", to=self.to, arrow=arrow)
+        return tr("`{to}` declines the hand-over{arrow}", to=self.to, arrow=arrow)
 
 
 @attrs.frozen
@@ -149,23 +163,34 @@ class Counterexample:
     """For a run that begins with a hand-over: the sending pathway's shortest run to it."""
     started_at: datetime | None = None
     """Week-aware counterexamples: when the run starts (the replay's clock starts there)."""
+    source: Pathway | None = attrs.field(default=None, eq=False, repr=False)
+    """The pathway the run is in, so the story can name its roles and states by their labels."""
 
     def story(self) -> str:
-        """The counterexample as one short paragraph for a designer."""
+        """The counterexample as one short paragraph for a designer, in the chosen language."""
+        p = self.source
         if self.lead_in is not None:
-            parts = [f"the citizen arrives at {self.lead_in.title} (`{self.lead_in.start}`)"]
-            parts += [s.words() for s in self.lead_in.steps]
-            parts.append(f"{self.title} receives the hand-over in `{self.start}`")
+            lead = self.lead_in
+            parts = [tr("the citizen arrives at {title} ({state})", title=lead._title(), state=_state(lead.source, lead.start))]
+            parts += [s.words(lead.source) for s in lead.steps]
+            parts.append(tr("{title} receives the hand-over in {state}", title=self._title(), state=_state(p, self.start)))
         else:
-            how = "is handed over to" if self.handed_over else "arrives at"
-            parts = [f"the citizen {how} {self.title} (`{self.start}`)" + (f" {_local(self.started_at)}" if self.started_at else "")]
-        parts += [s.words() for s in self.steps]
-        parts.append(f"{self.ending} — stuck in `{self.ends_in}`" if self.ending else f"now in `{self.ends_in}`")
+            when = tr(" on {when}", when=_local(self.started_at)) if self.started_at else ""
+            title, start = self._title(), _state(p, self.start)
+            parts = [tr("the citizen is handed over to {title} ({state}){when}", title=title, state=start, when=when)
+                     if self.handed_over else tr("the citizen arrives at {title} ({state}){when}", title=title, state=start, when=when)]
+        parts += [s.words(p) for s in self.steps]
+        ends_in = _state(p, self.ends_in)
+        parts.append(tr("{ending} — stuck in {state}", ending=self.ending, state=ends_in) if self.ending
+                     else tr("now in {state}", state=ends_in))
         return "; ".join(parts)
+
+    def _title(self) -> str:
+        return label(self.source.title) if self.source is not None else self.title
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
-            k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in ("steps", "lead_in")
+            k: v for k, v in attrs.asdict(self, recurse=False).items() if k not in ("steps", "lead_in", "source")
         }
         data["steps"] = [attrs.asdict(s, filter=lambda a, v: v != a.default) for s in self.steps]
         data["lead_in"] = self.lead_in.to_json() if self.lead_in is not None else None
@@ -212,8 +237,18 @@ class Counterexample:
 
 
 def _local(when: datetime) -> str:
-    """An instant as the houses read it: ``on Monday 23:40`` in Copenhagen."""
-    return f"on {when.astimezone(ZoneInfo('Europe/Copenhagen')):%A %H:%M}"
+    """An instant as the houses read it: ``Monday 23:40`` (``mandag 23:40``) in Copenhagen."""
+    return weekday_time(when.astimezone(ZoneInfo("Europe/Copenhagen")))
+
+
+def _state(pathway: Pathway | None, state: str) -> str:
+    """A state as stories name it: ``Overnatning [staying]`` with the pathway, else its id."""
+    return state_name(pathway, state) if pathway is not None else f"`{state}`"
+
+
+def _resource(pathway: Pathway | None, resource: str) -> str:
+    res = pathway.resources.get(resource) if pathway is not None else None
+    return f"{label(res.label)} [{resource}]" if res is not None else f"`{resource}`"
 
 
 def _run(
@@ -344,7 +379,7 @@ def build(space: Space, cfg: Config, ending: str, ends_in: str | None = None) ->
         approvals = approvals + 1 if code[0] == APPROVE else 0 if code[0] == REQUEST else approvals
     first = ids[start[0]]
     return Counterexample(
-        p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=start != space.start,
+        p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=start != space.start, source=p,
     )
 
 

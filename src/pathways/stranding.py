@@ -39,6 +39,7 @@ from .case import Case
 from .errors import DefinitionError, NoCounterexample
 from .findings import CheckResult, Finding, FindingKind, Severity
 from .graph import co_reachable, pathway_graph, reachable, traps
+from .i18n import label, role_name, state_name, tr
 from .loader import load_registry
 from .model import Outcome, Pathway, Resource, StateKind, Subject, Transition
 from .registry import Registry
@@ -138,10 +139,11 @@ def replay_counterexample(source: Pathway | Registry, finding: Finding) -> Case:
         NoCounterexample: the finding has no counterexample (e.g. an unreachable state).
     """
     if finding.counterexample is None:
-        raise NoCounterexample(
-            f"the {finding.kind.value} finding in {finding.pathway!r} ({', '.join(finding.states) or 'no state'}) has no "
-            "counterexample to replay: no run leads into it; replay findings whose 'counterexample' is set"
-        )
+        raise NoCounterexample(tr(
+            "the {kind} finding in {pathway} ({states}) has no counterexample to replay: no run leads into it; "
+            "replay findings whose 'counterexample' is set",
+            kind=finding.kind.value, pathway=repr(finding.pathway), states=", ".join(finding.states) or tr("no state"),
+        ))
     return finding.counterexample.replay(source)
 
 
@@ -183,6 +185,25 @@ class _Checker:
 
     # -- helpers ---------------------------------------------------------------------
 
+    def _s(self, state: str) -> str:
+        """A state as findings name it: its label in the chosen language, then its id."""
+        return state_name(self.p, state)
+
+    def _ss(self, states: Iterable[str], sep: str = ", ") -> str:
+        return sep.join(map(self._s, states))
+
+    def _rs(self, roles: Iterable[str]) -> str:
+        """Roles (or, in a per-sector rule, sectors) by their labels, then their ids."""
+        return ", ".join(role_name(self.p, r) if r in self.p.roles else self._sector(r) for r in roles)
+
+    def _sector(self, sector: str) -> str:
+        sec = self.p.sectors.get(sector)
+        return f"{label(sec.label)} [{sector}]" if sec is not None else sector
+
+    def _resource(self, resource: str) -> str:
+        res = self.p.resources.get(resource)
+        return f"{label(res.label)} [{resource}]" if res is not None else resource
+
     def _reachable_states(self) -> list[str]:
         return [s for s in self.order if s in self.reach]
 
@@ -206,20 +227,21 @@ class _Checker:
             if s in self.stuck and self.prog.out_degree(s) == 0:
                 yield self._finding(
                     FindingKind.DEAD_END, [s], [],
-                    f"state `{s}` is not terminal, but no transition, deadline or hand-over answer leads out of it "
-                    "(other than the citizen leaving)",
-                    f"add a transition from `{s}` towards a terminal state, or make `{s}` terminal with an outcome",
-                    ending="nobody can move the citizen on",
+                    tr("state {state} is not terminal, but no transition, deadline or hand-over answer leads out of it "
+                       "(other than the citizen leaving)", state=self._s(s)),
+                    tr("add a transition from {state} towards a terminal state, or make {state} terminal with an outcome",
+                       state=self._s(s)),
+                    ending=tr("nobody can move the citizen on"),
                 )
         for comp in traps(self.prog, self.stuck):
             states = [s for s in self.order if s in comp]
             triggers = sorted({t.trigger for t in self.p.transitions if t.dest in comp and set(self.p.sources_of(t)) & set(comp)})
             yield self._finding(
                 FindingKind.TRAP, states, triggers,
-                "the citizen can go round " + " → ".join(f"`{s}`" for s in states)
-                + " for ever: no transition leads from these states to any terminal state",
-                "add a way out of the loop, e.g. a transition or deadline escalation to a terminal state or a hand-over",
-                ending="the loop has no exit",
+                tr("the citizen can go round {loop} for ever: no transition leads from these states to any terminal state",
+                   loop=self._ss(states, " → ")),
+                tr("add a way out of the loop, e.g. a transition or deadline escalation to a terminal state or a hand-over"),
+                ending=tr("the loop has no exit"),
             )
 
     def _actors_in(self, state: str) -> set[str]:
@@ -238,16 +260,18 @@ class _Checker:
             if not state.responsible:
                 yield self._finding(
                     FindingKind.NO_OWNER, [s], [],
-                    f"nobody is responsible for the citizen in `{s}`",
-                    f"name the responsible roles of `{s}` (responsible: [...])",
-                    ending="no role is responsible",
+                    tr("nobody is responsible for the citizen in {state}", state=self._s(s)),
+                    tr("name the responsible roles of {state} (responsible: [...])", state=self._s(s)),
+                    ending=tr("no role is responsible"),
                 )
             elif not set(state.responsible) & self._actors_in(s):
                 yield self._finding(
                     FindingKind.NO_OWNER, [s], [],
-                    f"the roles responsible in `{s}` ({', '.join(state.responsible)}) can fire nothing there",
-                    f"let a responsible role fire a transition from `{s}`, or make a role that can act there responsible",
-                    ending="the responsible roles cannot act",
+                    tr("the roles responsible in {state} ({roles}) can fire nothing there",
+                       state=self._s(s), roles=self._rs(state.responsible)),
+                    tr("let a responsible role fire a transition from {state}, or make a role that can act there responsible",
+                       state=self._s(s)),
+                    ending=tr("the responsible roles cannot act"),
                 )
 
     def _handover_dests(self) -> set[str]:
@@ -263,9 +287,10 @@ class _Checker:
                 if s not in handover_dests:
                     yield self._finding(
                         FindingKind.WAIT_WITHOUT_DEADLINE, [s], [],
-                        f"the citizen waits in `{s}` with no deadline: nothing happens if nobody answers",
-                        f"give `{s}` a deadline whose escalation leads somewhere else (deadline: {{after: P1D, trigger: ...}})",
-                        ending="nobody answers and no deadline passes",
+                        tr("the citizen waits in {state} with no deadline: nothing happens if nobody answers", state=self._s(s)),
+                        tr("give {state} a deadline whose escalation leads somewhere else (deadline: {{after: P1D, trigger: ...}})",
+                           state=self._s(s)),
+                        ending=tr("nobody answers and no deadline passes"),
                     )
                 continue
             chain, cur = [s], s
@@ -277,11 +302,12 @@ class _Checker:
                 if t.dest == s:
                     yield self._finding(
                         FindingKind.WAIT_WITHOUT_DEADLINE, [*chain], [self.p.state(c).deadline.trigger for c in chain],  # type: ignore[union-attr]
-                        f"when the deadline of `{s}` passes, the escalation leads back into the same wait"
-                        + (" (and the pending hand-over is forgotten)" if s in handover_dests else "")
-                        + ", so the wait never ends",
-                        f"let the escalation of `{s}` lead to another state (a leader's decision, an alternative, an exit)",
-                        ending="the deadline only restarts the wait",
+                        tr("when the deadline of {state} passes, the escalation leads back into the same wait{forgotten}, "
+                           "so the wait never ends", state=self._s(s),
+                           forgotten=tr(" (and the pending hand-over is forgotten)") if s in handover_dests else ""),
+                        tr("let the escalation of {state} lead to another state (a leader's decision, an alternative, an exit)",
+                           state=self._s(s)),
+                        ending=tr("the deadline only restarts the wait"),
                     )
                     break
                 if t.dest in chain or self.p.state(t.dest).kind is not StateKind.WAITING:
@@ -308,16 +334,17 @@ class _Checker:
             problems = self._four_eyes(t)
             refusal_only = not problems
             if a.on_refusal in self.stuck:
-                problems.append(f"a refusal leads to `{a.on_refusal}`, from which nobody can move the citizen on")
+                problems.append(tr("a refusal leads to {state}, from which nobody can move the citizen on", state=self._s(a.on_refusal)))
             else:
                 refusal_only = False
             if problems:
                 where = [a.on_refusal] if refusal_only and a.on_refusal not in sources else []
                 yield self._finding(
                     FindingKind.UNSATISFIABLE_APPROVAL, [*sources, *where], [t.trigger],
-                    f"the approval of `{t.trigger}` can never work: " + "; ".join(problems),
-                    "make the rule possible for roles that exist and may act there, and let a refusal lead to a state with a way on",
-                    ending="the refusal leads nowhere" if refusal_only else f"nobody can give the approval of `{t.trigger}`",
+                    tr("the approval of `{trigger}` can never work: {problems}", trigger=t.trigger, problems="; ".join(problems)),
+                    tr("make the rule possible for roles that exist and may act there, and let a refusal lead to a state with a way on"),
+                    ending=tr("the refusal leads nowhere") if refusal_only else tr(
+                        "nobody can give the approval of `{trigger}`", trigger=t.trigger),
                     at=a.on_refusal if refusal_only else None,
                 )
 
@@ -336,8 +363,8 @@ class _Checker:
         if rule.can_be_met_by(p, others):
             return []
         only_citizen = [k for k in rule.keys if (holders := rule.roles_for(p, k)) and all(map(p.is_citizen, holders))]
-        return [f"four-eyes: it needs the approval of {', '.join(only_citizen)}, which only the citizen can give, "
-                "and the citizen is the one who asks (nobody approves their own request)"]
+        return [tr("four-eyes: it needs the approval of {roles}, which only the citizen can give, "
+                   "and the citizen is the one who asks (nobody approves their own request)", roles=self._rs(only_citizen))]
 
     def _handovers(self) -> Iterator[Finding]:
         p = self.p
@@ -353,25 +380,29 @@ class _Checker:
             dest = p.state(t.dest)
             keepers = [r for r in dest.responsible if not p.is_citizen(r)]
             if senders and not any(p.roles[r].sector in senders for r in keepers):
-                problems.append(
-                    f"while waiting in `{t.dest}` no role of the sending sector ({', '.join(sorted(senders))}) is responsible"
-                )
+                problems.append(tr(
+                    "while waiting in {state} no role of the sending sector ({sectors}) is responsible",
+                    state=self._s(t.dest), sectors=", ".join(map(self._sector, sorted(senders))),
+                ))
             elif not keepers:
-                problems.append(f"while waiting in `{t.dest}` no member of staff is responsible")
+                problems.append(tr("while waiting in {state} no member of staff is responsible", state=self._s(t.dest)))
             if dest.deadline is None:
-                problems.append(f"the wait in `{t.dest}` for the answer has no deadline")
+                problems.append(tr("the wait in {state} for the answer has no deadline", state=self._s(t.dest)))
             declined = p.state(h.declined)
             if declined.terminal and declined.outcome is Outcome.HANDED_OVER:
-                problems.append(f"a declined hand-over ends in `{h.declined}`, recorded as handed over although nobody took the citizen")
+                problems.append(tr("a declined hand-over ends in {state}, recorded as handed over although nobody took the citizen",
+                                   state=self._s(h.declined)))
             elif h.declined in self.stuck:
-                problems.append(f"a declined hand-over leads to `{h.declined}`, from which nobody can move the citizen on")
+                problems.append(tr("a declined hand-over leads to {state}, from which nobody can move the citizen on",
+                                   state=self._s(h.declined)))
             if problems:
                 yield self._finding(
                     FindingKind.HANDOVER_GAP, [*sources, t.dest], [t.trigger],
-                    f"the hand-over `{t.trigger}` to {h.to!r} has a gap: " + "; ".join(problems),
-                    "keep a role of the sending sector responsible in the waiting state, give it a deadline, "
-                    "and let a refusal lead back to care in the sending pathway",
-                    ending="the receiving side has not taken over and the sending side has let go",
+                    tr("the hand-over `{trigger}` to {receiver} has a gap: {problems}",
+                       trigger=t.trigger, receiver=repr(h.to), problems="; ".join(problems)),
+                    tr("keep a role of the sending sector responsible in the waiting state, give it a deadline, "
+                       "and let a refusal lead back to care in the sending pathway"),
+                    ending=tr("the receiving side has not taken over and the sending side has let go"),
                     at=t.dest,
                 )
 
@@ -397,21 +428,21 @@ class _Checker:
                 none.append(s)
             elif not any(p.state(t.dest).follow_up is not None for t in exits):
                 silent.append(s)
-        fix = ("add a transition from '*' that a citizen role fires, without guards or approval, to a terminal state "
-               "with 'outcome: left_by_choice' and a follow_up offer")
+        fix = tr("add a transition from '*' that a citizen role fires, without guards or approval, to a terminal state "
+                 "with 'outcome: left_by_choice' and a follow_up offer")
         if none:
             yield self._finding(
                 FindingKind.NO_EXIT_BY_CHOICE, none, [],
-                "the citizen cannot choose to leave from " + ", ".join(f"`{s}`" for s in none)
-                + " (the Psychiatry Act does not apply in the houses: leaving must always be possible)",
-                fix, ending="the citizen wants to leave but cannot",
+                tr("the citizen cannot choose to leave from {states} "
+                   "(the Psychiatry Act does not apply in the houses: leaving must always be possible)", states=self._ss(none)),
+                fix, ending=tr("the citizen wants to leave but cannot"),
             )
         if silent:
             yield self._finding(
                 FindingKind.NO_EXIT_BY_CHOICE, silent, [],
-                "leaving from " + ", ".join(f"`{s}`" for s in silent) + " ends without a follow-up offer",
-                "give the left_by_choice terminal a follow_up offer (follow_up: {da: ..., en: ...})",
-                ending="the citizen leaves with no follow-up offer",
+                tr("leaving from {states} ends without a follow-up offer", states=self._ss(silent)),
+                tr("give the left_by_choice terminal a follow_up offer (follow_up: {{da: ..., en: ...}})"),
+                ending=tr("the citizen leaves with no follow-up offer"),
             )
 
     def _unreachable(self) -> Iterator[Finding]:
@@ -419,8 +450,8 @@ class _Checker:
             if s not in self.reach:
                 yield self._finding(
                     FindingKind.UNREACHABLE_STATE, [s], [],
-                    f"no sequence of transitions from `{self.p.initial}` reaches `{s}`",
-                    f"add a transition into `{s}` or remove it",
+                    tr("no sequence of transitions from {initial} reaches {state}", initial=self._s(self.p.initial), state=self._s(s)),
+                    tr("add a transition into {state} or remove it", state=self._s(s)),
                 )
 
     # -- explored --------------------------------------------------------------------
@@ -431,9 +462,9 @@ class _Checker:
         if not space.complete:
             yield Finding(
                 FindingKind.BOUND_REACHED, FindingKind.BOUND_REACHED.severity, self.p.id, (), (),
-                f"the state space of {self.p.id!r} has more than {space.bound} configurations; guard gaps, capacity "
-                "starvation and dead transitions were not fully checked",
-                "raise the bound (--bound N), or split the pathway / reduce the facts its guards read", None,
+                tr("the state space of {pathway} has more than {bound} configurations; guard gaps, capacity "
+                   "starvation and dead transitions were not fully checked", pathway=repr(self.p.id), bound=space.bound),
+                tr("raise the bound (--bound N), or split the pathway / reduce the facts its guards read"), None,
             )
         structural = {s for s in self.stuck if self.prog.out_degree(s) == 0}
         for why, cfg in space.stuck:
@@ -443,11 +474,11 @@ class _Checker:
                 needs = sorted({t.takes for t in t_out if t.takes})
                 yield self._at(
                     FindingKind.CAPACITY_STARVATION, cfg, [t.trigger for t in t_out if t.takes],
-                    f"in `{s}` the only way on needs a place of {', '.join(needs)}; when all are taken there is no "
-                    "alternative and no deadline",
-                    f"add a deadline to `{s}` whose escalation offers an alternative (ambulant team, walk-in), or an "
-                    "alternative transition that needs no place",
-                    "all places are taken; nobody can act",
+                    tr("in {state} the only way on needs a place of {resources}; when all are taken there is no "
+                       "alternative and no deadline", state=self._s(s), resources=", ".join(map(self._resource, needs))),
+                    tr("add a deadline to {state} whose escalation offers an alternative (ambulant team, walk-in), or an "
+                       "alternative transition that needs no place", state=self._s(s)),
+                    tr("all places are taken; nobody can act"),
                 )
             elif why == _explore.STUCK_GUARD:
                 read = {g.fact for t in t_out for g in t.guards}
@@ -456,52 +487,56 @@ class _Checker:
                 )
                 yield self._at(
                     FindingKind.GUARD_GAP, cfg, [t.trigger for t in t_out],
-                    f"in `{s}` every way on is guarded, and with {facts or 'these facts'} none is enabled",
-                    f"add a transition from `{s}` for the uncovered case (e.g. consent withdrawn), or a deadline",
-                    "no guard holds; nobody can act",
+                    tr("in {state} every way on is guarded, and with {facts} none is enabled",
+                       state=self._s(s), facts=facts or tr("these facts")),
+                    tr("add a transition from {state} for the uncovered case (e.g. consent withdrawn), or a deadline", state=self._s(s)),
+                    tr("no guard holds; nobody can act"),
                 )
             elif why == _explore.STUCK_APPROVAL:
                 t = self.p.transitions[cfg[2]]
                 yield self._at(
                     FindingKind.UNSATISFIABLE_APPROVAL, cfg, [t.trigger],
-                    f"in `{s}` the request for `{t.trigger}` waits for approvals that nobody can give "
-                    "(or that would need a place or guard that is missing), with no timeout and no deadline",
-                    f"let roles of the pathway approve `{t.trigger}`, and give the approval a timeout",
-                    f"nobody can answer the request for `{t.trigger}`",
+                    tr("in {state} the request for `{trigger}` waits for approvals that nobody can give "
+                       "(or that would need a place or guard that is missing), with no timeout and no deadline",
+                       state=self._s(s), trigger=t.trigger),
+                    tr("let roles of the pathway approve `{trigger}`, and give the approval a timeout", trigger=t.trigger),
+                    tr("nobody can answer the request for `{trigger}`", trigger=t.trigger),
                 )
             elif why == _explore.STUCK_REFERRAL:
                 yield self._at(
                     FindingKind.HANDOVER_GAP, cfg, [t.trigger for t in self.p.transitions if t.handover and t.dest == s],
-                    f"the citizen is in `{s}`, which waits for a hand-over answer, but no hand-over is pending any more, "
-                    "so no answer can come",
-                    f"do not re-enter `{s}` without a new hand-over; let its escalation lead elsewhere",
-                    "nobody will answer",
+                    tr("the citizen is in {state}, which waits for a hand-over answer, but no hand-over is pending any more, "
+                       "so no answer can come", state=self._s(s)),
+                    tr("do not re-enter {state} without a new hand-over; let its escalation lead elsewhere", state=self._s(s)),
+                    tr("nobody will answer"),
                 )
             elif s not in structural:
                 yield self._at(
                     FindingKind.DEAD_END, cfg, [t.trigger for t in t_out],
-                    f"in `{s}` nobody can move the citizen on: " + "; ".join(self._why_not(t, cfg) for t in t_out),
-                    f"let a role of the pathway fire a transition from `{s}`",
-                    "nobody can move the citizen on",
+                    tr("in {state} nobody can move the citizen on: {why}",
+                       state=self._s(s), why="; ".join(self._why_not(t, cfg) for t in t_out)),
+                    tr("let a role of the pathway fire a transition from {state}", state=self._s(s)),
+                    tr("nobody can move the citizen on"),
                 )
         if space.complete:
             for i, t in enumerate(self.p.transitions):
                 if i in space.fired:
                     continue
-                cause = ("its source states are never reached" if not set(self.p.sources_of(t)) & self.reach
-                         else "its guards, roles or places are never all satisfied where it starts")
+                cause = (tr("its source states are never reached") if not set(self.p.sources_of(t)) & self.reach
+                         else tr("its guards, roles or places are never all satisfied where it starts"))
                 yield Finding(
                     FindingKind.DEAD_TRANSITION, FindingKind.DEAD_TRANSITION.severity, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
-                    f"transition `{t.trigger}` → `{t.dest}` can never fire: {cause}",
-                    "fix its guards, roles or places, or remove it", None,
+                    tr("transition `{trigger}` → {dest} can never fire: {cause}", trigger=t.trigger, dest=self._s(t.dest), cause=cause),
+                    tr("fix its guards, roles or places, or remove it"), None,
                 )
 
     def _why_not(self, t: Transition, cfg: _explore.Config) -> str:
         if not any(r in self.p.roles for r in t.roles):
-            return f"no role of the pathway may fire `{t.trigger}`"
+            return tr("no role of the pathway may fire `{trigger}`", trigger=t.trigger)
         if t.releases in self.space.resources and cfg[4][self.space.resources.index(t.releases)] < 1:
-            return f"`{t.trigger}` releases a place of {t.releases} that the case does not hold"
-        return f"`{t.trigger}` cannot fire"
+            return tr("`{trigger}` releases a place of {resource} that the case does not hold",
+                      trigger=t.trigger, resource=self._resource(t.releases))
+        return tr("`{trigger}` cannot fire", trigger=t.trigger)
 
     def _at(self, kind: FindingKind, cfg: _explore.Config, triggers: list[str], message: str, fix: str, ending: str) -> Finding:
         s = self.space.state_ids[cfg[0]]

@@ -701,7 +701,7 @@ def _counterexample(
         steps.append(Step("wait", state, state, at=_when(w.name, final), when=_instant(w, final)))
     return Counterexample(
         p.id, start_state, p.title.en, tuple(steps), ends_in, ending,
-        handed_over=start_state != p.initial, started_at=_instant(w, w.minute(start_slot)),
+        handed_over=start_state != p.initial, started_at=_instant(w, w.minute(start_slot)), source=p,
     )
 
 
