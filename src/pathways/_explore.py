@@ -271,6 +271,7 @@ class Space:
             if terminal[s]:
                 continue
             progress = False
+            succ: list[int] = []  # in the order they are queued: fired transitions, time and answers, facts
             for i, pos, neg, keep, put, kind, leaving, _ in fast[s]:
                 if cfg & pos != pos or cfg & neg:
                     continue
@@ -289,25 +290,13 @@ class Space:
                 fired.add(i)
                 if not leaving:
                     progress = True
-                if nxt not in parent:
-                    if not room:
-                        self.complete = False
-                        return self
-                    room -= 1
-                    parent[nxt] = cfg
-                    push(nxt)
+                succ.append(nxt)
             if (cfg >> p_shift) & p_mask or cfg >> r_shift or deadline[s] is not None:
                 for _, nxt in extra(cfg):
                     progress = True
-                    if nxt not in parent:
-                        if not room:
-                            self.complete = False
-                            return self
-                        room -= 1
-                        parent[nxt] = cfg
-                        push(nxt)
-            for bit in flips:
-                nxt = cfg ^ bit
+                    succ.append(nxt)
+            succ += [cfg ^ bit for bit in flips]
+            for nxt in succ:
                 if nxt not in parent:
                     if not room:
                         self.complete = False
