@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pathways import Registry, load_text
+from pathways.i18n import use_language
 from pathways.model import Pathway
 from pathways.stranding import FindingKind, check
 
@@ -41,3 +42,14 @@ def test_the_index_links_every_page() -> None:
     index = (DOCS / "index.md").read_text()
     for kind in PAGES:
         assert f"]({kind.value}.md)" in index
+
+
+@pytest.mark.parametrize("kind", [k for k in PAGES if not k.week], ids=lambda k: k.value)
+def test_a_finding_page_prints_what_the_checker_prints_in_danish(kind: FindingKind) -> None:
+    """The ```text da block is `pathways check example.yaml --lang da`, verbatim; the title names the kind in Danish."""
+    page = (DOCS / f"{kind.value}.md").read_text()
+    faulty, _ = _blocks(page, "yaml")
+    [danish] = _blocks(page, "text da")
+    with use_language("da"):
+        assert check(_load(faulty)).to_text() == danish
+        assert f" · {kind.title}: `{kind.value}`" in page.split("\n", 1)[0]

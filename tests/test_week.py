@@ -38,8 +38,9 @@ def test_the_week_is_cut_at_the_hours_where_something_changes() -> None:
 def test_socialvagten_closes_at_midnight_with_a_citizen_in_conversation() -> None:
     f = only("unstaffed", "walk_in", "in_conversation")
     assert f.message.startswith(
-        "Monday 00:00 the citizen can be in `in_conversation` and nobody responsible there (social_duty_worker) "
-        "is on duty until Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00,"
+        "Monday 00:00 the citizen can be in Advice conversation with Socialvagten [in_conversation] and nobody "
+        "responsible there (Socialvagten worker (Municipal social services) [social_duty_worker]) is on duty until "
+        "Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00,"
     )
 
 
@@ -74,7 +75,8 @@ def test_the_unstaffed_story_names_the_time_and_nobody_is_on_duty_at_its_end() -
     arrived = "The citizen has walked in without an appointment [arrived]"
     assert cx.story() == (
         f"the citizen arrives at {REGISTRY['walk_in'].title.en} ({arrived}) on Sunday 23:00; "
-        f"Monday 00:00 the citizen is still in {arrived}; nobody responsible (social_duty_worker) is on duty — stuck in {arrived}"
+        f"Monday 00:00 the citizen is still in {arrived}; nobody responsible (Socialvagten worker (Municipal social services) "
+        f"[social_duty_worker]) is on duty — stuck in {arrived}"
     )
     end = cx.steps[-1].when
     assert end is not None and REGISTRY.houses["aarhus"].on_duty("social_duty_worker", end) == 0

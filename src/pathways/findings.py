@@ -15,6 +15,7 @@ from typing import Any, assert_never
 import attrs
 
 from ._story import Counterexample
+from .i18n import current_language, tr
 
 __all__ = ["CheckResult", "Finding", "FindingKind", "Severity"]
 
@@ -24,6 +25,17 @@ class Severity(enum.Enum):
 
     ERROR = "error"
     WARNING = "warning"
+
+    @property
+    def word(self) -> str:
+        """The severity as the text report heads a finding: ``ERROR`` (``FEJL``)."""
+        match self:
+            case Severity.ERROR:
+                return tr("ERROR")
+            case Severity.WARNING:
+                return tr("WARNING")
+            case _ as unreachable:
+                assert_never(unreachable)
 
 
 class FindingKind(enum.Enum):
@@ -64,6 +76,45 @@ class FindingKind(enum.Enum):
                 assert_never(unreachable)
 
     @property
+    def title(self) -> str:
+        """The kind in words, in the chosen language (``Dead end``, ``Blindgyde``)."""
+        match self:
+            case FindingKind.DEAD_END:
+                return tr("Dead end")
+            case FindingKind.TRAP:
+                return tr("Trap")
+            case FindingKind.NO_OWNER:
+                return tr("No owner")
+            case FindingKind.WAIT_WITHOUT_DEADLINE:
+                return tr("Waiting without deadline")
+            case FindingKind.UNSATISFIABLE_APPROVAL:
+                return tr("Unsatisfiable approval")
+            case FindingKind.GUARD_GAP:
+                return tr("Guard gap")
+            case FindingKind.CAPACITY_STARVATION:
+                return tr("Capacity starvation")
+            case FindingKind.HANDOVER_GAP:
+                return tr("Hand-over gap")
+            case FindingKind.NO_EXIT_BY_CHOICE:
+                return tr("No exit by choice")
+            case FindingKind.UNREACHABLE_STATE:
+                return tr("Unreachable state")
+            case FindingKind.DEAD_TRANSITION:
+                return tr("Dead transition")
+            case FindingKind.BOUND_REACHED:
+                return tr("Bound reached")
+            case FindingKind.UNSTAFFED:
+                return tr("Unstaffed")
+            case FindingKind.APPROVAL_OUT_OF_HOURS:
+                return tr("Approval out of hours")
+            case FindingKind.HANDOVER_UNANSWERED:
+                return tr("Hand-over unanswered")
+            case FindingKind.NO_SAFETY_NET:
+                return tr("No safety net")
+            case _ as unreachable:
+                assert_never(unreachable)
+
+    @property
     def week(self) -> bool:
         """Found by the week-aware proof (who is on duty when), which needs a house."""
         match self:
@@ -98,8 +149,11 @@ class Finding:
     counterexample: Counterexample | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The finding as JSON: ids and kinds stay the same in every language; ``title``,
+        ``message``, ``fix`` and the counterexample's ``story`` are in the chosen one."""
         return {
             "kind": self.kind.value,
+            "title": self.kind.title,
             "severity": self.severity.value,
             "pathway": self.pathway,
             "states": list(self.states),
@@ -110,13 +164,13 @@ class Finding:
         }
 
     def to_text(self) -> str:
-        head = f"{self.severity.value.upper()} {self.kind.value} in {self.pathway}"
+        head = tr("{severity} {kind} in {pathway}", severity=self.severity.word, kind=self.kind.value, pathway=self.pathway)
         if self.states:
             head += ": " + ", ".join(f"`{s}`" for s in self.states)
         lines = [head, f"  {self.message}"]
         if self.counterexample is not None:
-            lines.append(f"  how: {self.counterexample.story()}")
-        lines.append(f"  fix: {self.fix}")
+            lines.append(tr("  how: {story}", story=self.counterexample.story()))
+        lines.append(tr("  fix: {fix}", fix=self.fix))
         return "\n".join(lines)
 
 
@@ -150,6 +204,7 @@ class CheckResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "lang": current_language(),
             "complete": self.complete,
             "bound": self.bound,
             "explored": dict(self.explored),
@@ -162,11 +217,11 @@ class CheckResult:
     def to_text(self) -> str:
         blocks = [f.to_text() for f in self.findings]
         size = sum(self.explored.values())
-        verdict = "OK" if self.ok else "STRANDING"
         blocks.append(
-            f"{verdict}: {len(self.errors)} error(s), {len(self.warnings)} warning(s) in "
-            f"{len(self.explored)} pathway(s); {size} configurations explored"
-            + ("" if self.complete else f" (incomplete: bound {self.bound} reached)")
-            + (f"; the week checked for {', '.join(self.week)}" if self.week else "")
+            tr("{verdict}: {errors} error(s), {warnings} warning(s) in {pathways} pathway(s); {size} configurations explored",
+               verdict=tr("OK") if self.ok else tr("STRANDING"), errors=len(self.errors), warnings=len(self.warnings),
+               pathways=len(self.explored), size=size)
+            + ("" if self.complete else tr(" (incomplete: bound {bound} reached)", bound=self.bound))
+            + (tr("; the week checked for {houses}", houses=", ".join(self.week)) if self.week else "")
         )
         return "\n\n".join(blocks)

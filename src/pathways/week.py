@@ -49,6 +49,7 @@ from ._explore import Space
 from ._story import Counterexample, Step
 from .findings import Finding, FindingKind
 from .house import House
+from .i18n import role_name, state_name, tr, weekday_time
 from .model import Counting, Pathway, RuleKind, Span, StateKind, Transition
 from .registry import Registry
 
@@ -68,7 +69,7 @@ def slot_time(week: str, minute: int) -> datetime:
 
 def _when(week: str, minute: int) -> str:
     t = slot_time(week, minute % calendar.WEEK_MINUTES)
-    return f"{t:%A} {t:%H:%M}" + (" (a public holiday)" if week == "holiday" and t.weekday() == 0 else "")
+    return weekday_time(t) + (tr(" (a public holiday)") if week == "holiday" and t.weekday() == 0 else "")
 
 
 def _is_citizen_side(p: Pathway, role: str) -> bool:
@@ -180,14 +181,14 @@ class Week:
         """A bit set as runs of local hours, e.g. ``Monday 16:00 to Tuesday 08:00``."""
         runs: list[str] = []
         if bits == self.all:
-            return "all week"
+            return tr("all week")
         start = None
         for s in range(self.n + 1):
             on = s < self.n and bool(bits >> s & 1)
             if on and start is None:
                 start = s
             elif not on and start is not None:
-                runs.append(f"from {_when(self.name, self.minute(start))} to {_when(self.name, self.minute(s))}")
+                runs.append(tr("from {start} to {end}", start=_when(self.name, self.minute(start)), end=_when(self.name, self.minute(s))))
                 start = None
         return ", ".join(runs)
 
@@ -526,8 +527,9 @@ def _house_findings(house: House, week: Week, net: int) -> Iterator[Finding]:
     if gap:
         yield _finding(
             FindingKind.NO_SAFETY_NET, house.id, (), (),
-            f"no service of house {house.id!r} takes a citizen in acute crisis without referral {week.hours(gap)}",
-            "open a service with 'without_referral: true' at those hours and staff it (e.g. the outreach team or the overnight places)",
+            tr("no service of house {house} takes a citizen in acute crisis without referral {hours}",
+               house=repr(house.id), hours=week.hours(gap)),
+            tr("open a service with 'without_referral: true' at those hours and staff it (e.g. the outreach team or the overnight places)"),
             None,
         )
 
@@ -556,15 +558,18 @@ def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[Finding]:
         if not gap:
             continue
         start = _gap_start(w, gap, there)
-        cx = _counterexample(ex, s.id, start, f"nobody responsible ({', '.join(staff)}) is on duty")
+        roles = ", ".join(role_name(p, r) for r in staff)
+        cx = _counterexample(ex, s.id, start, tr("nobody responsible ({roles}) is on duty", roles=roles))
         until = _next_on(w, there, start)
-        lasting = f"until {_when(w.name, w.minute(until))}" if until is not None else "at all"
+        lasting = tr("until {when}", when=_when(w.name, w.minute(until))) if until is not None else tr("at all")
         yield _finding(
             FindingKind.UNSTAFFED, p.id, (s.id,), (),
-            f"{_when(w.name, w.minute(start))} the citizen can be in `{s.id}` and nobody responsible there "
-            f"({', '.join(staff)}) is on duty {lasting}; unstaffed: {w.hours(gap)}",
-            f"make a role that is on duty at those hours responsible in `{s.id}` (and able to act there), or give "
-            f"`{s.id}` a deadline or hand-over that moves the citizen to a staffed state before the gap begins",
+            tr("{when} the citizen can be in {state} and nobody responsible there ({roles}) is on duty {lasting}; "
+               "unstaffed: {hours}", when=_when(w.name, w.minute(start)), state=state_name(p, s.id), roles=roles,
+               lasting=lasting, hours=w.hours(gap)),
+            tr("make a role that is on duty at those hours responsible in {state} (and able to act there), or give "
+               "{state} a deadline or hand-over that moves the citizen to a staffed state before the gap begins",
+               state=state_name(p, s.id)),
             cx,
         )
 
@@ -593,15 +598,16 @@ def _approvals(ex: _Explorer) -> Iterator[Finding]:
         sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
         first = _first(bad)
         src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
-        never = ("can never be met by the people on duty" if a.timeout is None
-                 else f"always times out after {_duration(a.timeout)}")
-        cx = _counterexample(ex, src, first, f"the request for `{t.trigger}` {never}", request=t)
+        never = (tr("can never be met by the people on duty") if a.timeout is None
+                 else tr("always times out after {after}", after=_duration(a.timeout)))
+        cx = _counterexample(ex, src, first, tr("the request for `{trigger}` {never}", trigger=t.trigger, never=never), request=t)
         yield _finding(
             FindingKind.APPROVAL_OUT_OF_HOURS, p.id, sources, (t.trigger,),
-            f"a request for `{t.trigger}` ({approvals.describe(a)}) made {w.hours(bad)} {never}: too few "
-            "approvers are on duty (people count, not roles; the requester never approves)",
-            "staff the approvers at those hours (e.g. an on-call leader), let the timeout last until they are back "
-            "(e.g. in working days), or let fewer people approve",
+            tr("a request for `{trigger}` ({rule}) made {hours} {never}: too few approvers are on duty "
+               "(people count, not roles; the requester never approves)",
+               trigger=t.trigger, rule=approvals.describe(a), hours=w.hours(bad), never=never),
+            tr("staff the approvers at those hours (e.g. an on-call leader), let the timeout last until they are back "
+               "(e.g. in working days), or let fewer people approve"),
             cx,
         )
 
@@ -626,13 +632,16 @@ def _handovers(ex: _Explorer) -> Iterator[Finding]:
         first = _first(bad)
         sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
         src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
-        cx = _counterexample(ex, src, first, f"{h.to!r} cannot answer before the deadline of `{t.dest}`", fire=t)
+        waiting = state_name(p, t.dest)
+        cx = _counterexample(ex, src, first, tr("{receiver} cannot answer before the deadline of {state}",
+                                                receiver=repr(h.to), state=waiting), fire=t)
         yield _finding(
             FindingKind.HANDOVER_UNANSWERED, p.id, (*sources, t.dest), (t.trigger,),
-            f"a hand-over `{t.trigger}` to {h.to!r} sent {w.hours(bad)} cannot be answered before the deadline of "
-            f"`{t.dest}` passes: {h.to!r} is closed or its staff are off duty until then",
-            f"let the wait in `{t.dest}` last until the receiving service is open (e.g. a deadline in working days), "
-            "or staff the receiving intake at those hours",
+            tr("a hand-over `{trigger}` to {receiver} sent {hours} cannot be answered before the deadline of {state} "
+               "passes: {receiver} is closed or its staff are off duty until then",
+               trigger=t.trigger, receiver=repr(h.to), hours=w.hours(bad), state=waiting),
+            tr("let the wait in {state} last until the receiving service is open (e.g. a deadline in working days), "
+               "or staff the receiving intake at those hours", state=waiting),
             cx,
         )
 
