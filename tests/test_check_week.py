@@ -81,8 +81,8 @@ class TestWiring:
         [f] = report.findings
         assert (f.kind, f.severity, f.pathway, f.states) == (FindingKind.UNSTAFFED, Severity.ERROR, "walk_in", ("in_conversation",))
         assert f.message == (
-            "Monday 00:00 the citizen can be in `in_conversation` and nobody responsible there (duty_worker) is on duty "
-            "until Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00, from Tuesday 00:00 to Tuesday 16:00, "
+            "Monday 00:00 the citizen can be in Conversation [in_conversation] and nobody responsible there "
+            "(Duty worker (Municipality) [duty_worker]) is on duty until Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00, from Tuesday 00:00 to Tuesday 16:00, "
             "from Wednesday 00:00 to Wednesday 16:00, from Thursday 00:00 to Thursday 16:00, from Friday 00:00 to "
             "Friday 16:00, from Saturday 00:00 to Saturday 16:00, from Sunday 00:00 to Sunday 16:00"
         )
@@ -113,8 +113,9 @@ class TestWiring:
         assert cx is not None and cx.started_at is not None
         assert cx.story() == (
             # the week is cut in 8-hour slots here (every hour that matters is a multiple of 8)
-            "the citizen arrives at Socialvagten (`in_conversation`) on Sunday 16:00; Monday 00:00 the citizen is "
-            "still in `in_conversation`; nobody responsible (duty_worker) is on duty — stuck in `in_conversation`"
+            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 16:00; Monday 00:00 the "
+            "citizen is still in Conversation [in_conversation]; nobody responsible (Duty worker (Municipality) "
+            "[duty_worker]) is on duty — stuck in Conversation [in_conversation]"
         )
         case = cx.replay(registry)
         assert case.state == "in_conversation"
