@@ -502,9 +502,26 @@ def case_row(write: CaseWrite, head_hash: str) -> dict[str, Any]:
 
 def loaded_from_row(row: Mapping[Any, Any], case_id: str | None = None) -> Loaded:
     """A case as read for acting on it: its stored seq, no history."""
+    return Loaded(case_from_row(row, case_id), row["head_hash"])
+
+
+def case_from_row(row: Mapping[Any, Any], case_id: str | None, history: list[Event] | None = None) -> Case:
+    """The case of a stored current-state row with its seq, and with ``history`` if given.
+
+    Raises:
+        UnreadableCase: the history has another length than the row's seq says.
+    """
     case = case_from_snapshot(row["snapshot"], case_id)
     case.seq = row["seq"]
-    return Loaded(case, row["head_hash"])
+    if history is not None:
+        if len(history) != row["seq"]:
+            raise UnreadableCase(
+                f"case {case_id!r} has {len(history)} stored events but its state says {row['seq']}; "
+                "run 'pathways audit verify'",
+                case_id=case_id,
+            )
+        case.history = history
+    return case
 
 
 def case_from_snapshot(text: str, case_id: str | None = None) -> Case:

@@ -12,28 +12,10 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..case import Case
-from ..errors import StoreError, UnknownCase, UnreadableCase
-from .base import (
-    ApprovalWait,
-    CaseSummary,
-    CaseWrite,
-    Loaded,
-    MigrationRecord,
-    case_from_snapshot,
-    case_row,
-    chain,
-    concurrent,
-    fits,
-    inbox,
-    lag_of,
-    loaded_from_row,
-    no_capacity,
-    row_event,
-    summary_from_row,
-    to_micros,
-    unchanged,
-)
+from ..case import Case, Event
+from ..errors import StoreError, UnknownCase
+from . import base
+from .base import ApprovalWait, CaseSummary, CaseWrite, Loaded, MigrationRecord
 from .keys import AuditKeys
 
 __all__ = ["MemoryStore"]
@@ -69,16 +51,16 @@ class MemoryStore:
                 row = self._cases.get(w.case.id)
                 if w.expected_seq is None:
                     if row is not None:
-                        raise concurrent(w.case.id, None)
-                elif row is None or not unchanged(row["seq"], row["version"], w.expected_seq, w.case.version):
-                    raise concurrent(w.case.id, w.expected_seq)
+                        raise base.concurrent(w.case.id, None)
+                elif row is None or not base.unchanged(row["seq"], row["version"], w.expected_seq, w.case.version):
+                    raise base.concurrent(w.case.id, w.expected_seq)
             for res, delta in sorted(deltas.items()):
                 have = self._resources.get(res)
-                if delta and (have is None or not fits(have[1], delta, have[0])):
-                    raise no_capacity(res, have[0] if have else None, delta)
+                if delta and (have is None or not base.fits(have[1], delta, have[0])):
+                    raise base.no_capacity(res, have[0] if have else None, delta)
             for w in writes:
-                rows = chain(w, self.audit_keys)
-                self._cases[w.case.id] = case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
+                rows = base.chain(w, self.audit_keys)
+                self._cases[w.case.id] = base.case_row(w, rows[-1]["hash"] if rows else w.prev_hash)
                 if w.owners_changed or w.expected_seq is None:
                     self._owners[w.case.id] = w.owners
                 if w.waits_changed:
@@ -91,9 +73,9 @@ class MemoryStore:
     def migrate(self, write: CaseWrite, record: MigrationRecord) -> None:
         with self._lock:
             row = self._cases.get(write.case.id)
-            if row is None or not unchanged(row["seq"], row["version"], write.expected_seq, record.from_version):
-                raise concurrent(write.case.id, write.expected_seq)
-            self._cases[write.case.id] = case_row(write, write.prev_hash)
+            if row is None or not base.unchanged(row["seq"], row["version"], write.expected_seq, record.from_version):
+                raise base.concurrent(write.case.id, write.expected_seq)
+            self._cases[write.case.id] = base.case_row(write, write.prev_hash)
             self._owners[write.case.id] = write.owners
             if write.waits_changed:
                 self._waits[write.case.id] = write.waits
@@ -107,38 +89,30 @@ class MemoryStore:
 
     def load(self, case_id: str) -> Loaded:
         with self._lock:
-            return loaded_from_row(self._row(case_id), case_id)
+            return base.loaded_from_row(self._row(case_id), case_id)
 
     def exists(self, case_id: str) -> bool:
         return case_id in self._cases
 
     def get(self, case_id: str, *, history: bool = True) -> Case:
         with self._lock:
-            row = self._row(case_id)
-            case = case_from_snapshot(row["snapshot"], case_id)
-            case.seq = row["seq"]
-            if history:
-                case.history = [row_event(r) for r in self._events.get(case_id, [])]
-                if len(case.history) != row["seq"]:
-                    raise UnreadableCase(
-                        f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}; "
-                        "run 'pathways audit verify'",
-                        case_id=case_id,
-                    )
-            return case
+            return base.case_from_row(self._row(case_id), case_id, self._history(case_id) if history else None)
 
-    def history(self, case_id: str) -> list[Any]:
+    def history(self, case_id: str) -> list[Event]:
         with self._lock:
-            return [row_event(r) for r in self._events.get(case_id, [])]
+            return self._history(case_id)
+
+    def _history(self, case_id: str) -> list[Event]:
+        return [base.row_event(r) for r in self._events.get(case_id, [])]
 
     def summary(self, case_id: str) -> CaseSummary:
         with self._lock:
-            return summary_from_row(self._row(case_id))
+            return base.summary_from_row(self._row(case_id))
 
     def in_state(self, pathway_id: str, state: str, *, limit: int = 100, after: str = "") -> list[CaseSummary]:
         with self._lock:
             rows = [r for r in self._cases.values() if r["pathway_id"] == pathway_id and r["state"] == state and r["id"] > after]
-        return [summary_from_row(r) for r in sorted(rows, key=lambda r: r["id"])[:limit]]
+        return [base.summary_from_row(r) for r in sorted(rows, key=lambda r: r["id"])[:limit]]
 
     def owned_by(
         self, *, role: str | None = None, sector: str | None = None, limit: int = 100, after: str = ""
@@ -150,13 +124,13 @@ class MemoryStore:
                 cid for cid, owners in self._owners.items()
                 if cid > after and any(r == role or s == sector for r, s in owners)
             )[:limit]
-            return [summary_from_row(self._cases[cid]) for cid in ids]
+            return [base.summary_from_row(self._cases[cid]) for cid in ids]
 
     def due_before(self, when: datetime, *, limit: int = 100) -> list[CaseSummary]:
-        cut = to_micros(when)
+        cut = base.to_micros(when)
         with self._lock:
             rows = [r for r in self._cases.values() if r["due_at"] is not None and r["due_at"] <= cut]
-        return [summary_from_row(r) for r in sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]]
+        return [base.summary_from_row(r) for r in sorted(rows, key=lambda r: (r["due_at"], r["id"]))[:limit]]
 
     def awaiting(
         self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
@@ -168,17 +142,17 @@ class MemoryStore:
                 w for ws in self._waits.values() for w in ws
                 if (role is None or w.role == role) and (sector is None or w.sector == sector)
             ]
-        return inbox(sorted(waits, key=lambda w: (w.requested_at, w.case_id, w.role)), person, limit)
+        return base.inbox(sorted(waits, key=lambda w: (w.requested_at, w.case_id, w.role)), person, limit)
 
     def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
         with self._lock:
             rows = sorted((r for r in self._cases.values() if r["citizen"] == citizen), key=lambda r: r["id"])[:limit]
-        return [summary_from_row(r) for r in rows]
+        return [base.summary_from_row(r) for r in rows]
 
     def lag(self, now: datetime) -> timedelta:
         with self._lock:
             due = [r["due_at"] for r in self._cases.values() if r["due_at"] is not None]
-        return lag_of(min(due) if due else None, now)
+        return base.lag_of(min(due) if due else None, now)
 
     def on_version(self, pathway_id: str, version: int) -> list[str]:
         with self._lock:
@@ -249,11 +223,11 @@ class MemoryStore:
     @contextlib.contextmanager
     def claim_due(self, when: datetime, *, skip: Collection[str] = ()) -> Iterator[CaseSummary | None]:
         """The soonest case due by ``when`` (not in ``skip``); in one process the seq guard suffices."""
-        cut = to_micros(when)
+        cut = base.to_micros(when)
         with self._lock:
             rows = [r for r in self._cases.values() if r["due_at"] is not None and r["due_at"] <= cut and r["id"] not in skip]
         row = min(rows, key=lambda r: (r["due_at"], r["id"]), default=None)
-        yield summary_from_row(row) if row is not None else None
+        yield base.summary_from_row(row) if row is not None else None
 
     def tamper(self, case_id: str, seq: int, **changes: Any) -> None:
         """Change a stored event row in place (for tests of ``audit verify``)."""

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from .. import logs
 from ..case import Case, Event
-from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase, UnreadableCase
+from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase
 from . import schema
 from .base import (
     ApprovalWait,
@@ -38,7 +38,7 @@ from .base import (
     CaseWrite,
     Loaded,
     MigrationRecord,
-    case_from_snapshot,
+    case_from_row,
     case_row,
     chain,
     concurrent,
@@ -564,18 +564,7 @@ class SQLStore:
 
     def get(self, case_id: str, *, history: bool = True) -> Case:
         with self._read() as conn:
-            row = self._row(conn, case_id)
-            case = case_from_snapshot(row["snapshot"], case_id)
-            case.seq = row["seq"]
-            if history:
-                case.history = self._history(conn, case_id)
-                if len(case.history) != row["seq"]:
-                    raise UnreadableCase(
-                        f"case {case_id!r} has {len(case.history)} stored events but its state says {row['seq']}; "
-                        "run 'pathways audit verify'",
-                        case_id=case_id,
-                    )
-            return case
+            return case_from_row(self._row(conn, case_id), case_id, self._history(conn, case_id) if history else None)
 
     def _history(self, conn: sa.Connection, case_id: str) -> list[Event]:
         rows = conn.execute(sa.select(_E).where(_E.c.case_id == case_id).order_by(_E.c.seq)).mappings()
