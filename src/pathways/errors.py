@@ -139,34 +139,16 @@ class DocumentError(PathwaysError):
     """What the header calls the file(s), e.g. ``pathway definitions``."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:
+        from .i18n import noun, tr  # here, not at the top: the catalogue's module imports the model
+
         self.problems: tuple[Problem, ...] = tuple(problems)
         count = len(self.problems)
-        document = _document_name(self.document)
-        header = _tr("1 problem in {document}:", document=document) if count == 1 else _tr("{count} problems in {document}:", count=count, document=document)
+        document = noun(self.document)
+        header = tr("1 problem in {document}:", document=document) if count == 1 else tr("{count} problems in {document}:", count=count, document=document)
         super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.problems,))
-
-
-def _document_name(document: str) -> str:
-    """A document kind in the current language (the class attribute stays English)."""
-    match document:
-        case "pathway definitions":
-            return _tr("pathway definitions")
-        case "simulation scenario":
-            return _tr("simulation scenario")
-        case "journey":
-            return _tr("journey")
-        case _:
-            return document
-
-
-def _tr(message: str, **values: Any) -> str:
-    """The message catalogue's :func:`pathways.i18n.tr`, imported when first needed."""
-    from .i18n import tr as translate
-
-    return translate(message, **values)
 
 
 class DefinitionError(DocumentError):

@@ -169,7 +169,7 @@ def outcome_name(outcome: Outcome, lang: Lang | None = None) -> str:
 
 
 def noun(what: str, *, plural: bool = False, lang: Lang | None = None) -> str:
-    """The name of a kind of thing in a message ("role", "roles"); unknown words pass through."""
+    """The name of a kind of thing in a message ("role", "roles", "journey"); unknown words pass through."""
     match (what, plural):
         case ("field", False):
             return tr("field", lang=lang)
@@ -203,6 +203,12 @@ def noun(what: str, *, plural: bool = False, lang: Lang | None = None) -> str:
             return tr("resource", lang=lang)
         case ("resource", True):
             return tr("resources", lang=lang)
+        case ("pathway definitions", False):
+            return tr("pathway definitions", lang=lang)
+        case ("simulation scenario", False):
+            return tr("simulation scenario", lang=lang)
+        case ("journey", False):
+            return tr("journey", lang=lang)
         case (_, True):
             return f"{what}s"
         case _:
