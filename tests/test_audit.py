@@ -28,7 +28,7 @@ from pathways.store.checkpoint import (
     write_checkpoint,
 )
 from pathways.store.keys import AuditKeys
-from test_store_support import CITIZEN, NURSE, SQL_BACKENDS, backend_url, registry
+from test_store_support import CITIZEN, NURSE, SQL_BACKENDS, backend_url, citizen, registry
 
 KEYS = AuditKeys({"k1": b"k" * 32}, "k1")
 
@@ -52,7 +52,7 @@ def history(store: SQLStore) -> None:
     engine.fire("k1", "admit", NURSE)
     engine.fire("k1", "discharge", NURSE, reason="went home")
     engine.start("night", "cit-2", case_id="k2")
-    engine.fire("k2", "leave", CITIZEN)
+    engine.fire("k2", "leave", citizen("cit-2"))
     engine.start("night", "cit-3", case_id="k3")
 
 
@@ -108,7 +108,7 @@ class TestKeyedChain:
         rotated = KEYS.rotated("k2")
         store = open_store(url, audit_keys=rotated)
         assert isinstance(store, SQLStore)
-        DurableEngine(registry(), store, clock=pathways.ManualClock()).fire("k3", "leave", CITIZEN)
+        DurableEngine(registry(), store, clock=pathways.ManualClock()).fire("k3", "leave", citizen("cit-3"))
         result = verify(store, registry())
         assert (result.ok, result.keyed, result.events) == (True, True, 7)
         assert [r["key_id"] for r in store.event_rows() if r["case_id"] == "k3"] == ["k1", "k2"]
@@ -204,7 +204,7 @@ class TestCheckpoints:
         assert isinstance(store, SQLStore)
         history(store)
         write_checkpoint(store, signing[0])
-        DurableEngine(registry(), store, clock=pathways.ManualClock()).fire("k3", "leave", CITIZEN)
+        DurableEngine(registry(), store, clock=pathways.ManualClock()).fire("k3", "leave", citizen("cit-3"))
         write_checkpoint(store, signing[0])
         text = export_checkpoints(store)
         store.close()
@@ -273,7 +273,7 @@ class TestRowsEqualReplay:
         assert isinstance(store, SQLStore)
         clock = pathways.ManualClock()
         clock.advance(timedelta(hours=1))
-        DurableEngine(registry(), store, clock=clock).fire("k3", "leave", CITIZEN)
+        DurableEngine(registry(), store, clock=clock).fire("k3", "leave", citizen("cit-3"))
         assert verify(store, unkeyed_until=clock.now()).ok
         assert verify(store).problem is not None
         store.close()

@@ -255,7 +255,7 @@ class TestFiring:
 
     def test_the_citizen_can_leave_from_every_live_state(self, engine: Engine) -> None:
         """'leave' from '*' works in arrived, staying and waiting states alike; no coercion."""
-        arrived = engine.start("stay", "c")
+        arrived = engine.start("stay", "c-0042")
         staying = _admitted(engine)
         waiting = _admitted(engine)
         engine.fire(waiting, "pause", NURSE)

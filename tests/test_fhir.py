@@ -94,7 +94,7 @@ def _sender_at(registry: Registry, pathway_id: str, trigger: str) -> tuple[Case,
         case = engine.start(pathway_id, "c-1", facts=facts)
     case.state = pathway.sources_of(t)[0]
     role = t.roles[0]
-    engine.fire(case, trigger, Actor("p-1", role, pathway.roles[role].sector))
+    engine.fire(case, trigger, Actor("c-1" if pathway.is_citizen(role) else "p-1", role, pathway.roles[role].sector))
     return case, dict(engine.cases)
 
 

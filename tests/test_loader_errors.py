@@ -249,6 +249,26 @@ MISTAKES = [
         expected=["stay.yaml:32:38: transitions[0].approval.roles[0]: unknown role 'leder_regoin' (did you mean 'leder_region'?)"],
     ),
     Mistake(
+        'unknown-role-fact-setter',
+        "The roles that may set a fact must be declared.",
+        edits=[("consent_given: {label: {da: Samtykke, en: Consent given}}", "consent_given: {label: {da: Samtykke, en: Consent given}, set_by: [citzen]}")],
+        expected=["stay.yaml:16:70: facts.consent_given.set_by[0]: unknown role 'citzen' (did you mean 'citizen'?)"],
+    ),
+    Mistake(
+        'fact-set-and-recorded',
+        "A role either sets a fact or records it on the citizen's word, not both.",
+        edits=[("consent_given: {label: {da: Samtykke, en: Consent given}}",
+                "consent_given: {label: {da: Samtykke, en: Consent given}, set_by: [citizen, nurse], recorded_by: [nurse]}")],
+        expected=["stay.yaml:16:101: facts.consent_given.recorded_by[0]: role 'nurse' may both set 'consent_given' and record it (keep 'nurse' in one list: 'recorded_by' when it records the citizen's word (with a reason), else 'set_by')"],
+    ),
+    Mistake(
+        'citizen-recorded',
+        "The citizen states a fact themself; only staff record it for them.",
+        edits=[("consent_given: {label: {da: Samtykke, en: Consent given}}",
+                "consent_given: {label: {da: Samtykke, en: Consent given}, recorded_by: [citizen]}")],
+        expected=["stay.yaml:16:75: facts.consent_given.recorded_by[0]: the citizen states 'consent_given' themself; 'recorded_by' is for staff recording the citizen's word (move 'citizen' to 'set_by')"],
+    ),
+    Mistake(
         'no-role-fires',
         'A transition that no role may fire is refused.',
         edits=[(', roles: [citizen]}', '}')],

@@ -26,6 +26,7 @@ from pathways import (
     Engine,
     Label,
     ManualClock,
+    NotPermitted,
     Outcome,
     Pathway,
     RuleKind,
@@ -550,7 +551,15 @@ def test_whatever_anyone_does_the_citizen_can_always_leave_and_someone_can_act(
         step = data.draw(st.sampled_from(["act"] * 6 + ["fact", "wait", "leave"]))
         if step == "fact" and p.facts:
             fact = data.draw(st.sampled_from(sorted(p.facts)))
-            engine.set_fact(case, fact, data.draw(st.sampled_from([True, True, False])), CITIZEN)
+            value = data.draw(st.sampled_from([True, True, False]))
+            setters = p.setters(fact)
+            if not setters:  # a contract only its own pathway grants: not even the citizen sets it
+                with pytest.raises(NotPermitted):
+                    engine.set_fact(case, fact, value, CITIZEN)
+            else:
+                role = data.draw(st.sampled_from(setters))
+                who = CITIZEN if p.is_citizen(role) else Actor(_STAFF[p.roles[role].sector][0], role, p.roles[role].sector)
+                engine.set_fact(case, fact, value, who, reason="the citizen said so")
         elif step == "wait":
             clock.advance(timedelta(hours=data.draw(st.integers(0, 24 * 60))))
             engine.fire_due()

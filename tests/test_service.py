@@ -149,6 +149,8 @@ def test_a_move_that_is_not_possible_now_gets_409_and_unknown_things_404(server)
     r = httpx.post(f"{server}/cases/{cid}/fire", content=b"{not json", headers=WORKER)
     assert (r.status_code, r.json()["error"]["code"]) == (400, "not_json")
     r = httpx.post(f"{server}/cases/{cid}/facts", json={"fact": "consent_to_consult_region", "value": True}, headers=WORKER)
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "reason_required")  # staff record the citizen's word with a reason
+    r = httpx.post(f"{server}/cases/{cid}/facts", json={"fact": "consent_to_consult_region", "value": True, "reason": "said yes at 17:05"}, headers=WORKER)
     assert r.status_code == 200
     assert httpx.post(f"{server}/cases/{cid}/fire", json={"trigger": "consult_region"}, headers=WORKER).status_code == 200
 
@@ -164,7 +166,7 @@ def test_the_inbox_and_a_citizens_cases(server):
 
 def test_a_leaders_inbox_holds_the_approvals_waiting_and_four_eyes_hold(server):
     oid = f"o-{uuid.uuid4().hex[:8]}"
-    r = httpx.post(f"{server}/cases", json={"pathway": "overnight_stay", "citizen": f"c-{oid}", "case_id": oid, "facts": {"consent_given": True}}, headers=NURSE)
+    r = httpx.post(f"{server}/cases", json={"pathway": "overnight_stay", "citizen": f"c-{oid}", "case_id": oid, "facts": {"consent_given": True}}, headers=_auth(f"c-{oid}", "citizen", "citizen"))
     assert r.status_code == 201
     for trigger in ("assess", "admit", "stay_review", "request_extension"):
         assert httpx.post(f"{server}/cases/{oid}/fire", json={"trigger": trigger}, headers=NURSE).status_code == 200, trigger
@@ -243,7 +245,7 @@ def test_two_serve_processes_on_one_postgresql_database_stay_correct(tmp_path):
         free = capacity - in_use
         ids = [f"o-{uuid.uuid4().hex[:8]}" for _ in range(free + 4)]
         for n, oid in enumerate(ids):
-            r = httpx.post(f"{urls[n % 2]}/cases", json={"pathway": "overnight_stay", "citizen": f"c-{oid}", "case_id": oid, "facts": {"consent_given": True}}, headers=NURSE)
+            r = httpx.post(f"{urls[n % 2]}/cases", json={"pathway": "overnight_stay", "citizen": f"c-{oid}", "case_id": oid, "facts": {"consent_given": True}}, headers=_auth(f"c-{oid}", "citizen", "citizen"))
             assert r.status_code == 201, r.text
             assert httpx.post(f"{urls[n % 2]}/cases/{oid}/fire", json={"trigger": "assess"}, headers=NURSE).status_code == 200
         with ThreadPoolExecutor(8) as pool:

@@ -51,6 +51,7 @@ from test_store_support import (
     SOCIAL,
     SQL_BACKENDS,
     backend_url,
+    citizen,
     fresh_store,
     postgres_url,
     registry,
@@ -135,7 +136,7 @@ class TestCases:
         allowed = {o.trigger for o in engine.options("k1", NURSE) if o.allowed}
         assert allowed == {"escalate"}
         assert [r.code for r in engine.why_not("k1", "admit", NURSE)] == ["guard"]
-        engine.set_fact("k1", "consent_given", True, NURSE)
+        engine.set_fact("k1", "consent_given", True, NURSE, reason="the citizen said yes")
         assert engine.why_not("k1", "admit", NURSE) == []
 
 
@@ -143,7 +144,7 @@ class TestConcurrency:
     def test_acting_on_a_stale_case_is_a_concurrent_update(self, engine: DurableEngine) -> None:
         engine.start("night", "cit-1", facts={"consent_given": True}, case_id="k1")
         seen = engine.case("k1")
-        engine.set_fact("k1", "consent_given", True, NURSE)
+        engine.set_fact("k1", "consent_given", True, NURSE, reason="the citizen said yes")
         with pytest.raises(ConcurrentUpdate, match=r"case 'k1' was changed by another writer since it was read at seq 1 \(stored seq 2, version 1\)"):
             engine.fire(seen, "admit", NURSE)
         assert engine.store.summary("k1").state == "arrived"
@@ -237,7 +238,7 @@ class TestQueries:
         for i in range(5):
             engine.start("night", f"cit-{i}", facts={"consent_given": True}, case_id=f"k{i}")
         engine.fire("k1", "admit", NURSE)
-        engine.fire("k2", "leave", CITIZEN)
+        engine.fire("k2", "leave", citizen("cit-2"))
         store = engine.store
         assert [s.id for s in store.in_state("night", "arrived")] == ["k0", "k3", "k4"]
         assert [s.id for s in store.in_state("night", "arrived", limit=2, after="k0")] == ["k3", "k4"]
@@ -267,7 +268,7 @@ class TestDeadlines:
 
     def test_an_approval_timeout_takes_the_refusal_path(self, engine: DurableEngine, clock: pathways.ManualClock) -> None:
         engine.start("night", "cit-1", case_id="k1")
-        engine.set_fact("k1", "consent_given", True, NURSE)
+        engine.set_fact("k1", "consent_given", True, NURSE, reason="the citizen said yes")
         clock.advance(timedelta(hours=1))
         engine.fire("k1", "plan", SOCIAL)
         engine.fire_due(clock.now() + timedelta(minutes=30))
@@ -314,7 +315,7 @@ class TestAudit:
         engine.start("night", "cit-2", case_id="k2")
         engine.fire("k1", "admit", NURSE)
         engine.fire("k1", "discharge", NURSE, reason="went home")
-        engine.fire("k2", "leave", CITIZEN)
+        engine.fire("k2", "leave", citizen("cit-2"))
 
     def test_an_untouched_store_verifies(self, engine: DurableEngine) -> None:
         self._history(engine)

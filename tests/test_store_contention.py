@@ -60,7 +60,7 @@ def _racer(url: str, index: int, go: Any, out: Any) -> None:
         attempt("approve", case_id, lambda c=case_id: retry(lambda: engine.approve(c, leader), attempts=50))
     for _ in range(BUMPS):
         attempt("bump", "counter", lambda: retry(
-            lambda: engine.set_fact("counter", "consent_given", True, nurse), attempts=200, pause=0.001,
+            lambda: engine.set_fact("counter", "consent_given", True, nurse, reason="the citizen said yes"), attempts=200, pause=0.001,
         ))
     store.close()
     out.put(outcomes)

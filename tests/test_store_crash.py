@@ -21,7 +21,7 @@ import pytest
 import pathways
 from pathways.errors import ActionRefused
 from pathways.store import DurableEngine, open_store, replay_stored, verify
-from test_store_support import CITIZEN, LEAD_R, LEAD_S, NURSE, SOCIAL, SQL_BACKENDS, backend_url, registry
+from test_store_support import LEAD_R, LEAD_S, NURSE, SOCIAL, SQL_BACKENDS, backend_url, citizen, registry
 
 KILLS = 20
 
@@ -53,14 +53,14 @@ def child(url: str, ack_path: str, seed: int) -> None:
         if path == "admit":
             act(case_id, "set_fact", "consent_given", True, NURSE)
             if not act(case_id, "fire", "admit", NURSE):
-                act(case_id, "fire", "leave", CITIZEN)
+                act(case_id, "fire", "leave", citizen(f"cit-{case_id}"))
         elif path == "plan":
             act(case_id, "fire", "plan", SOCIAL)
             act(case_id, "approve", LEAD_R)
             act(case_id, "approve", LEAD_S)
             act(case_id, "fire", "finish", SOCIAL)
         else:
-            act(case_id, "fire", "leave", CITIZEN)
+            act(case_id, "fire", "leave", citizen(f"cit-{case_id}"))
 
 
 _CHILD = "import sys; sys.path.insert(0, sys.argv[1]); import test_store_crash as t; t.child(sys.argv[2], sys.argv[3], int(sys.argv[4]))"

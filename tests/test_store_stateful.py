@@ -39,6 +39,7 @@ from test_store_support import (
     NURSE,
     NURSE2,
     SOCIAL,
+    citizen,
     postgres_url,
     registry,
     reset_postgres,
@@ -104,6 +105,8 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(data=st.data(), trigger=st.sampled_from(TRIGGERS), actor=st.sampled_from(ACTORS))
     def fire(self, data: st.DataObject, trigger: str, actor: pathways.Actor) -> None:
         case_id = self._any_case(data)
+        if actor == CITIZEN and data.draw(st.booleans()):
+            actor = citizen(f"cit-{case_id}")  # mostly the case's own citizen; else another's, who is refused
         self._all(lambda e: e.fire(case_id, trigger, actor))
 
     @precondition(lambda self: bool(self.case_ids))
@@ -116,7 +119,8 @@ class StoresAgree(RuleBasedStateMachine):
             return
         case_id = data.draw(st.sampled_from(open_ids))
         for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
-            allowed = [(a, o) for a in ACTORS for o in self.engines[0].options(case_id, a) if o.allowed]
+            people = [*ACTORS, citizen(f"cit-{case_id}")]
+            allowed = [(a, o) for a in people for o in self.engines[0].options(case_id, a) if o.allowed]
             if not allowed:
                 return
             actor, option = data.draw(st.sampled_from(allowed))
@@ -141,7 +145,7 @@ class StoresAgree(RuleBasedStateMachine):
     @rule(data=st.data(), value=st.booleans())
     def set_fact(self, data: st.DataObject, value: bool) -> None:
         case_id = self._any_case(data)
-        self._all(lambda e: e.set_fact(case_id, "consent_given", value, NURSE))
+        self._all(lambda e: e.set_fact(case_id, "consent_given", value, NURSE, reason="the citizen said so"))
 
     @rule(minutes=st.integers(min_value=1, max_value=60 * 5))
     def time_passes(self, minutes: int) -> None:

@@ -67,7 +67,14 @@ NURSE2 = pathways.Actor("n-2", "nurse", "region")
 SOCIAL = pathways.Actor("s-1", "social_worker", "social")
 LEAD_R = pathways.Actor("lr-1", "leader_region", "region")
 LEAD_S = pathways.Actor("ls-1", "leader_social", "social")
-CITIZEN = pathways.Actor("c-1", "citizen", "citizen")
+CITIZEN = pathways.Actor("cit-1", "citizen", "citizen")
+"""The citizen of the cases started as ``cit-1``; a citizen acts only on their own case."""
+
+
+def citizen(person: str) -> pathways.Actor:
+    """The citizen ``person`` acting on their own case (started with ``citizen=person``)."""
+    return pathways.Actor(person, "citizen", "citizen")
+
 AMBULANT = pathways.Actor("a-1", "ambulant", "region")
 
 

@@ -14,7 +14,8 @@ answer the case waits for (-1: none).
 
 The model follows the engine exactly, with every action taking no time: only a deadline
 or an approval timeout moves the clock. Facts can change at any time (a citizen may
-withdraw consent), other cases take and free places at any time, and a receiving
+withdraw consent) when some role may set them (:meth:`~pathways.model.Pathway.setters`); a
+fact nobody may set keeps its start value until a transition ``sets`` it. Other cases take and free places at any time, and a receiving
 pathway may accept or decline. The explorer records, per configuration, the step that
 first reached it, so every path it returns is a shortest one.
 """
@@ -93,6 +94,8 @@ class Space:
         idx = self._index = {s: i for i, s in enumerate(self.state_ids)}
         self.terminal = [s.terminal for s in p.states]
         self.facts = sorted({g.fact for t in p.transitions for g in t.guards if g.fact in p.facts})
+        self.settable = [bool(p.setters(f)) for f in self.facts]
+        """Per fact: whether some role may change it with ``set_fact`` (else only ``sets`` do)."""
         used = sorted({r for t in p.transitions for r in (t.takes, t.releases) if r and r in resources})
         self.resources = used
         self.capacity = [resources[r].capacity for r in used]
@@ -154,6 +157,11 @@ class Space:
         init_facts = sum(b for f, b in fbit.items() if p.facts[f].default)
         self.start_code = idx[p.initial] | init_facts
         starts = [self.start_code]
+        # A fact nobody may set can still be given when the case starts (a host that knows
+        # of the contract): every combination of those facts is a start of its own.
+        fixed = [fbit[f] for f, ok in zip(self.facts, self.settable, strict=True) if not ok]
+        for combo in range(1, 1 << len(fixed)):
+            starts.append(self.start_code ^ sum(bit for j, bit in enumerate(fixed) if combo >> j & 1))
         if p.intake is not None and p.intake.state in idx and p.intake.state != p.initial:
             starts.append(idx[p.intake.state] | init_facts)
         self.starts = starts
@@ -257,7 +265,7 @@ class Space:
         s_mask, terminal, fired, digested = self.s_mask, self.terminal, self.fired, self.digested
         fast = self._fast()
         p_shift, p_mask, c_shift, c_mask, r_shift = self.p_shift, self.p_mask, self.c_shift, self.c_mask, self.r_shift
-        flips = [1 << (self.f_shift + i) for i in range(len(self.facts))]
+        flips = [1 << (self.f_shift + i) for i in range(len(self.facts)) if self.settable[i]]
         flips += [1 << (self.u_shift + r) for r in self.taken]
         clear_pending = ~((p_mask << p_shift) | (c_mask << c_shift))
         deadline = self.deadline
@@ -323,6 +331,8 @@ class Space:
                 steps.append(((LEAVE if t.leaving else FIRE, t.index, 0), self._move(cfg, t)))
         steps += self._extra(cfg)
         for i in range(len(self.facts)):
+            if not self.settable[i]:
+                continue
             bit = 1 << (self.f_shift + i)
             steps.append(((FACT, i, 0 if cfg & bit else 1), cfg ^ bit))
         for r in self.taken:

@@ -165,6 +165,8 @@ class Counterexample:
     """Week-aware counterexamples: when the run starts (the replay's clock starts there)."""
     source: Pathway | None = attrs.field(default=None, eq=False, repr=False)
     """The pathway the run is in, so the story can name its roles and states by their labels."""
+    facts: tuple[tuple[str, bool], ...] = ()
+    """Facts the case starts with, other than their defaults (facts no role may set by hand)."""
 
     def story(self) -> str:
         """The counterexample as one short paragraph for a designer, in the chosen language."""
@@ -179,6 +181,7 @@ class Counterexample:
             title, start = self._title(), _state(p, self.start)
             parts = [tr("the citizen is handed over to {title} ({state}){when}", title=title, state=start, when=when)
                      if self.handed_over else tr("the citizen arrives at {title} ({state}){when}", title=title, state=start, when=when)]
+            parts[0] += "".join(tr(" with `{fact}` {value}", fact=f, value="true" if v else "false") for f, v in self.facts)
         parts += [s.words(p) for s in self.steps]
         ends_in = _state(p, self.ends_in)
         parts.append(tr("{ending} — stuck in {state}", ending=self.ending, state=ends_in) if self.ending
@@ -194,6 +197,10 @@ class Counterexample:
         }
         data["steps"] = [attrs.asdict(s, filter=lambda a, v: v != a.default) for s in self.steps]
         data["lead_in"] = self.lead_in.to_json() if self.lead_in is not None else None
+        if self.facts:
+            data["facts"] = dict(self.facts)
+        else:
+            data.pop("facts", None)
         if self.started_at is not None:
             data["started_at"] = self.started_at.isoformat()
         else:
@@ -231,7 +238,8 @@ class Counterexample:
             first = engine.start(sender.id, "citizen-1", case_id="case-0")
             engine.fire(first, "refer", Actor("sender_staff-1", "sender_staff", "sender"))
         else:
-            return _run(engine, clock, engine.start(pathway.id, "citizen-1", case_id="case-0"), pathway, self.steps, others)
+            first = engine.start(pathway.id, "citizen-1", facts=dict(self.facts), case_id="case-0")
+            return _run(engine, clock, first, pathway, self.steps, others)
         assert first.referral is not None
         return _run(engine, clock, engine.case(first.referral.case_id), pathway, self.steps, others)
 
@@ -277,7 +285,7 @@ def _run(
             engine.fire_due(cases=[case])
         elif step.kind == "set_fact":
             assert actor is not None and step.fact is not None and step.value is not None
-            engine.set_fact(case, step.fact, step.value, actor)
+            engine.set_fact(case, step.fact, step.value, actor, reason="recorded in the counterexample")
         elif step.kind in ("others_full", "others_free"):
             res = step.resource
             assert res is not None
@@ -378,8 +386,12 @@ def build(space: Space, cfg: Config, ending: str, ends_in: str | None = None) ->
         steps.append(_as_citizen(p, _step(space, code, before, after, approvals)))
         approvals = approvals + 1 if code[0] == APPROVE else 0 if code[0] == REQUEST else approvals
     first = ids[start[0]]
+    given = tuple(
+        (f, bool(start[1] >> i & 1)) for i, f in enumerate(space.facts)
+        if not space.settable[i] and bool(start[1] >> i & 1) != p.facts[f].default
+    )
     return Counterexample(
-        p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=start != space.start, source=p,
+        p.id, first, p.title.en, tuple(steps), ends_in or ids[cfg[0]], ending, handed_over=first != p.initial, source=p, facts=given,
     )
 
 
@@ -411,7 +423,7 @@ def _step(space: Space, code: Code, before: Config, after: Config, approvals: in
             after_text = format_duration(deadline.after)
         return Step(name, state, dest, t.trigger, after=after_text)
     if kind == FACT:
-        person, role, sector = _actor_for(p, tuple(p.roles))
+        person, role, sector = _actor_for(p, p.setters(space.facts[i]))
         return Step(name, state, dest, None, person, role, sector, fact=space.facts[i], value=bool(extra))
     if kind in (FULL, FREE):
         return Step(name, state, dest, resource=space.resources[i], capacity=space.capacity[i])
@@ -447,7 +459,9 @@ def with_lead_in(cx: Counterexample, receiver: Pathway, senders: Iterable[Space]
     resets = []
     for fact, value in carried.items():
         if fact in receiver.facts and receiver.facts[fact].default != value:
-            person, role, sector = _actor_for(receiver, tuple(receiver.roles))
+            if not receiver.setters(fact):
+                return cx  # no role may set it back: the stand-in sender, which carries nothing, tells it
+            person, role, sector = _actor_for(receiver, receiver.setters(fact))
             resets.append(_as_citizen(receiver, Step("set_fact", cx.start, cx.start, None, person, role, sector, fact=fact,
                                                      value=receiver.facts[fact].default)))
     return attrs.evolve(cx, steps=(*resets, *cx.steps), lead_in=lead)

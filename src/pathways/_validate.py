@@ -71,6 +71,7 @@ def problems(p: Pathway) -> Iterator[Found]:
     if not 1 <= p.phase <= MAX_INT:
         yield (("phase",), f"phase must be at least 1, got {p.phase}", "1 is the house's opening phase; write 2 for a later phase")
     yield from _roles(p)
+    yield from _facts(p)
     yield from _states(p)
     yield from _transitions(p)
     yield from _intake(p)
@@ -117,6 +118,26 @@ def _roles(p: Pathway) -> Iterator[Found]:
     for res_id, res in p.resources.items():
         if res.capacity < 1:
             yield (("resources", res_id, "capacity"), f"capacity must be at least 1, got {res.capacity}", "a resource without places can never be taken; give it its real number of places")
+
+
+def _facts(p: Pathway) -> Iterator[Found]:
+    """Who may set each fact: roles that exist, each in one list, the citizen never "recorded"."""
+    for fact_id, fact in p.facts.items():
+        here: DocPath = ("facts", fact_id)
+        set_by = fact.set_by or ()
+        for key in ("set_by", "recorded_by"):
+            for j, r in enumerate(getattr(fact, key) or ()):
+                if r not in p.roles:
+                    yield _unknown((*here, key, j), r, p.roles, "role")
+        for j, r in enumerate(fact.recorded_by or ()):
+            if r in set_by:
+                yield ((*here, "recorded_by", j),
+                       tr("role {role} may both set {fact} and record it", role=repr(r), fact=repr(fact_id)),
+                       tr("keep {role} in one list: 'recorded_by' when it records the citizen's word (with a reason), else 'set_by'", role=repr(r)))
+            elif p.is_citizen(r):
+                yield ((*here, "recorded_by", j),
+                       tr("the citizen states {fact} themself; 'recorded_by' is for staff recording the citizen's word", fact=repr(fact_id)),
+                       tr("move {role} to 'set_by'", role=repr(r)))
 
 
 def _states(p: Pathway) -> Iterator[Found]:

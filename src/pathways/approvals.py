@@ -12,7 +12,8 @@ Every kind has the same shape: a rule lists *keys* (roles, or sectors for
 ``one_per_sector``); an approver covers the key of their role; the rule is met when
 ``needed`` different keys are covered. Approvals are counted in *distinct people*: a
 person counts once (in the role of their first approval), and the requester never
-approves their own request (four-eyes). As one person holds one role per approval and a
+approves their own request (four-eyes). People are compared by
+:func:`~pathways._arguments.person_key` (``P-2`` and ``p-2`` are one person). As one person holds one role per approval and a
 covered key cannot be covered again, ``needed`` keys always mean ``needed`` people.
 """
 
@@ -25,6 +26,7 @@ from typing import ClassVar, assert_never
 
 import attrs
 
+from ._arguments import person_key
 from .case import Actor, Approval
 from .i18n import noun, tr
 from .model import ApprovalRule, Pathway, RuleKind
@@ -131,9 +133,10 @@ class Rule(abc.ABC):
         seen: set[str] = set()
         out: set[str] = set()
         for a in approvals:
-            if a.actor.person in seen:
+            person = person_key(a.actor.person)
+            if person in seen:
                 continue
-            seen.add(a.actor.person)
+            seen.add(person)
             key = self.key_of(a.actor)
             if key is not None:
                 out.add(key)
@@ -163,11 +166,12 @@ class Rule(abc.ABC):
 
         Codes: ``SELF_APPROVAL``, ``DUPLICATE_APPROVAL``, ``NOT_AN_APPROVER``.
         """
-        if actor.person == requested_by.person:
+        person = person_key(actor.person)
+        if person == person_key(requested_by.person):
             return (RefusalCode.SELF_APPROVAL, tr(
                 "{person} requested this and cannot also approve it (four-eyes)", person=actor.person,
             ))
-        if any(a.actor.person == actor.person for a in approvals):
+        if any(person_key(a.actor.person) == person for a in approvals):
             return (RefusalCode.DUPLICATE_APPROVAL, tr("{person} has already approved this request", person=actor.person))
         if actor.role not in self.eligible_roles(pathway):
             return (RefusalCode.NOT_AN_APPROVER, tr(

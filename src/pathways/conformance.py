@@ -32,7 +32,7 @@ from .capacity import Ledger
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine, Reason
-from .errors import ActionRefused, PathwaysError, ServiceClosed, UnknownPathway
+from .errors import ActionRefused, NotPermitted, PathwaysError, ServiceClosed, UnknownPathway
 from .eventlog import APPROVE, REFUSE, START, activity, parse_fact_activity
 from .model import Pathway
 from .registry import Registry
@@ -70,6 +70,9 @@ class DeviationKind(enum.Enum):
 _KIND_OF_CODE = {
     "role": DeviationKind.ROLE,
     "sector": DeviationKind.ROLE,
+    "not_own_case": DeviationKind.ROLE,
+    "fact_permission": DeviationKind.ROLE,
+    "reason_required": DeviationKind.ROLE,
     "guard": DeviationKind.GUARD,
     "capacity": DeviationKind.CAPACITY,
     "release": DeviationKind.CAPACITY,
@@ -417,6 +420,10 @@ class _Replay:
         facts = {f: v for f, v in ev.facts.items() if f in pathway.facts}
         try:
             case = self.engine.start(pathway.id, ev.citizen or ev.case, facts=facts, actor=actor, case_id=ev.case)
+        except NotPermitted:
+            # The facts at the start are the context the log reports (as when a host starts a
+            # case without an actor); who may change a fact is checked on the log's changes.
+            case = self.engine._start(pathway, ev.citizen or ev.case, pathway.initial, facts, actor, ev.case, None)
         except ServiceClosed as closed:
             # As after any deviation, the replay goes on as the log says: the case starts.
             self.deviate(ev, pathway.initial, "service_closed", str(closed))

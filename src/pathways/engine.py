@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, assert_never
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -50,7 +50,7 @@ from .errors import (
     refusal,
 )
 from .i18n import tr, weekday_time
-from .model import Handover, Pathway, StateKind, Transition
+from .model import FactAccess, Handover, Pathway, StateKind, Transition
 from .refusals import Reason, RefusalCode
 from .registry import Registry
 
@@ -104,6 +104,19 @@ def _actor_fields(case: Case, pathway: Pathway, trigger: str | None, actor: Acto
         case.id, pathway=pathway.id, trigger=trigger, role=actor.role if actor else None,
         sector=actor.sector if actor else None, citizen=case.citizen,
     )
+
+def _who_sets(pathway: Pathway, fact: str) -> str:
+    """Who may change ``fact``, in words, for a refusal."""
+    f = pathway.facts[fact]
+    if not f.has_rule:
+        return tr("no rule: staff set it, the citizen's side does not")
+    parts = []
+    if f.set_by:
+        parts.append(tr("set by {roles}", roles=", ".join(f.set_by)))
+    if f.recorded_by:
+        parts.append(tr("recorded with a reason by {roles}", roles=", ".join(f.recorded_by)))
+    return "; ".join(parts) or tr("only the pathway's transitions and hand-overs set it")
+
 
 class _Cursor:
     """What `transitions` moves: a case's state name, for one step."""
@@ -341,6 +354,7 @@ class Engine:
         """
         _args.check_start(pathway_id, citizen, facts, actor, case_id)
         pathway = self.registry[pathway_id]
+        self._refuse_starter(pathway, citizen, facts, actor, case_id, pathway.initial)
         self._refuse_if_closed(pathway)
         return self._start(pathway, citizen, pathway.initial, facts or {}, actor, case_id, None)
 
@@ -364,6 +378,7 @@ class Engine:
                 "pathway {pathway} has no intake, so it cannot receive a referral; refer to a pathway with 'intake'",
                 pathway=repr(pathway_id),
             ))
+        self._refuse_starter(pathway, citizen, facts, actor, case_id, pathway.intake.state)
         return self._start(pathway, citizen, pathway.intake.state, facts or {}, actor, case_id, sender)
 
     def fire(self, case: Case | str, trigger: str, actor: Actor, *, reason: str | None = None) -> list[Event]:
@@ -437,6 +452,8 @@ class Engine:
             unknown = Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, fact))
             raise self._refusal(unknown.message, [unknown], case, pathway, None, actor)
         problems = self._actor_refusals(pathway, actor)
+        if not problems:
+            problems = self._own_case(case.citizen, pathway, actor) or self._fact_refusals(pathway, fact, actor, reason)
         if pathway.state(case.state).terminal:
             problems.append(Reason(RefusalCode.CLOSED, tr("case {case_id} is closed", case_id=repr(case.id))))
         if problems:
@@ -623,11 +640,71 @@ class Engine:
             ))]
         return []
 
+    @staticmethod
+    def _own_case(citizen: str, pathway: Pathway, actor: Actor) -> list[Reason]:
+        """A citizen acts only on their own case: the actor's person is the case's citizen.
+
+        People are compared by :func:`~pathways._arguments.person_key` (``P-1`` is ``p-1``).
+        The words never name the case's citizen: a citizen is not told whose case it is.
+        """
+        if not pathway.is_citizen(actor.role) or _args.person_key(actor.person) == _args.person_key(citizen):
+            return []
+        return [Reason(RefusalCode.NOT_OWN_CASE, tr(
+            "{person} acts as the citizen ({role}), and a citizen acts only on their own case", person=repr(actor.person), role=repr(actor.role),
+        ))]
+
+    @staticmethod
+    def _fact_refusals(pathway: Pathway, fact: str, actor: Actor, reason: str | None, *, starting: bool = False) -> list[Reason]:
+        """Why ``actor`` may not change ``fact``: the fact's ``set_by`` and ``recorded_by`` (:meth:`Pathway.fact_access`)."""
+        access = pathway.fact_access(fact, actor.role)
+        match access:
+            case FactAccess.SET:
+                return []
+            case FactAccess.RECORD:
+                if starting:
+                    return [Reason(RefusalCode.REASON_REQUIRED, tr(
+                        "role {role} records {fact} on the citizen's word, which needs a reason: start the case, then record it with set_fact and a reason",
+                        role=repr(actor.role), fact=repr(fact),
+                    ))]
+                if reason is not None and reason.strip():
+                    return []
+                return [Reason(RefusalCode.REASON_REQUIRED, tr(
+                    "role {role} records {fact} on the citizen's word and must give a reason (what the citizen said, and when)",
+                    role=repr(actor.role), fact=repr(fact),
+                ))]
+            case FactAccess.NONE:
+                return [Reason(RefusalCode.FACT_PERMISSION, tr(
+                    "role {role} may not set {fact} ({rule})", role=repr(actor.role), fact=repr(fact), rule=_who_sets(pathway, fact),
+                ))]
+            case _:
+                assert_never(access)
+
+    def _refuse_starter(
+        self, pathway: Pathway, citizen: str, facts: Mapping[str, bool] | None, actor: Actor | None, case_id: str | None, state: str,
+    ) -> None:
+        """A citizen starts only their own case, and an actor gives at the start only facts they may set.
+
+        Facts equal to their default change nothing and need no permission. Without an
+        actor the host starts the case (an intake system, a simulation) and vouches for its facts.
+        """
+        if actor is None:
+            return
+        problems = self._own_case(citizen, pathway, actor)
+        for fact, value in (facts or {}).items():
+            if fact in pathway.facts and value != pathway.facts[fact].default:
+                problems += self._fact_refusals(pathway, fact, actor, None, starting=True)
+        if problems:
+            message = tr(
+                "{actor} cannot start a case of {pathway}: {reasons}",
+                actor=actor, pathway=repr(pathway.id), reasons="; ".join(r.message for r in problems),
+            )
+            raise refusal(message, problems, case_id=case_id, pathway=pathway.id, state=state, actor=actor)
+
     def _refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         """Every reason ``actor`` may not fire ``t`` now, in a fixed order; the one check per action."""
         if pathway.state_by_id[case.state].kind is StateKind.TERMINAL:
             return [Reason(RefusalCode.CLOSED, tr("the case is closed (state {state})", state=repr(case.state)))]
-        out = self._actor_refusals(pathway, actor)
+        out = self._actor_refusals(pathway, actor) or self._own_case(case.citizen, pathway, actor)
         if actor.role not in t.roles:
             out.append(Reason(RefusalCode.ROLE, tr(
                 "role {role} may not fire {trigger} (allowed: {allowed})",
@@ -663,7 +740,7 @@ class Engine:
     def _answer_refusals(self, case: Case, pathway: Pathway, t: Transition, actor: Actor) -> list[Reason]:
         """Why ``actor`` may not approve or refuse the pending request: role, then the rule."""
         assert case.pending is not None and t.approval is not None
-        reasons = self._actor_refusals(pathway, actor)
+        reasons = self._actor_refusals(pathway, actor) or self._own_case(case.citizen, pathway, actor)
         if reasons:
             return reasons
         objection = approvals.objection(t.approval, pathway, case.pending.approvals, case.pending.requested_by, actor)

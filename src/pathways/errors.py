@@ -254,7 +254,7 @@ class WrongState(ActionRefused):
 
 
 class NotPermitted(ActionRefused):
-    """The actor's role (or sector) may not fire this transition."""
+    """The actor may not do this: their role or sector, a fact they may not set, another citizen's case."""
 
     default_code = RefusalCode.ROLE
 
@@ -349,7 +349,10 @@ def _refusal_class(code: RefusalCode) -> type[ActionRefused | CapacityError]:
             return ServiceClosed
         case RefusalCode.CLOSED:
             return CaseClosed
-        case RefusalCode.ROLE | RefusalCode.SECTOR:
+        case (
+            RefusalCode.ROLE | RefusalCode.SECTOR | RefusalCode.FACT_PERMISSION | RefusalCode.REASON_REQUIRED
+            | RefusalCode.NOT_OWN_CASE
+        ):
             return NotPermitted
         case RefusalCode.GUARD:
             return GuardFailed

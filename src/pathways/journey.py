@@ -83,7 +83,7 @@ class Step:
     do: str | None = attrs.field(default=None, metadata={"help": "fire this trigger (with an approval rule: ask for approval)"})
     approve: str | None = attrs.field(default=None, metadata={"help": "approve the pending request for this trigger"})
     refuse: str | None = attrs.field(default=None, metadata={"help": "refuse the pending request for this trigger"})
-    reason: str | None = attrs.field(default=None, metadata={"help": "the words of a refusal"})
+    reason: str | None = attrs.field(default=None, metadata={"help": "the words of a refusal, or what the citizen said when staff record a fact for them"})
     set: Mapping[str, bool] | None = attrs.field(default=None, metadata={"help": "facts that change, e.g. {consent_given: false}"})
     wait: timedelta | None = attrs.field(default=None, metadata={"help": "time passes (ISO-8601, e.g. PT8H); due deadlines fire"})
     fill: str | None = attrs.field(default=None, metadata={"help": "other citizens take every place of this resource"})
@@ -339,7 +339,8 @@ class Runner:
 
     def actor(self, step: Step, pathway: Pathway) -> Actor:
         assert step.by is not None
-        return Actor(step.person or f"{step.by}-1", step.by, pathway.roles[step.by].sector)
+        default = self.journey.citizen if pathway.is_citizen(step.by) else f"{step.by}-1"  # the citizen acts on their own case
+        return Actor(step.person or default, step.by, pathway.roles[step.by].sector)
 
     def step(self, index: int, step: Step) -> StepResult:
         try:
@@ -384,7 +385,7 @@ class Runner:
                 assert step.set is not None
                 out: list[Event] = []
                 for fact, value in step.set.items():
-                    out += e.set_fact(case, fact, value, self.actor(step, pathway))
+                    out += e.set_fact(case, fact, value, self.actor(step, pathway), reason=step.reason)
                 return out
             case "wait":
                 assert step.wait is not None
@@ -507,7 +508,7 @@ class Runner:
         if case.due_at(pathway) is not None or case.referral is not None:
             return False
         for role_id, role in pathway.roles.items():
-            actor = Actor(f"{role_id}-9", role_id, role.sector)
+            actor = Actor(case.citizen if pathway.is_citizen(role_id) else f"{role_id}-9", role_id, role.sector)
             if any(o.allowed and o.dest not in pathway.exits_by_choice for o in self.engine.options(case, actor)):
                 return False
         return True
@@ -517,7 +518,7 @@ class Runner:
         role_id = pathway.citizen_role
         if role_id is None:
             return False
-        actor = Actor(f"{role_id}-1", role_id, pathway.roles[role_id].sector)
+        actor = Actor(case.citizen, role_id, pathway.roles[role_id].sector)
         return any(o.allowed and o.kind == "fire" and o.dest in pathway.exits_by_choice for o in self.engine.options(case, actor))
 
     def _all_events(self) -> Iterator[Event]:

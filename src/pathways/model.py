@@ -23,6 +23,7 @@ __all__ = [
     "Counting",
     "Deadline",
     "Fact",
+    "FactAccess",
     "Goal",
     "Guard",
     "Handover",
@@ -148,12 +149,38 @@ class Role:
     """Marks this role as the citizen; without a mark, the role with id ``citizen`` is."""
 
 
+class FactAccess(enum.Enum):
+    """What a role may do with a fact through ``set_fact``; see :meth:`Pathway.fact_access`."""
+
+    SET = "set"
+    """Set it (the citizen's own statement, or a record of the role's own work)."""
+    RECORD = "record"
+    """Record it on the citizen's word, always with a reason (kept in the event)."""
+    NONE = "none"
+    """Not change it at all; only the pathway's transitions (``sets``) and hand-overs do."""
+
+
 @attrs.frozen
 class Fact:
-    """A named yes/no fact in a case's context, e.g. ``consent_given``."""
+    """A named yes/no fact in a case's context, e.g. ``consent_given``.
+
+    ``set_by`` and ``recorded_by`` say who may change it with ``set_fact``: consent is the
+    citizen's to give (``set_by: [citizen]``), and staff may only record what the citizen
+    said, with a reason (``recorded_by: [nurse]``). A fact without either has no rule:
+    staff may set it, the citizen's side may not (see :meth:`Pathway.fact_access`).
+    """
 
     label: Label
     default: bool = False
+    set_by: tuple[str, ...] | None = None
+    """The roles that may set it; ``[]``: none (only transitions and hand-overs set it)."""
+    recorded_by: tuple[str, ...] | None = None
+    """The roles that may record it on the citizen's word, each time with a reason."""
+
+    @property
+    def has_rule(self) -> bool:
+        """Whether the definition says who may set it (else the default applies)."""
+        return self.set_by is not None or self.recorded_by is not None
 
 
 @attrs.frozen
@@ -359,6 +386,45 @@ class Pathway:
     def is_citizen(self, role: str) -> bool:
         """Whether ``role`` is the citizen's own role (not a relative's, not staff's)."""
         return role == self.citizen_role
+
+    @cached_property
+    def citizen_side(self) -> frozenset[str]:
+        """The citizen's role and the roles of its sector (relatives, the network); empty without a citizen."""
+        citizen = self.citizen_role
+        if citizen is None or citizen not in self.roles:
+            return frozenset()
+        sector = self.roles[citizen].sector
+        return frozenset(r for r, role in self.roles.items() if r == citizen or role.sector == sector)
+
+    def fact_access(self, fact: str, role: str) -> FactAccess:
+        """What holders of ``role`` may do with ``fact`` through ``set_fact``: the one rule.
+
+        A fact with a rule: the roles in ``set_by`` set it, those in ``recorded_by`` record
+        it with a reason, nobody else changes it. A fact without a rule: every role of the
+        pathway that is not on the citizen's side (:attr:`citizen_side`) sets it. That
+        default keeps the team's own records (housing support granted, a place found)
+        working, and it closes the hole that matters: neither the citizen nor a relative
+        can give the citizen something only staff decide (a contract, an assessment). A
+        fact that is the citizen's own statement (consent, a wish) must say so with
+        ``set_by``; ``docs/definition-reference.md`` explains the choice.
+        """
+        f = self.facts.get(fact)
+        if f is None or role not in self.roles:
+            return FactAccess.NONE
+        if not f.has_rule:
+            return FactAccess.NONE if role in self.citizen_side else FactAccess.SET
+        if role in (f.set_by or ()):
+            return FactAccess.SET
+        if role in (f.recorded_by or ()):
+            return FactAccess.RECORD
+        return FactAccess.NONE
+
+    def setters(self, fact: str) -> tuple[str, ...]:
+        """The roles that may change ``fact`` with ``set_fact``: those that set it, then those that record it."""
+        access = {r: self.fact_access(fact, r) for r in self.roles}
+        return tuple(r for r, a in access.items() if a is FactAccess.SET) + tuple(
+            r for r, a in access.items() if a is FactAccess.RECORD
+        )
 
     @cached_property
     def exits_by_choice(self) -> frozenset[str]:

@@ -189,7 +189,7 @@ class Playground:
         pathway = engine.pathway_of(case)
         roles = []
         for role_id, role in pathway.roles.items():
-            actor = Actor(f"{role_id}-1", role_id, role.sector)
+            actor = Actor(case.citizen if pathway.is_citizen(role_id) else f"{role_id}-1", role_id, role.sector)
             options = []
             for o in engine.options(case, actor):
                 t = pathway.find(case.state, o.trigger)
@@ -201,7 +201,7 @@ class Playground:
                 })
             roles.append({"id": role_id, "name": role_name(pathway, role_id, with_id=False), "sector": role.sector,
                           "sector_name": label(pathway.sectors[role.sector].label) if role.sector in pathway.sectors else role.sector,
-                          "options": options})
+                          "citizen": pathway.is_citizen(role_id), "options": options})
         pending = None
         if case.pending is not None:
             pending = {"trigger": case.pending.trigger, "by": str(case.pending.requested_by),

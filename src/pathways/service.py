@@ -15,7 +15,8 @@ status                                 when
 400                                    the body is not the JSON asked for
 401                                    no token, an unsigned, forged or expired one
 403                                    the role acts beyond its rights (role, sector,
-                                       approval rules)
+                                       approval rules, a fact it may not set or
+                                       records without a reason, another citizen's case)
 404                                    no such case, pathway or trigger
 409                                    the case cannot do that now (state, guard,
                                        capacity, pending approval), or another writer won
@@ -52,7 +53,9 @@ __all__ = ["TOKEN_ALGORITHM", "create_app", "make_token", "read_key", "serve"]
 TOKEN_ALGORITHM = "HS256"
 """Tokens are signed with a shared secret the house configures (HMAC-SHA256)."""
 
-_FORBIDDEN_CODES = frozenset({"role", "sector", "not_an_approver", "self_approval", "duplicate_approval"})
+_FORBIDDEN_CODES = frozenset({
+    "role", "sector", "not_an_approver", "self_approval", "duplicate_approval", "fact_permission", "reason_required", "not_own_case",
+})
 """Refusal codes that mean "beyond this role's rights" (HTTP 403); others are 409."""
 
 

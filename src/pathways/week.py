@@ -225,6 +225,15 @@ class _Edge:
     who: str | None = None
 
 
+def _guards_settable(p: Pathway, t: Transition) -> bool:
+    """Whether some role may make each guard of ``t`` hold (or it holds by the fact's default).
+
+    A guard on a fact nobody may set by hand (a contract only its own pathway grants) is
+    left to the time-free check; the week does not walk through it.
+    """
+    return all(p.setters(g.fact) or g.holds({g.fact: p.facts[g.fact].default}) for g in t.guards if g.fact in p.facts)
+
+
 class _Explorer:
     """When a citizen can arrive in each state of one pathway, by breadth-first rounds."""
 
@@ -236,7 +245,7 @@ class _Explorer:
         self.edges: dict[str, list[_Edge]] = {s.id: [] for s in p.states}
         self.stay: dict[str, int | list[int] | None] = {s.id: self._delay(s.id) for s in p.states}
         for i, t in enumerate(p.transitions):
-            if i in fired:
+            if i in fired and _guards_settable(p, t):
                 self._add(t)
         for s in p.states:
             d = s.deadline
@@ -769,10 +778,14 @@ def _act(ex: _Explorer, kind: str, state: str, dest: str, t: Transition, role: s
     w = ex.w
     at, when = _when(w.name, minute), _instant(w, minute)
     name, sector = f"{role}-{person}", ex.p.roles[role].sector
-    facts = [
-        Step("set_fact", state, state, fact=g.fact, value=not g.negated, at=at, when=when, person=name, role=role, sector=sector)
-        for g in t.guards
-    ]
+    facts = []
+    for g in t.guards:  # set by a role that may (the citizen gives consent; staff only record it)
+        setter = next(iter(ex.p.setters(g.fact)), None)
+        if setter is None:
+            continue  # already holds (see _guards_settable)
+        who = name if setter == role else f"{setter}-{person}"
+        facts.append(Step("set_fact", state, state, fact=g.fact, value=not g.negated, at=at, when=when,
+                          person=who, role=setter, sector=ex.p.roles[setter].sector))
     return [*facts, Step(kind, state, dest, trigger=t.trigger, at=at, when=when, person=name, role=role, sector=sector)]
 
 

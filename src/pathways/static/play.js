@@ -75,10 +75,12 @@ function show(data) {
   const previous = factRole.value;
   factRole.replaceChildren(...c.roles.map(r => el("option", {value: r.id}, `${r.name} (${r.sector_name})`)));
   if (previous && c.roles.some(r => r.id === previous)) factRole.value = previous;
-  else if (c.roles.length > 1) factRole.value = c.roles.find(r => r.sector !== "citizen")?.id || c.roles[0].id;
+  // Facts are mostly the citizen's own statements (consent, wishes); staff recording them give a reason.
+  else if (c.roles.length > 1) factRole.value = c.roles.find(r => r.citizen)?.id || c.roles.find(r => r.sector !== "citizen")?.id || c.roles[0].id;
   document.getElementById("facts").replaceChildren(...c.facts.map(f => {
     const box = el("input", {type: "checkbox", "data-fact": f.id, onchange: e =>
-      call("/api/act", {by: factRole.value, person: personOf(factRole.value), set: {[f.id]: e.target.checked}})});
+      call("/api/act", {by: factRole.value, person: personOf(factRole.value), set: {[f.id]: e.target.checked},
+                        reason: "recorded in the playground"})});
     box.checked = f.value;
     return el("li", {}, el("label", {}, box, ` ${f.label} [${f.id}]`));
   }));

@@ -14,6 +14,7 @@ from datetime import timedelta
 import attrs
 from hypothesis import strategies as st
 
+from .._arguments import person_key
 from ..approvals import rule_of
 from ..case import Actor, Case, Event
 from ..clock import ManualClock
@@ -67,11 +68,12 @@ class Refuse:
 
 @attrs.frozen
 class SetFact:
-    """``actor`` records a fact in the case's context."""
+    """``actor`` records a fact in the case's context (``reason``: what the citizen said, for staff recording it)."""
 
     fact: str
     value: bool
     actor: Actor
+    reason: str | None = None
 
 
 @attrs.frozen
@@ -99,17 +101,25 @@ def actors(
     roles: Sequence[str] | None = None,
     persons: Sequence[str] = PERSONS,
     wrong: bool = True,
+    citizen: str | None = None,
 ) -> st.SearchStrategy[Actor]:
     """Actors in ``pathway``: a person acting in one of ``roles`` (default: every role).
 
     With ``wrong=True`` it sometimes draws actors the engine must turn away: a role in the
-    wrong sector, or a role the pathway does not have.
+    wrong sector, or a role the pathway does not have. ``citizen``: the case's citizen,
+    who is the person acting in the citizen's role (a citizen acts only on their own case).
     """
     pool = sorted(roles if roles is not None else pathway.roles)
     people = st.sampled_from(list(persons))
     good: st.SearchStrategy[Actor] = st.nothing()
+
+    def actor(person: str, role: str) -> Actor:
+        if citizen is not None and pathway.is_citizen(role):
+            person = citizen
+        return Actor(person, role, pathway.roles[role].sector if role in pathway.roles else "unknown")
+
     if pool:
-        good = st.builds(lambda p, r: Actor(p, r, pathway.roles[r].sector if r in pathway.roles else "unknown"), people, st.sampled_from(pool))
+        good = st.builds(actor, people, st.sampled_from(pool))
     if not wrong:
         return good
     sectors = sorted(pathway.sectors) or ["unknown"]
@@ -160,23 +170,24 @@ def _likely(pathway: Pathway, case: Case, persons: Sequence[str]) -> list[tuple[
     for t in here:
         if case.pending is not None and t.trigger == case.pending.trigger:
             continue  # already requested; firing it again is refused (the other draws try that)
-        fire = st.builds(Fire, st.just(t.trigger), actors(pathway, roles=t.roles, persons=persons, wrong=False))
+        fire = st.builds(Fire, st.just(t.trigger), actors(pathway, roles=t.roles, persons=persons, wrong=False, citizen=case.citizen))
         # Ending the case is always possible (leave, close); lean towards going deeper.
         out.append((1 if pathway.state(t.dest).terminal else 4, fire))
     helps = sorted({(g.fact, not g.negated) for t in here for g in t.guards})
-    if helps:
-        staff = actors(pathway, persons=persons, wrong=False)
-        out += [(1, st.builds(SetFact, st.just(fact), st.just(value), staff)) for fact, value in helps[:2]]
+    for fact, value in helps[:2]:  # by a role that may set it; staff recording the citizen's word give a reason
+        if setters := pathway.setters(fact):
+            who = actors(pathway, roles=setters, persons=persons, wrong=False, citizen=case.citizen)
+            out.append((1, st.builds(SetFact, st.just(fact), st.just(value), who, st.just("the citizen said so"))))
     pending = case.pending
     requested = pathway.find(case.state, pending.trigger) if pending is not None else None
     if pending is not None and requested is not None and requested.approval is not None:
         rule = rule_of(requested.approval)
         covered = rule.covered(pending.approvals)
         roles = [r for r in rule.eligible_roles(pathway) if rule.role_key(pathway, r) not in covered]
-        busy = {pending.requested_by.person, *(a.actor.person for a in pending.approvals)}
-        people = [p for p in persons if p not in busy]
+        busy = {person_key(pending.requested_by.person), *(person_key(a.actor.person) for a in pending.approvals)}
+        people = [p for p in persons if person_key(p) not in busy]
         if roles and people:
-            approvers = actors(pathway, roles=roles, persons=people, wrong=False)
+            approvers = actors(pathway, roles=roles, persons=people, wrong=False, citizen=case.citizen)
             out += [(6, st.builds(Approve, approvers)), (1, st.builds(Refuse, approvers))]
         if roles:  # four-eyes: the requester, or someone who approved already, tries again
             out.append((1, st.builds(Approve, actors(pathway, roles=roles, persons=sorted(busy), wrong=False))))
@@ -199,7 +210,7 @@ def perform(engine: CaseEngine, case: Case | str, action: Action) -> list[Event]
     if isinstance(action, Refuse):
         return engine.refuse(case, action.actor, reason=action.reason)
     if isinstance(action, SetFact):
-        return engine.set_fact(case, action.fact, action.value, action.actor)
+        return engine.set_fact(case, action.fact, action.value, action.actor, reason=action.reason)
     clock = engine.clock
     if not isinstance(clock, ManualClock):
         raise PathwaysError("advancing time needs an engine with a ManualClock (Engine(registry, clock=ManualClock()))")

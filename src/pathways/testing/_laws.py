@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 
+from .._arguments import person_key
 from ..approvals import eligible_roles, is_met
 from ..case import Actor, Approval, Case, Event, EventKind
-from ..model import Pathway, Transition
+from ..model import FactAccess, Pathway, Transition
 
 __all__ = ["can_finish", "capacity_problems", "event_problem", "story"]
 
@@ -63,10 +64,10 @@ def _acts_as(pathway: Pathway, actor: Actor | None, roles: Iterable[str]) -> str
 
 def _approvals_problem(pathway: Pathway, t: Transition, requester: Actor, given: tuple[Approval, ...]) -> str | None:
     assert t.approval is not None
-    people = [a.actor.person for a in given]
+    people = [person_key(a.actor.person) for a in given]
     if len(set(people)) != len(people):
-        return f"one person approved twice: {', '.join(people)}"
-    if requester.person in people:
+        return f"one person approved twice: {', '.join(a.actor.person for a in given)}"
+    if person_key(requester.person) in people:
         return f"{requester.person} approved their own request (four-eyes)"
     for a in given:
         problem = _acts_as(pathway, a.actor, eligible_roles(t.approval, pathway))
@@ -83,6 +84,8 @@ def event_problem(pathway: Pathway, before: Case, e: Event) -> str | None:
         return "a case was started twice" if before.history else None
     if e.from_state != before.state:
         return f"event starts from {e.from_state!r} but the case was in {before.state!r}"
+    if e.actor is not None and pathway.is_citizen(e.actor.role) and person_key(e.actor.person) != person_key(before.citizen):
+        return f"{e.actor} acted as the citizen on another citizen's case"
     if pathway.state(before.state).terminal:
         return f"the case changed after it had ended in {before.state!r}"
     if e.kind in (EventKind.FIRED, EventKind.ESCALATED, EventKind.REQUESTED):
@@ -94,7 +97,16 @@ def event_problem(pathway: Pathway, before: Case, e: Event) -> str | None:
             return "setting a fact moved the case"
         if any(f not in pathway.facts for f in e.facts):
             return f"set unknown facts {sorted(e.facts)}"
-        return _acts_as(pathway, e.actor, pathway.roles)
+        problem = _acts_as(pathway, e.actor, pathway.roles)
+        if problem or e.actor is None:
+            return problem
+        for fact in e.facts:
+            access = pathway.fact_access(fact, e.actor.role)
+            if access is FactAccess.NONE:
+                return f"{e.actor} set {fact!r}, which role {e.actor.role!r} may not set"
+            if access is FactAccess.RECORD and not (e.reason or "").strip():
+                return f"{e.actor} recorded {fact!r} on the citizen's word without a reason"
+        return None
     # A hand-over was answered by the receiving case.
     if before.referral is None or e.link is None or e.link.case_id != before.referral.case_id:
         return "a hand-over answer arrived although the case awaits none from that case"
@@ -156,7 +168,8 @@ def _answer_problem(pathway: Pathway, before: Case, e: Event) -> str | None:
         if t.approval.timeout is None or e.at != pending.requested_at + t.approval.timeout:
             return "a request was refused by itself although its timeout had not passed"
         return None
-    if e.actor.person == pending.requested_by.person or any(a.actor.person == e.actor.person for a in pending.approvals):
+    person = person_key(e.actor.person)
+    if person == person_key(pending.requested_by.person) or any(person_key(a.actor.person) == person for a in pending.approvals):
         return f"{e.actor.person} refused a request they had made or already approved"
     return _acts_as(pathway, e.actor, eligible_roles(t.approval, pathway))
 
