@@ -45,7 +45,7 @@ roles:
   social: {sector: kommune, label: {da: Socialrådgiver, en: Social worker}}
   citizen: {sector: borger, label: {da: Borger, en: Citizen}}
 facts:
-  consent: {label: {da: Samtykke, en: Consent}}
+  consent: {label: {da: Samtykke, en: Consent}, set_by: [citizen], recorded_by: [nurse]}
 resources:
   beds: {capacity: 1, label: {da: Senge, en: Beds}}
 states:
@@ -89,7 +89,7 @@ def _state(e: Engine) -> None:
 
 def _closed(e: Engine) -> None:
     case = _started(e)
-    e.fire(case, "leave", Actor("c", "citizen", "borger"))
+    e.fire(case, "leave", Actor("citizen-1", "citizen", "borger"))
     e.fire(case, "admit", NURSE)
 
 
@@ -148,6 +148,18 @@ def _not_an_approver(e: Engine) -> None:
     e.approve(case, SOCIAL)
 
 
+def _fact_permission(e: Engine) -> None:
+    e.set_fact(_started(e), "consent", True, SOCIAL)
+
+
+def _reason_required(e: Engine) -> None:
+    e.set_fact(_started(e), "consent", True, NURSE)
+
+
+def _not_own_case(e: Engine) -> None:
+    e.fire(_started(e), "leave", Actor("carl", "citizen", "borger"))
+
+
 def _unknown_fact(e: Engine) -> None:
     e.set_fact(_started(e), "consnt", True, NURSE)
 
@@ -176,6 +188,9 @@ REFUSALS: dict[RefusalCode, Callable[[Engine], None]] = {
     RefusalCode.SELF_APPROVAL: _self_approval,
     RefusalCode.DUPLICATE_APPROVAL: _duplicate_approval,
     RefusalCode.NOT_AN_APPROVER: _not_an_approver,
+    RefusalCode.FACT_PERMISSION: _fact_permission,
+    RefusalCode.REASON_REQUIRED: _reason_required,
+    RefusalCode.NOT_OWN_CASE: _not_own_case,
     RefusalCode.UNKNOWN_FACT: _unknown_fact,
     RefusalCode.CASE_EXISTS: _case_exists,
     RefusalCode.REFUSED: _refused,
@@ -238,6 +253,18 @@ WORDS: dict[RefusalCode, tuple[str, str]] = {
     RefusalCode.NOT_AN_APPROVER: (
         "role 'social' is not among the approvers (all of: lead_r, lead_k)",
         "rollen 'social' er ikke blandt dem, der godkender (alle af: lead_r, lead_k)",
+    ),
+    RefusalCode.FACT_PERMISSION: (
+        "role 'social' may not set 'consent' (set by citizen; recorded with a reason by nurse)",
+        "rollen 'social' må ikke sætte 'consent' (sættes af citizen; noteres med en begrundelse af nurse)",
+    ),
+    RefusalCode.REASON_REQUIRED: (
+        "role 'nurse' records 'consent' on the citizen's word and must give a reason (what the citizen said, and when)",
+        "rollen 'nurse' noterer 'consent' på borgerens ord og skal give en begrundelse (hvad borgeren sagde, og hvornår)",
+    ),
+    RefusalCode.NOT_OWN_CASE: (
+        "'carl' acts as the citizen ('citizen'), and a citizen acts only on their own case",
+        "'carl' handler som borgeren ('citizen'), og en borger handler kun i sin egen sag",
     ),
     RefusalCode.UNKNOWN_FACT: (
         "pathway 'stay' has no fact 'consnt' (did you mean 'consent'?)", "forløbet 'stay' har intet forhold 'consnt' (mente du 'consent'?)",
