@@ -7,8 +7,9 @@ The same rules hold on :class:`pathways.Engine` and on :class:`pathways.store.Du
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -323,71 +324,78 @@ _attempt = st.tuples(
 )
 
 
-def _engines(backend: str, tmp: Path) -> pathways.CaseEngine:
+@contextlib.contextmanager
+def _engines(backend: str, tmp: Path) -> Iterator[pathways.CaseEngine]:
+    """The in-memory engine, or a durable one on a fresh store (closed afterwards)."""
     if backend == "engine":
-        return Engine(_registry(), clock=ManualClock())
-    return DurableEngine(_registry(), open_store(backend_url(backend, tmp)), clock=ManualClock())
+        yield Engine(_registry(), clock=ManualClock())
+        return
+    store = open_store(backend_url(backend, tmp))
+    try:
+        yield DurableEngine(_registry(), store, clock=ManualClock())
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("backend", ["engine", "sqlite"])
 def test_no_actor_ever_changes_a_fact_it_may_not_set(backend: str, tmp_path: Path) -> None:
     """Random people in random roles try to set every fact, with and without a reason; what
     changes is exactly what the fact's rule (and the citizen's own case) allows."""
-    engine = _engines(backend, tmp_path)
     p = _registry()["stay"]
     ids = itertools.count()
 
     @settings(max_examples=40, deadline=None)
     @given(attempts=st.lists(_attempt, min_size=1, max_size=8))
     def run(attempts: list[tuple[str, bool, Actor, str | None]]) -> None:
-        cid = engine.start("stay", "c-1", case_id=f"k{next(ids)}").id
+        cid = eng.start("stay", "c-1", case_id=f"k{next(ids)}").id
         for fact, value, actor, reason in attempts:
-            before = engine.case(cid)
+            before = eng.case(cid)
             access = p.fact_access(fact, actor.role)
             own = not p.is_citizen(actor.role) or person_key(actor.person) == person_key(before.citizen)
             lawful = own and (access is FactAccess.SET or (access is FactAccess.RECORD and bool((reason or "").strip())))
             try:
-                engine.set_fact(cid, fact, value, actor, reason=reason)
+                eng.set_fact(cid, fact, value, actor, reason=reason)
             except NotPermitted:
                 assert not lawful, (fact, actor, reason)
-                after = engine.case(cid)
+                after = eng.case(cid)
                 assert (after.context, after.seq) == (before.context, before.seq)
             else:
                 assert lawful, (fact, actor, reason)
-                assert engine.case(cid).context[fact] is value
-        for event in engine.case(cid).history:
+                assert eng.case(cid).context[fact] is value
+        for event in eng.case(cid).history:
             if event.kind is EventKind.FACT_SET:
                 assert event.actor is not None
                 assert all(p.fact_access(f, event.actor.role) is not FactAccess.NONE for f in event.facts)
 
-    run()
+    with _engines(backend, tmp_path) as eng:
+        run()
 
 
 @pytest.mark.parametrize("backend", ["engine", "sqlite", "postgres"])
 def test_ids_differing_only_in_case_are_one_person_for_four_eyes(backend: str, tmp_path: Path) -> None:
     """However the requester's and the approvers' ids are spelled, one person never counts
     twice and never approves their own request."""
-    engine = _engines(backend, tmp_path)
     ids = itertools.count()
     spell = st.sampled_from([str.lower, str.upper, str.title, lambda s: s])
 
     @settings(max_examples=15 if backend == "postgres" else 30, deadline=None)
     @given(requester=spell, first=st.sampled_from(["n-1", "p-2"]), again=spell, second=st.sampled_from(["n-1", "p-2", "p-3"]))
     def run(requester: Callable[[str], str], first: str, again: Callable[[str], str], second: str) -> None:
-        cid = engine.start("stay", "c-1", facts={"consent_given": True}, case_id=f"f{next(ids)}").id
-        engine.fire(cid, "admit", NURSE)
-        engine.fire(cid, "plan", Actor(requester("n-1"), "nurse", "region"))
+        cid = eng.start("stay", "c-1", facts={"consent_given": True}, case_id=f"f{next(ids)}").id
+        eng.fire(cid, "admit", NURSE)
+        eng.fire(cid, "plan", Actor(requester("n-1"), "nurse", "region"))
         approvals = [Actor(first, "leader_region", "region"), Actor(again(second), "leader_kommune", "kommune")]
         counted: list[str] = []
         for approver in approvals:
             key = person_key(approver.person)
             try:
-                engine.approve(cid, approver)
+                eng.approve(cid, approver)
             except ActionRefused as exc:
                 assert key == "n-1" or key in counted, (approver, exc)
             else:
                 assert key != "n-1" and key not in counted, approver
                 counted.append(key)
-        assert (engine.case(cid).state == "done") == (len(counted) == 2)
+        assert (eng.case(cid).state == "done") == (len(counted) == 2)
 
-    run()
+    with _engines(backend, tmp_path) as eng:
+        run()
