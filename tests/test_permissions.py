@@ -293,7 +293,7 @@ class TestTheChecker:
         assert [f.transitions for f in findings if f.kind is FindingKind.DEAD_TRANSITION] == [("finish",)]
         [gap] = [f for f in findings if f.kind is FindingKind.GUARD_GAP]
         assert gap.counterexample is not None and gap.counterexample.facts == (("has_contract", True),)
-        assert gap.counterexample.story().startswith("the citizen arrives at Guarded (`arrived`) with `has_contract` true;")
+        assert gap.counterexample.story().startswith("the citizen arrives at Guarded (Arrived [arrived]) with `has_contract` true;")
         assert gap.counterexample.replay(p).state == "staying"
 
     def test_when_staff_may_set_the_fact_it_changes_mid_case_by_a_member_of_staff(self) -> None:
