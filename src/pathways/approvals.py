@@ -222,11 +222,19 @@ class _ByRole(Rule):
     def role_key(self, pathway: Pathway, role: str) -> str | None:
         return role if role in self.spec.roles else None
 
+    roles_are: ClassVar[str] = "the roles that may approve"
+    """What the listed roles are, in the problem of a rule that lists none."""
+
+    def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
+        if not self.spec.roles:
+            yield (("roles",), f"rule {self.kind.value!r} needs {self.roles_are}", "add e.g. 'roles: [leader_a, leader_b]'")
+
 
 class AllOf(_ByRole):
     """One approval from each listed role."""
 
     kind = RuleKind.ALL_OF
+    roles_are = "the roles whose approval is required"
 
     @property
     def needed(self) -> int:
@@ -234,10 +242,6 @@ class AllOf(_ByRole):
 
     def describe(self) -> str:
         return tr("all of: {roles}", roles=", ".join(self.spec.roles))
-
-    def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
-        if not self.spec.roles:
-            yield (("roles",), "rule 'all_of' needs the roles whose approval is required", "add e.g. 'roles: [leader_a, leader_b]'")
 
 
 class AnyOf(_ByRole):
@@ -251,10 +255,6 @@ class AnyOf(_ByRole):
 
     def describe(self) -> str:
         return tr("any of: {roles}", roles=", ".join(self.spec.roles))
-
-    def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
-        if not self.spec.roles:
-            yield (("roles",), "rule 'any_of' needs the roles that may approve", "add e.g. 'roles: [leader_a, leader_b]'")
 
 
 class NOf(_ByRole):
@@ -272,8 +272,7 @@ class NOf(_ByRole):
 
     def kind_problems(self, pathway: Pathway) -> Iterator[Found]:
         spec = self.spec
-        if not spec.roles:
-            yield (("roles",), "rule 'n_of' needs the roles that may approve", "add e.g. 'roles: [leader_a, leader_b]'")
+        yield from super().kind_problems(pathway)
         if spec.n is None:
             yield ((), "rule 'n_of' needs 'n', the number of approvals required", "add e.g. 'n: 2'")
         elif spec.n < 1:
