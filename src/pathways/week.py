@@ -36,7 +36,7 @@ every step, replayable on the real engine with a clock (:meth:`pathways.Countere
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import assert_never
 from zoneinfo import ZoneInfo
@@ -376,24 +376,12 @@ class _Explorer:
     def occupied(self, state: str, arrivals: int) -> int:
         """Slots at which a citizen who arrived at ``arrivals`` can still be in ``state``."""
         d = self.stay.get(state)
-        if not isinstance(d, list):
-            return self.w.dilate(arrivals, d)
-        out = 0
-        for slot in _bits(arrivals):
-            out |= self.w.dilate(1 << slot, d[slot])
-        return out
+        return self.w.dilate(arrivals, None) if d is None else _by_stay(d, arrivals, self.w.dilate)
 
     def _timed_out(self, state: str, arrivals: int) -> int:
         """When the deadline of ``state`` fires for citizens who arrived at ``arrivals``."""
         d = self.stay.get(state)
-        if d is None:
-            return 0
-        if not isinstance(d, list):
-            return self.w.rot(arrivals, d)
-        out = 0
-        for slot in _bits(arrivals):
-            out |= self.w.rot(1 << slot, d[slot])
-        return out
+        return 0 if d is None else _by_stay(d, arrivals, self.w.rot)
 
     def explore(self) -> None:
         w, p = self.w, self.p
@@ -436,6 +424,16 @@ class _Explorer:
                 return (self.occupied(e.source, bits) if wait is not None else w.all) & e.when
             case _:  # pragma: no cover - every edge kind is listed above
                 return 0
+
+
+def _by_stay(stay: int | list[int], arrivals: int, shift: Callable[[int, int], int]) -> int:
+    """``shift`` (dilate or rotate) the ``arrivals`` by the stay: one length, or one per arrival slot."""
+    if isinstance(stay, int):
+        return shift(arrivals, stay)
+    out = 0
+    for slot in _bits(arrivals):
+        out |= shift(1 << slot, stay[slot])
+    return out
 
 
 def _bits(bits: int) -> Iterator[int]:
