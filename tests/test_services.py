@@ -373,7 +373,7 @@ def test_a_hand_over_the_citizen_starts_keeps_the_staff_responsible() -> None:
     ))
     [gap] = [f for f in check(pathways.Registry([nobody, *(p for p in REGISTRY.values() if p.id != "user_contract")])).errors
              if f.kind is FindingKind.HANDOVER_GAP]
-    assert "while waiting in Coming in – waiting to be received [arriving] no member of staff is responsible" in gap.message
+    assert "while waiting in Coming in \u2013 waiting to be received [arriving] no member of staff is responsible" in gap.message
 
 
 def test_phase_must_be_at_least_1() -> None:

@@ -112,7 +112,7 @@ class Step:
         return f"{self.at}: {said}" if self.at else said
 
     def _words(self, p: Pathway | None) -> str:
-        if self.citizen:
+        if self.citizen or (p is not None and self.role is not None and p.is_citizen(self.role)):
             who = tr("the citizen")
         elif self.role is not None:
             who = role_name(p, self.role) if p is not None else f"{self.role} ({self.sector})"
