@@ -47,6 +47,14 @@ class TestHtml:
         assert "<th>of which handed over</th>" in page
         assert '<tr class="total"><td>whole house</td>' in page
 
+    def test_it_shows_utilisation_per_role_and_hour_of_the_week(self, page: str, week: tuple[Simulation, SimulationResult]) -> None:
+        _, result = week
+        assert "<h2>Staff: utilisation and queues</h2>" in page
+        assert 'id="utilisation"><svg' in page
+        assert "<th>busiest hour</th><th>acts</th><th>waited for a free person: median</th>" in page
+        nurse = result.roles["aarhus/nurse"]
+        assert f"<td>aarhus/nurse</td><td>{nurse.duty_hours:,.0f}</td>" in page
+
     def test_it_shows_every_pathway_diagram_and_the_flows(self, page: str) -> None:
         need_tool("dot", "graphviz")
         assert 'id="flows"><svg' in page
@@ -81,6 +89,8 @@ class TestLivelocks:
         danish = render_report(result, sim.registry, lang="da")
         assert f"<h2>Borgere, der kører i ring ({len(result.livelocks)})</h2>" in danish
         assert "<th>kører i ring</th>" in danish
+        assert "<h2>Medarbejdere: udnyttelse og køer</h2>" in danish
+        assert "<th>travleste time</th>" in danish
 
 
 class TestTerminal:

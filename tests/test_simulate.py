@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -440,14 +441,14 @@ class TestLivelock:
         assert result.overall.stranded == 0
         assert result.overall.livelocked == len(result.livelocks) > 0
         first = result.livelocks[0]
-        assert (first.case_id, first.pathway, first.state, first.repeats) == ("case-000001", "stay", "staying", 13)
+        assert (first.case_id, first.pathway, first.state, first.repeats) == ("case-000001", "stay", "staying", 10)
         assert first.cycle == (
             "2026-01-05 17:10 requested 'request_extension' by nurse-1 (nurse, region): stays in 'staying'",
             "2026-01-05 21:10 refused 'request_extension': stays in 'staying' (approval timed out)",
         )
         assert first.story == (
             "2026-01-05 16:32 started in 'staying'",
-            "then 13 times the same 2 step(s), from 2026-01-05 17:10 to 2026-01-11 20:35; the first round:",
+            "then 10 times the same 2 step(s), from 2026-01-05 17:10 to 2026-01-11 03:14; the first round:",
             *(f"  {line}" for line in first.cycle),
             "livelock in 'staying': the same steps repeat without progress (still at the end of the period)",
         )
@@ -460,7 +461,7 @@ class TestLivelock:
         data = result.to_json()
         assert data["overall"]["livelocked"] == len(data["livelocks"]) == len(result.livelocks)
         assert data["livelocks"][0]["cycle"] == list(result.livelocks[0].cycle)
-        assert "LIVELOCK case-000001 in stay/staying, 13 rounds:" in summary_text(result)
+        assert "LIVELOCK case-000001 in stay/staying, 10 rounds:" in summary_text(result)
 
     def test_with_the_leader_there_in_the_evening_nothing_is_livelocked(self) -> None:
         evening = _tiny(TINY_SCENARIO + "staff: [{role: leader, hours: [16, 24]}]\n")
@@ -475,3 +476,90 @@ class TestLivelock:
         with pytest.raises(ScenarioError) as exc:
             _tiny(TINY_SCENARIO + "livelock_repeats: 1\n")
         assert [p.message for p in exc.value.problems] == ["livelock_repeats must be at least 2, got 1"]
+
+
+BUSY_SCENARIO = """
+name: busy
+start: 2026-01-05T00:00:00+01:00
+period: P2D
+seed: 5
+definitions: .
+arrivals: [{pathway: stay, per_day: 12, hours: [16, 24]}]
+durations:
+  default: PT10M
+  work: {default: PT1H}
+choices: {leave: 0.0, refuse: 0.0}
+livelock_repeats: 2
+"""
+
+
+class TestQueues:
+    """One evening nurse, twelve citizens an evening, an hour of work for each request."""
+
+    def test_a_staff_member_helps_one_citizen_at_a_time(self) -> None:
+        sim = Simulation(_tiny(BUSY_SCENARIO))
+        sim.run()
+        acts = sorted(e.at for c in sim.engine.cases.values() for e in c.history
+                      if e.actor is not None and e.actor.person == "nurse-1")
+        assert len(acts) > 5
+        assert all((b - a) >= timedelta(hours=1) for a, b in itertools.pairwise(acts))
+
+    def test_citizens_wait_in_a_queue_for_the_busy_nurse(self) -> None:
+        result = simulate(_tiny(BUSY_SCENARIO))
+        nurse = result.roles["tiny/nurse"]
+        assert (nurse.house, nurse.role, nurse.duty_hours) == ("tiny", "nurse", 16.0)
+        assert nurse.queue.count == nurse.acts > 0 and nurse.queue.max > 0
+        assert (nurse.acts, nurse.busy_hours, nurse.overtime_hours, nurse.utilisation) == (13, 11.94, 0.06, 11.94 / 16)
+        monday_evening = nurse.by_hour[16:24]
+        assert monday_evening == (0.1833, 0.8167, 0.0, 0.0, 0.9356, 1.0, 1.0, 1.0)
+        assert nurse.by_hour[8] is None  # nobody on duty Monday 08-09
+        assert result.to_json()["roles"]["tiny/nurse"]["by_hour"][16:24] == list(monday_evening)
+
+    def test_the_leader_on_duty_but_never_asked_is_idle(self) -> None:
+        leader = simulate(_tiny(BUSY_SCENARIO)).roles["tiny/leader"]
+        assert (leader.acts, leader.busy_hours, leader.utilisation, leader.duty_hours) == (0, 0.0, 0.0, 16.0)
+
+    def test_the_summary_shows_utilisation_per_role(self) -> None:
+        from pathways.report import summary_text
+
+        text = summary_text(simulate(_tiny(BUSY_SCENARIO)))
+        assert "role" in text and "tiny/nurse" in text and "utilisation" in text
+
+
+class TestAccounting:
+    @settings(max_examples=12, deadline=None)
+    @given(
+        seed=st.integers(0, 10_000),
+        per_day=st.floats(1, 30),
+        work=st.sampled_from(["PT5M", "PT1H", "PT3H"]),
+        closed_hours=st.booleans(),
+    )
+    def test_utilisation_never_exceeds_the_head_count_and_every_arrival_is_accounted_for(
+        self, seed: int, per_day: float, work: str, closed_hours: bool,
+    ) -> None:
+        """Busy ≤ on duty in every hour of the week; finished + open + stranded + livelocked
+        + turned away = arrivals."""
+        text = BUSY_SCENARIO.replace("PT1H", work).replace("per_day: 12", f"per_day: {per_day}")
+        if closed_hours:  # some arrivals come while the evening service is closed
+            text = text.replace("hours: [16, 24]", "hours: [12, 20]")
+        sim = Simulation(_tiny(text), seed=seed)
+        result = sim.run()
+        _check_run(sim, result)
+        for load in result.roles.values():
+            assert load.busy_hours <= load.duty_hours
+            assert all(u is None or 0.0 <= u <= 1.0 for u in load.by_hour)
+        arrived = [c for c in sim.engine.cases.values() if c.referred_by is None]
+        buckets = (result.overall.completed + result.overall.left + result.overall.open + result.overall.stranded
+                   + result.overall.livelocked)
+        assert buckets == result.overall.started == len(arrived)
+        assert sum(result.arrivals.values()) == len(arrived) + sum(result.closed_arrivals.values())
+        assert bool(result.closed_arrivals) == (closed_hours and sum(result.arrivals.values()) > len(arrived))
+
+
+def test_the_citizen_repeating_their_own_move_is_open_not_livelocked() -> None:
+    text = TINY_SCENARIO.replace("{pathway: stay, per_day: 4, hours: [16, 24]}", "{pathway: diary, per_day: 4, facts: {consent_given: 0.0}}")
+    sim = Simulation(_tiny(text))
+    result = sim.run()
+    writes = [sum(e.trigger == "write" for e in c.history) for c in sim.engine.cases.values()]
+    assert max(writes) >= 2 * sim.scenario.livelock_repeats
+    assert (result.overall.livelocked, result.overall.stranded, result.overall.open) == (0, 0, result.overall.started)

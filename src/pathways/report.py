@@ -19,9 +19,10 @@ from ._extras import needs
 from .errors import RenderError
 from .i18n import Lang, label, tr, use_language
 from .registry import Registry
-from .simulation import PathwayResult, SimulationResult, WaitStats
+from .simulation import PathwayResult, RoleLoad, SimulationResult, WaitStats
 
 with needs("simulate", "the HTML report (pathways.report)"):
+    import matplotlib
     from matplotlib.figure import Figure
 
 __all__ = ["FLOW_FILL", "ProgressBar", "render_report", "summary_text", "write_report"]
@@ -128,6 +129,56 @@ def _turned_away_plot(result: SimulationResult) -> str:
     return _figure_svg(fig)
 
 
+def _day_names() -> list[str]:
+    return [tr("Mon"), tr("Tue"), tr("Wed"), tr("Thu"), tr("Fri"), tr("Sat"), tr("Sun")]
+
+
+def _busiest(load: RoleLoad) -> str:
+    """The hour of the week with the highest utilisation, e.g. ``Mon 17:00 (58%)``."""
+    hours = [(u, i) for i, u in enumerate(load.by_hour) if u]
+    if not hours:
+        return "-"
+    u, i = max(hours, key=lambda ui: (ui[0], -ui[1]))
+    day, hour = divmod(i, 24)
+    return f"{_day_names()[day]} {hour:02d}:00 ({u:.0%})"
+
+
+def _role_rows(roles: Mapping[str, RoleLoad]) -> list[list[object]]:
+    return [
+        [key, f"{r.duty_hours:,.0f}", f"{r.busy_hours:,.0f}", f"{r.utilisation:.1%}", _busiest(r), r.acts,
+         _hours(r.queue.median), _hours(r.queue.p90), _hours(r.queue.max), f"{r.overtime_hours:,.0f}"]
+        for key, r in roles.items()
+    ]
+
+
+def _role_header() -> list[str]:
+    return [tr("role"), tr("on duty (person-hours)"), tr("busy (person-hours)"), tr("utilisation"), tr("busiest hour"),
+            tr("acts"), tr("waited for a free person: median"), tr("90th percentile"), tr("max"), tr("overtime (hours)")]
+
+
+def _utilisation_plot(roles: Mapping[str, RoleLoad]) -> str:
+    """A heat-map: one row per role, one column per hour of the week (local time)."""
+    import numpy as np  # a dependency of matplotlib
+
+    names = list(roles)
+    grid = np.ma.masked_invalid(np.array(
+        [[float("nan") if u is None else u for u in roles[k].by_hour] for k in names], dtype=float,
+    ).reshape(len(names), 168))
+    fig = Figure(figsize=(11, 0.32 * len(names) + 1.6))
+    ax = fig.add_subplot()
+    cmap = matplotlib.colormaps["YlOrRd"].with_extremes(bad="#e6e6e6")
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xticks([d * 24 + 12 for d in range(7)], _day_names())
+    ax.set_xticks([d * 24 - 0.5 for d in range(1, 7)], minor=True)
+    ax.grid(axis="x", which="minor", color="#444", linewidth=1)
+    ax.tick_params(axis="x", which="minor", length=0)
+    ax.set_xlabel(tr("hour of the week (local time); grey: nobody on duty"))
+    bar = fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
+    bar.set_label(tr("utilisation"))
+    return _figure_svg(fig)
+
+
 def _flows_dot(result: SimulationResult, registry: Registry) -> str:
     lines = ["digraph flows {", "  rankdir=LR;", f'  node [shape=box, style="filled,rounded", fillcolor="{FLOW_FILL}", fontname="Helvetica"];',
              '  edge [fontname="Helvetica", fontsize=10];']
@@ -224,6 +275,16 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
         parts.append(f'<div class="plot" id="turned-away">{_turned_away_plot(result)}</div>')
     else:
         parts.append(_p(tr("No pathway uses a shared resource.")))
+    parts.append(_h2(tr("Staff: utilisation and queues")))
+    if result.roles:
+        parts.append(_p(tr("Staff help one citizen at a time. Utilisation is the share of the person-hours on duty that "
+                           "people spent busy with a citizen; a citizen whose act was due while everybody of the role was "
+                           "busy waited for a free person.")))
+        parts.append(_table(_role_rows(result.roles), _role_header()))
+        parts.append(_h3(tr("Utilisation per role and hour of the week")))
+        parts.append(f'<div class="plot" id="utilisation">{_utilisation_plot(result.roles)}</div>')
+    else:
+        parts.append(_p(tr("No staff were on duty.")))
     parts.append(_h2(tr("Waiting times per state")))
     parts.append(f'<div class="plot" id="waits">{_waits_plot(result.overall.waits)}</div>')
     parts.append(_table(
@@ -306,6 +367,10 @@ def summary_text(result: SimulationResult) -> str:
             [[k, str(w.count), _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
             ["approval", "answered", "median", "p90", "max"],
         )]
+    if result.roles:
+        rows = [[str(c) for i, c in enumerate(row) if i != 6] for row in _role_rows(result.roles)]
+        out += ["", _text_table(rows, [tr("role"), tr("on duty h"), tr("busy h"), tr("utilisation"), tr("busiest hour"),
+                                       tr("acts"), tr("wait p90"), tr("wait max"), tr("overtime h")])]
     for d in result.defects:
         out += ["", f"DEFECT {d}"]
     for pathway_id, n in result.closed_arrivals.items():

@@ -34,6 +34,7 @@ __all__ = [
     "Durations",
     "Scenario",
     "Shift",
+    "Work",
     "load_scenario",
     "load_scenario_text",
     "scenario_problems",
@@ -147,6 +148,21 @@ class Shift:
 
 
 @attrs.frozen
+class Work:
+    """How long the person who acts is busy with the citizen: staff help one citizen at a time.
+
+    A staff member's step is a wait (``durations.states``/``triggers``/``default``: the time
+    until the act), a queue (until a person of the role is free) and the act, after which
+    the person stays busy with this citizen for the work time. ``triggers`` per ``trigger``
+    or ``pathway.trigger``; ``approval`` is answering a request for approval.
+    """
+
+    default: Distribution = Distribution(DistKind.EXPONENTIAL, mean=timedelta(minutes=20))
+    triggers: Mapping[str, Distribution] = attrs.field(factory=dict)
+    approval: Distribution = Distribution(DistKind.FIXED, mean=timedelta(minutes=10))
+
+
+@attrs.frozen
 class Durations:
     """Step durations: per ``pathway.trigger``/``trigger``, else per ``pathway.state``/``state``.
 
@@ -159,6 +175,7 @@ class Durations:
     triggers: Mapping[str, Distribution] = attrs.field(factory=dict)
     approval: Distribution = Distribution(DistKind.EXPONENTIAL, mean=timedelta(minutes=30))
     retry: timedelta = timedelta(minutes=30)
+    work: Work = Work()
 
 
 @attrs.frozen
@@ -349,6 +366,10 @@ def _shape(s: Scenario) -> Iterator[Found]:
     for group in ("states", "triggers"):
         for key, d in getattr(s.durations, group).items():
             yield from _dist(("durations", group, key), d)
+    yield from _dist(("durations", "work", "default"), s.durations.work.default)
+    yield from _dist(("durations", "work", "approval"), s.durations.work.approval)
+    for key, d in s.durations.work.triggers.items():
+        yield from _dist(("durations", "work", "triggers", key), d)
     if s.durations.retry <= timedelta(0):
         yield (("durations", "retry"), "retry must be longer than zero", "e.g. PT30M")
     for res, cap in s.capacities.items():
@@ -387,6 +408,8 @@ def _against(s: Scenario, registry: Registry) -> Iterator[Found]:
     ):
         for key in getattr(s.durations, group):
             yield from _name(("durations", group, key), key, registry, names, group[:-1])
+    for key in s.durations.work.triggers:
+        yield from _name(("durations", "work", "triggers", key), key, registry, lambda p: list(p.triggers), "trigger")
     for key in s.choices.weights:
         yield from _name(("choices", "weights", key), key, registry, lambda p: list(p.triggers), "trigger")
 

@@ -41,6 +41,7 @@ import attrs
 from . import approvals, calendar
 from ._extras import needs
 from ._roster import Duty, Pool, Roster
+from ._workload import HOURS_OF_WEEK, Pick, Workload
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -58,6 +59,7 @@ with needs("simulate", "simulation (pathways.simulation)"):
 __all__ = [
     "Livelock",
     "PathwayResult",
+    "RoleLoad",
     "Simulation",
     "SimulationResult",
     "Stranded",
@@ -122,6 +124,36 @@ class Livelock:
 
 
 @attrs.frozen
+class RoleLoad:
+    """How busy one role's people were (in one house), and how long citizens waited for them.
+
+    Staff help one citizen at a time; ``queue`` is the wait from the moment an act was due
+    until a person of the role was free (seconds, every act counted, most are 0).
+    """
+
+    house: str
+    """The house id; ``""`` for pathways of no house."""
+    role: str
+    acts: int
+    """Acts (transitions fired, approvals answered) done by people of the role."""
+    duty_hours: float
+    """Person-hours on duty over the period."""
+    busy_hours: float
+    """Person-hours on duty and busy with a citizen."""
+    overtime_hours: float
+    """Person-hours busy after the shift had ended (finishing with a citizen)."""
+    queue: WaitStats
+    by_hour: tuple[float | None, ...]
+    """Utilisation (busy / on duty) per hour of the week in local time, Monday 00-01 first;
+    ``None`` where nobody of the role is ever on duty at that hour."""
+
+    @property
+    def utilisation(self) -> float:
+        """Busy / on duty over the whole period (0 when nobody was on duty)."""
+        return self.busy_hours / self.duty_hours if self.duty_hours else 0.0
+
+
+@attrs.frozen
 class PathwayResult:
     """Counts for one pathway (or ``*`` for the whole house)."""
 
@@ -174,6 +206,10 @@ class SimulationResult:
     """The houses' goals (seed 004) per house, measured on the simulated cases."""
     livelocks: tuple[Livelock, ...] = ()
     """Every livelocked case with its story."""
+    arrivals: Mapping[str, int] = attrs.field(factory=dict)
+    """Per pathway: citizens the scenario's arrival streams sent (started, or turned away while closed)."""
+    roles: Mapping[str, RoleLoad] = attrs.field(factory=dict)
+    """Per role (``house/role``; a bare ``role`` for pathways of no house): utilisation and queues."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON: times as ISO strings, durations in seconds."""
@@ -204,11 +240,17 @@ class SimulationResult:
             ],
             "defects": list(self.defects),
             "closed_arrivals": dict(self.closed_arrivals),
+            "arrivals": dict(self.arrivals),
             "livelocks": [
                 {"case_id": x.case_id, "pathway": x.pathway, "state": x.state, "since": x.since.isoformat(),
                  "repeats": x.repeats, "cycle": list(x.cycle), "story": list(x.story)}
                 for x in self.livelocks
             ],
+            "roles": {
+                k: {**{f: getattr(r, f) for f in ("house", "role", "acts", "duty_hours", "busy_hours", "overtime_hours")},
+                    "utilisation": r.utilisation, "queue": attrs.asdict(r.queue), "by_hour": list(r.by_hour)}
+                for k, r in self.roles.items()
+            },
             "goals": {house: g.to_json() for house, g in self.goals.items()},
         }
 
@@ -236,6 +278,19 @@ def _with_capacities(registry: Registry, capacities: Mapping[str, int]) -> Regis
         }
         out.add(attrs.evolve(p, resources=resources))
     return out
+
+
+@attrs.frozen
+class _Step:
+    """What a case does next: wait ``delay``, then ``act`` as ``actor`` (the citizen's side)
+    or as a free person of ``pools`` whom ``pick`` accepts, who is then busy for ``work``."""
+
+    delay: float
+    act: Callable[[Actor], list[Event]] | None = None
+    actor: Actor | None = None
+    pools: tuple[Pool, ...] = ()
+    pick: Pick | None = None
+    work: Distribution | None = None
 
 
 class Simulation:
@@ -279,6 +334,7 @@ class Simulation:
         self._found_full = False
         self._defects: dict[str, str] = {}
         self._closed_arrivals: Counter[str] = Counter()
+        self._arrived: Counter[str] = Counter()
         self.zone = _zone(scenario, self.registry)
         """The zone of the scenario's hours: its ``time_zone``, else the houses', else the start's offset."""
         self._pools: dict[tuple[str, int, str], Pool | None] = {}
@@ -286,6 +342,7 @@ class Simulation:
         self._local_hours = [(scenario.start + timedelta(hours=k)).astimezone(self.zone) for k in range(math.ceil(total / 3600))]
         self.roster = Roster(self._duties(), scenario.start, total)
         """Who is on duty when: the house's staffing, or the scenario's shifts where it gives them."""
+        self._work = Workload(self.env, self.roster, [h.weekday() * 24 + h.hour for h in self._local_hours])
 
     # -- running -----------------------------------------------------------------
 
@@ -296,6 +353,7 @@ class Simulation:
             self.env.process(self._arrivals(arrival_index, total))
         if progress is not None:
             self.env.process(self._ticker(progress, total))
+        self.env.process(self._shift_changes())
         self.env.run(until=total)
         self.clock.set(self.scenario.end)
         if progress is not None:
@@ -344,6 +402,7 @@ class Simulation:
     def _arrive(self, index: int) -> None:
         arrival = self.scenario.arrivals[index]
         pathway = self.registry[arrival.pathway]
+        self._arrived[pathway.id] += 1
         facts = {}
         for fact in pathway.facts:
             p = arrival.facts.get(fact, self.scenario.mix.get(fact))
@@ -362,7 +421,7 @@ class Simulation:
         self._procs[case.id] = self.env.process(self._live(case))
 
     def _live(self, case: Case) -> Generator[simpy.Event, Any, None]:
-        """One case's life: decide, wait the step's duration, act on the engine; repeat."""
+        """One case's life: decide, wait the step's duration, get a free person, act; repeat."""
         pathway = self.engine.pathway_of(case)
         while not pathway.state(case.state).terminal:
             now = self._now()
@@ -370,31 +429,75 @@ class Simulation:
             if due is not None and due <= now:
                 self._after(case, self.engine.fire_due(now, cases=[case]))
                 continue
-            action, delay = self._decide(case, pathway, now)
-            if action is None and self._stuck(case, pathway):
+            step = self._decide(case, pathway, now)
+            if step.act is None and self._stuck(case, pathway):
                 self._stranded.setdefault(case.id, self._story(case, pathway, now))
                 wake: simpy.Event = self.env.event()
             else:
                 self._stranded.pop(case.id, None)
                 until_due = (due - now).total_seconds() if due is not None else math.inf
-                if until_due < delay:
-                    action, delay = None, until_due
-                wake = self.env.timeout(delay)
-            self._sleeping.add(case.id)
-            try:
-                yield wake
-            except simpy.Interrupt:
+                if until_due < step.delay:
+                    step = _Step(until_due)
+                wake = self.env.timeout(step.delay)
+            woken = yield from self._sleep(case, wake)
+            if not woken or step.act is None:
                 continue
-            finally:
-                self._sleeping.discard(case.id)
-            if action is not None:
-                self._now()
-                try:
-                    self._after(case, action())
-                except ActionRefused:
-                    pass  # the world changed while the step took its time; decide again
-                except CapacityError as exc:  # the ledger refused what the engine allowed
-                    self._defects.setdefault(str(exc).replace(case.id, "<case>"), case.id)
+            actor, served = step.actor, None
+            if actor is None:
+                served = yield from self._staff(case, pathway, step)
+                if served is None:
+                    continue  # nobody of the role is there any more, or the case was moved on: decide again
+                actor = served[1]
+            self._now()
+            events: list[Event] | None = None
+            try:
+                events = step.act(actor)
+            except ActionRefused:
+                pass  # the world changed while the step took its time; decide again
+            except CapacityError as exc:  # the ledger refused what the engine allowed
+                self._defects.setdefault(str(exc).replace(case.id, "<case>"), case.id)
+            if served is not None:
+                if events:
+                    assert step.work is not None
+                    self._work.hold(served[0], actor.person, step.work.sample(self.rng))
+                else:
+                    self._work.release(served[0], actor.person, self.env.now)
+            if events is not None:
+                self._after(case, events)
+
+    def _sleep(self, case: Case, event: simpy.Event) -> Generator[simpy.Event, Any, bool]:
+        """Wait for ``event``; ``False`` when another case changed this one first."""
+        self._sleeping.add(case.id)
+        try:
+            yield event
+        except simpy.Interrupt:
+            return False
+        finally:
+            self._sleeping.discard(case.id)
+        return True
+
+    def _staff(self, case: Case, pathway: Pathway, step: _Step) -> Generator[simpy.Event, Any, tuple[Pool, Actor] | None]:
+        """A free person of the step's roles, queueing while all are busy (until the case's deadline)."""
+        assert step.pick is not None
+        req = self._work.request(step.pools, step.pick)
+        if not req.event.triggered:
+            due = case.due_at(pathway)
+            wait: simpy.Event = req.event
+            if due is not None:
+                wait = req.event | self.env.timeout(max(0.0, (due - self._now()).total_seconds()))
+            woken = yield from self._sleep(case, wait)
+            if not woken or not req.event.triggered:
+                self._work.cancel(req)
+                return None
+        served: tuple[Pool, Actor] | None = req.event.value
+        return served
+
+    def _shift_changes(self) -> Generator[simpy.Event, Any, None]:
+        """At every moment people come or go, newcomers serve the queues."""
+        for t in self.roster.times[1:]:
+            yield self.env.timeout(t - self.env.now)
+            self._now()
+            self._work.shift_change()
 
     def _after(self, case: Case, events: list[Event]) -> None:
         """Book-keeping after an engine call: new cases, woken senders, occupancy, flows."""
@@ -422,18 +525,28 @@ class Simulation:
 
     # -- deciding ----------------------------------------------------------------
 
-    def _decide(self, case: Case, pathway: Pathway, now: datetime) -> tuple[Callable[[], list[Event]] | None, float]:
-        """What happens next and after how long; ``None`` when nobody present can act."""
+    def _decide(self, case: Case, pathway: Pathway, now: datetime) -> _Step:
+        """What happens next and after how long; no ``act`` when nobody present can act."""
         choices = self.scenario.choices
         if case.pending is not None:
             found = self._approvers(case, pathway, now)
             if found is None:
-                return None, self._until_shift_change()
-            actor: Actor = found
+                return _Step(self._until_shift_change())
             delay = self.scenario.durations.approval.sample(self.rng)
-            if self.rng.random() < choices.refuse:
-                return self._as(case, actor, lambda: self.engine.refuse(case, actor, reason="refused in simulation")), delay
-            return self._as(case, actor, lambda: self.engine.approve(case, actor)), delay
+            refuse = self.rng.random() < choices.refuse
+
+            def answer(actor: Actor) -> list[Event]:
+                if refuse:
+                    return self.engine.refuse(case, actor, reason="refused in simulation")
+                return self.engine.approve(case, actor)
+
+            if self._pool(pathway, found.role) is None:
+                return _Step(delay, answer, actor=found)
+            t = pathway.find(case.state, case.pending.trigger)
+            assert t is not None and t.approval is not None
+            roles = approvals.eligible_roles(t.approval, pathway)
+            return _Step(delay, answer, pools=self._pools_of(pathway, roles), pick=self._approver(case, pathway),
+                         work=self.scenario.durations.work.approval)
         self._found_full = False
         leave: list[tuple[Transition, Actor]] = []
         escalate: list[tuple[Transition, Actor]] = []
@@ -468,21 +581,41 @@ class Simulation:
             pick = rng.choices(normal, weights)[0]
         if pick is None:
             # a full resource may free up at any time; otherwise only a new shift changes anything
-            return None, self.scenario.durations.retry.total_seconds() if self._found_full else self._until_shift_change()
+            return _Step(self.scenario.durations.retry.total_seconds() if self._found_full else self._until_shift_change())
         t, actor = pick
         trigger = t.trigger
-        action = self._as(case, actor, lambda: self.engine.fire(case, trigger, actor))
-        return action, self._duration(pathway, case.state, trigger).sample(rng)
 
-    def _as(self, case: Case, actor: Actor, act: Callable[[], list[Event]]) -> Callable[[], list[Event]]:
-        """``act`` when the step is done, if ``actor`` is still on shift then (else nothing)."""
+        def fire(who: Actor) -> list[Event]:
+            return self.engine.fire(case, trigger, who)
 
-        def run() -> list[Event]:
-            if actor.person not in self._present(actor.role, case):
-                return []
-            return act()
+        delay = self._duration(pathway, case.state, trigger).sample(rng)
+        if self._pool(pathway, actor.role) is None:
+            return _Step(delay, fire, actor=actor)
 
-        return run
+        def may_fire(pool: Pool, person: str) -> Actor | None:
+            self._now()
+            who = self._actor(pathway, person, pool[1])
+            return None if self.engine.why_not(case, trigger, who) else who
+
+        return _Step(delay, fire, pools=self._pools_of(pathway, t.roles), pick=may_fire, work=self._work_time(pathway, trigger))
+
+    def _approver(self, case: Case, pathway: Pathway) -> Pick:
+        """Whether a free person may answer the case's pending request (the engine says so)."""
+
+        def able(pool: Pool, person: str) -> Actor | None:
+            self._now()
+            who = self._actor(pathway, person, pool[1])
+            return who if any(o.kind == "approve" and o.allowed for o in self.engine.options(case, who)) else None
+
+        return able
+
+    def _pools_of(self, pathway: Pathway, roles: Iterable[str]) -> tuple[Pool, ...]:
+        """The staff pools of ``roles`` (the citizen's side has none)."""
+        return tuple(dict.fromkeys(p for r in roles if r in pathway.roles and (p := self._pool(pathway, r)) is not None))
+
+    def _work_time(self, pathway: Pathway, trigger: str) -> Distribution:
+        work = self.scenario.durations.work
+        return work.triggers.get(f"{pathway.id}.{trigger}", work.triggers.get(trigger, work.default))
 
     def _able(self, case: Case, pathway: Pathway, t: Transition, now: datetime) -> Actor | None:
         """A present person who may fire ``t`` now (the engine says so), or ``None``."""
@@ -610,8 +743,7 @@ class Simulation:
         """
         key = (pathway.id, pathway.version, role)
         if key not in self._pools:
-            me = pathway.citizen_role
-            if me is not None and role in pathway.roles and (role == me or pathway.roles[role].sector == pathway.roles[me].sector):
+            if role in _citizen_side(pathway):
                 self._pools[key] = None
             else:
                 house = pathway.house if pathway.house in self.registry.houses else None
@@ -687,7 +819,27 @@ class Simulation:
             closed_arrivals=dict(sorted(self._closed_arrivals.items())),
             goals=measure_by_house(self.engine.cases.values(), self.registry, start=self.scenario.start, end=self.scenario.end),
             livelocks=tuple(x for _, x in sorted(self._livelocks.items())),
+            arrivals=dict(sorted(self._arrived.items())),
+            roles=self._roles(),
         )
+
+    def _roles(self) -> dict[str, RoleLoad]:
+        """Utilisation and queues of the roles of the houses whose pathways had cases."""
+        houses = {pool[0] for c in self.engine.cases.values() for r in self.engine.pathway_of(c).roles
+                  if (pool := self._pool(self.engine.pathway_of(c), r)) is not None}
+        work = self._work
+        duty = work.on_duty(self.scenario.period.total_seconds())
+        out: dict[str, RoleLoad] = {}
+        for pool in sorted(self.roster.ever):
+            if pool[0] not in houses:
+                continue
+            worked, present = work.worked.get(pool, [0.0] * HOURS_OF_WEEK), duty[pool]
+            by_hour = tuple(round(w / d, 4) if d else None for w, d in zip(worked, present, strict=True))
+            out[f"{pool[0]}/{pool[1]}" if pool[0] else pool[1]] = RoleLoad(
+                pool[0], pool[1], len(work.waits.get(pool, ())), round(sum(present) / 3600, 2), round(sum(worked) / 3600, 2),
+                round(work.overtime.get(pool, 0.0) / 3600, 2), WaitStats.of(work.waits.get(pool, ())), by_hour,
+            )
+        return out
 
     def _closed(self, case_id: str) -> bool:
         case = self.engine.cases[case_id]
@@ -740,9 +892,19 @@ _STORY_HEAD = 20
 """A livelock's story keeps at most this many steps from before the loop."""
 
 
+def _citizen_side(pathway: Pathway) -> frozenset[str]:
+    """The citizen's role and their network's (the roles of the citizen's sector)."""
+    me = pathway.citizen_role
+    if me is None or me not in pathway.roles:
+        return frozenset()
+    sector = pathway.roles[me].sector
+    return frozenset(r for r, role in pathway.roles.items() if r == me or role.sector == sector)
+
+
 def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livelock | None:
     """The loop ``case`` ends in, if the same round of steps, all in its current state,
-    repeats at least ``repeats`` times at the end of its history."""
+    repeats at least ``repeats`` times at the end of its history, and the round is the
+    house's doing (a staff act, a deadline or a timeout), not only the citizen's side's."""
     tail: list[Event] = []
     for e in reversed(case.history):
         if e.kind is EventKind.STARTED or e.from_state != case.state or e.to_state != case.state:
@@ -758,6 +920,9 @@ def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livel
             rounds, end = rounds + 1, end - length
         if rounds >= repeats:
             first = len(case.history) - len(tail) + end
+            side = _citizen_side(pathway)
+            if all(e.actor is not None and e.actor.role in side for e in case.history[first:first + length]):
+                return None  # the citizen repeating their own move (inviting relatives again) is their choice
             before = [_describe(e, zone) for e in case.history[:first]]
             if len(before) > _STORY_HEAD:
                 before = [*before[:_STORY_HEAD // 2], f"… {len(before) - _STORY_HEAD} more steps …", *before[-_STORY_HEAD // 2:]]
