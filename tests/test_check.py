@@ -260,7 +260,7 @@ class TestUnsatisfiableApproval:
         )
         f = only(check(p), FindingKind.UNSATISFIABLE_APPROVAL)
         assert f.message == (
-            "the approval of `self_admit` can never work: four-eyes: it needs the approval of Citizen (Citizen) [citizen], "
+            "the approval of `self_admit` can never work: four-eyes: it needs the approval of Citizen [citizen], "
             "which only the citizen can give, and the citizen is the one who asks (nobody approves their own request)"
         )
 

@@ -21,7 +21,7 @@ from typing import Any, TypedDict, Unpack
 from ._converter import format_duration
 from .approvals import describe
 from .errors import RenderError
-from .i18n import Lang, outcome_name, tr
+from .i18n import Lang, outcome_name, tr, use_language
 from .i18n import label as pick_label
 from .model import ANY_STATE, Pathway, State, StateKind, Transition
 from .registry import Registry
@@ -184,7 +184,9 @@ def conditions(t: Transition, lang: str = "en") -> list[str]:
     if t.guards:
         lines.append(tr("if {guards}", lang=la, guards=tr(" and ", lang=la).join(map(str, t.guards))))
     if t.approval:
-        lines.append(tr("approval: {rule}", lang=la, rule=describe(t.approval)))
+        with use_language(la):  # the rule's words in the diagram's language, not the caller's
+            rule = describe(t.approval)
+        lines.append(tr("approval: {rule}", lang=la, rule=rule))
         lines.append(tr("refused → {state}", lang=la, state=t.approval.on_refusal))
     if t.takes:
         lines.append(tr("takes {resource}", lang=la, resource=t.takes))

@@ -122,13 +122,13 @@ def label(text: Label, lang: Lang | None = None) -> str:
 
 
 def role_name(pathway: Pathway, role: str, *, with_id: bool = True, lang: Lang | None = None) -> str:
-    """``Sygeplejerske (Regionspsykiatrien) [nurse]``: the role's label, its sector's, then the id."""
+    """``Sygeplejerske (Regionspsykiatrien) [nurse]``: the role's label, its sector's (unless the same), then the id."""
     r = pathway.roles.get(role)
     if r is None:
         return role
     sector = pathway.sectors.get(r.sector)
     text = label(r.label, lang)
-    if sector is not None:
+    if sector is not None and label(sector.label, lang) != text:  # "Borger (Borger)" says nothing twice
         text += f" ({label(sector.label, lang)})"
     return f"{text} [{role}]" if with_id else text
 
