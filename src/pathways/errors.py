@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, assert_never
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 
@@ -191,11 +191,29 @@ class UnknownCase(PathwaysError):
     """No case with the requested id is known."""
 
 
+_CLASS_OF: dict[RefusalCode, type[_Refusal]] = {}
+"""The class a refusal raises, by the code of its first reason (filled by the classes' ``codes``)."""
+
+
 class _Refusal(PathwaysError):
     """The data every refusal carries; see :class:`ActionRefused`."""
 
     default_code: ClassVar[RefusalCode]
     """The code of a refusal raised with no reasons (e.g. by a ledger or a store)."""
+
+    def __init_subclass__(cls, *, codes: Sequence[RefusalCode] = (), **kwargs: Any) -> None:
+        """A refusal class names the codes it is raised for (``class X(ActionRefused, codes=…)``).
+
+        That is the one place that ties codes to classes: :func:`refusal` picks the class
+        of the first reason's code, and the first code is the class's ``default_code``.
+        """
+        super().__init_subclass__(**kwargs)
+        if codes:
+            cls.default_code = codes[0]
+        for code in codes:
+            if code in _CLASS_OF:  # pragma: no cover - fails at import
+                raise TypeError(f"refusal code {code.value!r} already raises {_CLASS_OF[code].__name__}")
+            _CLASS_OF[code] = cls
 
     def __init__(
         self,
@@ -230,7 +248,9 @@ def _rebuild(cls: type[PathwaysError], message: str, data: dict[str, Any]) -> Pa
     return cls(message, **data)
 
 
-class ActionRefused(_Refusal):
+class ActionRefused(
+    _Refusal, codes=[RefusalCode.REFUSED, RefusalCode.PENDING, RefusalCode.UNKNOWN_FACT, RefusalCode.CASE_EXISTS]
+):
     """An action was refused; the case is unchanged.
 
     Attributes: ``case_id``, ``pathway`` (id), ``state``, ``trigger``, ``actor`` (each
@@ -238,53 +258,40 @@ class ActionRefused(_Refusal):
     :class:`~pathways.refusals.Reason`; ``code`` is the first reason's code.
     """
 
-    default_code = RefusalCode.REFUSED
 
-
-class UnknownTrigger(ActionRefused):
+class UnknownTrigger(ActionRefused, codes=[RefusalCode.UNKNOWN_TRIGGER]):
     """The trigger is not defined in the case's pathway."""
 
-    default_code = RefusalCode.UNKNOWN_TRIGGER
 
-
-class WrongState(ActionRefused):
+class WrongState(ActionRefused, codes=[RefusalCode.STATE]):
     """The trigger is defined, but not from the state the case is in."""
 
-    default_code = RefusalCode.STATE
 
-
-class NotPermitted(ActionRefused):
+class NotPermitted(
+    ActionRefused,
+    codes=[RefusalCode.ROLE, RefusalCode.SECTOR, RefusalCode.FACT_PERMISSION, RefusalCode.REASON_REQUIRED, RefusalCode.NOT_OWN_CASE],
+):
     """The actor may not do this: their role or sector, a fact they may not set, another citizen's case."""
 
-    default_code = RefusalCode.ROLE
 
-
-class GuardFailed(ActionRefused):
+class GuardFailed(ActionRefused, codes=[RefusalCode.GUARD]):
     """A guard over the case's context does not hold."""
 
-    default_code = RefusalCode.GUARD
 
-
-class NoCapacity(ActionRefused):
+class NoCapacity(ActionRefused, codes=[RefusalCode.CAPACITY]):
     """Every place of the shared resource the transition takes is in use."""
 
-    default_code = RefusalCode.CAPACITY
 
-
-class CaseClosed(ActionRefused):
+class CaseClosed(ActionRefused, codes=[RefusalCode.CLOSED]):
     """The case has reached a terminal state; nothing more can happen to it."""
 
-    default_code = RefusalCode.CLOSED
 
-
-class ServiceClosed(ActionRefused):
+class ServiceClosed(ActionRefused, codes=[RefusalCode.SERVICE_CLOSED]):
     """The pathway's service is closed now; its hours say when a case can start.
 
     A citizen arriving out of hours is met by the house's safety net (the services open
     without referral), not by this pathway.
     """
-
-    default_code = RefusalCode.SERVICE_CLOSED
 
     def __init__(
         self, message: str, *, service: str = "", hours: str = "", opens_at: datetime | None = None, **refusal: Any,
@@ -304,74 +311,33 @@ class ApprovalRefused(ActionRefused):
     default_code = RefusalCode.NOT_AN_APPROVER
 
 
-class NoPendingApproval(ApprovalRefused):
+class NoPendingApproval(ApprovalRefused, codes=[RefusalCode.NO_PENDING_APPROVAL]):
     """There is no pending approval request on the case."""
 
-    default_code = RefusalCode.NO_PENDING_APPROVAL
 
-
-class SelfApproval(ApprovalRefused):
+class SelfApproval(ApprovalRefused, codes=[RefusalCode.SELF_APPROVAL]):
     """The person who requested the transition tried to approve it (four-eyes)."""
 
-    default_code = RefusalCode.SELF_APPROVAL
 
-
-class DuplicateApproval(ApprovalRefused):
+class DuplicateApproval(ApprovalRefused, codes=[RefusalCode.DUPLICATE_APPROVAL]):
     """The same person tried to approve the same request twice."""
 
-    default_code = RefusalCode.DUPLICATE_APPROVAL
 
-
-class NotAnApprover(ApprovalRefused):
+class NotAnApprover(ApprovalRefused, codes=[RefusalCode.NOT_AN_APPROVER]):
     """The actor's role or sector cannot give this approval, or it is no longer needed."""
 
-    default_code = RefusalCode.NOT_AN_APPROVER
 
-
-class CapacityError(_Refusal):
+class CapacityError(_Refusal, codes=[RefusalCode.RELEASE]):
     """More places were released than taken: the ledger would go negative.
 
     A defect in a pathway or a caller, not a user's mistake; raised by the engine it
     carries the same data as :class:`ActionRefused`.
     """
 
-    default_code = RefusalCode.RELEASE
 
-
-def _refusal_class(code: RefusalCode) -> type[ActionRefused | CapacityError]:
-    """The exception class a refusal whose first reason has ``code`` raises."""
-    match code:
-        case RefusalCode.UNKNOWN_TRIGGER:
-            return UnknownTrigger
-        case RefusalCode.STATE:
-            return WrongState
-        case RefusalCode.SERVICE_CLOSED:
-            return ServiceClosed
-        case RefusalCode.CLOSED:
-            return CaseClosed
-        case (
-            RefusalCode.ROLE | RefusalCode.SECTOR | RefusalCode.FACT_PERMISSION | RefusalCode.REASON_REQUIRED
-            | RefusalCode.NOT_OWN_CASE
-        ):
-            return NotPermitted
-        case RefusalCode.GUARD:
-            return GuardFailed
-        case RefusalCode.CAPACITY:
-            return NoCapacity
-        case RefusalCode.RELEASE:
-            return CapacityError
-        case RefusalCode.NO_PENDING_APPROVAL:
-            return NoPendingApproval
-        case RefusalCode.SELF_APPROVAL:
-            return SelfApproval
-        case RefusalCode.DUPLICATE_APPROVAL:
-            return DuplicateApproval
-        case RefusalCode.NOT_AN_APPROVER:
-            return NotAnApprover
-        case RefusalCode.PENDING | RefusalCode.UNKNOWN_FACT | RefusalCode.CASE_EXISTS | RefusalCode.REFUSED:
-            return ActionRefused
-        case _:
-            assert_never(code)
+_missing = [code.value for code in RefusalCode if code not in _CLASS_OF]
+if _missing:  # pragma: no cover - fails at import, so a new code cannot be forgotten
+    raise TypeError(f"no refusal class names the code(s) {', '.join(_missing)}: add them to a class's codes")
 
 
 def refusal(
@@ -385,8 +351,8 @@ def refusal(
     actor: Actor | None = None,
 ) -> ActionRefused | CapacityError:
     """The exception for ``reasons`` (the first decides its class), carrying them as data."""
-    cls = _refusal_class(reasons[0].code)
-    return cls(message, case_id=case_id, pathway=pathway, state=state, trigger=trigger, actor=actor, reasons=reasons)
+    made = _CLASS_OF[reasons[0].code](message, case_id=case_id, pathway=pathway, state=state, trigger=trigger, actor=actor, reasons=reasons)
+    return cast("ActionRefused | CapacityError", made)  # the two branches of _Refusal
 
 
 class SnapshotError(PathwaysError):
