@@ -29,7 +29,7 @@ MEMBERS = [
 def test_the_contract_names_every_verb_and_reading() -> None:
     assert sorted(MEMBERS) == [
         "approve", "capacity", "case", "cases", "fire", "fire_due", "in_use", "options",
-        "pathway_of", "receive", "refuse", "set_fact", "snapshot", "start", "why_not",
+        "pathway_of", "receive", "refuse", "set_fact", "snapshot", "start", "why_not", "why_not_set",
     ]
 
 

@@ -150,6 +150,18 @@ class TestFactRules:
             )
         assert case.context["has_home"] is True
 
+    def test_why_not_set_gives_the_reasons_set_fact_would_refuse_with(self, engine: Engine) -> None:
+        case = engine.start("stay", "c-1")
+        assert engine.why_not_set(case, "consent_given", CITIZEN) == []
+        assert [r.code for r in engine.why_not_set(case, "consent_given", NURSE)] == [RefusalCode.REASON_REQUIRED]
+        assert engine.why_not_set(case, "consent_given", NURSE, reason="said so") == []
+        assert [r.code for r in engine.why_not_set(case, "has_contract", NURSE)] == [RefusalCode.FACT_PERMISSION]
+        assert [r.message for r in engine.why_not_set(case, "consnt", NURSE)] == [
+            "pathway 'stay' has no fact 'consnt' (did you mean 'consent_given'?)"
+        ]
+        engine.fire(case, "leave", CITIZEN)
+        assert [r.code for r in engine.why_not_set(case, "has_home", NURSE)] == [RefusalCode.CLOSED]
+
     def test_the_one_rule_names_each_roles_access(self) -> None:
         p = _registry()["stay"]
         assert {r: p.fact_access("consent_given", r) for r in p.roles} == {
@@ -353,6 +365,7 @@ def test_no_actor_ever_changes_a_fact_it_may_not_set(backend: str, tmp_path: Pat
             access = p.fact_access(fact, actor.role)
             own = not p.is_citizen(actor.role) or person_key(actor.person) == person_key(before.citizen)
             lawful = own and (access is FactAccess.SET or (access is FactAccess.RECORD and bool((reason or "").strip())))
+            assert (eng.why_not_set(cid, fact, actor, reason=reason) == []) == lawful
             try:
                 eng.set_fact(cid, fact, value, actor, reason=reason)
             except NotPermitted:
@@ -399,3 +412,17 @@ def test_ids_differing_only_in_case_are_one_person_for_four_eyes(backend: str, t
 
     with _engines(backend, tmp_path) as eng:
         run()
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_leaders_inbox_leaves_out_what_they_asked_for_or_approved_under_any_spelling(backend: str, tmp_path: Path) -> None:
+    with _engines(backend, tmp_path) as eng:
+        assert isinstance(eng, DurableEngine)
+        cid = _staying(eng, "c-1")
+        eng.fire(cid, "plan", Actor("n-1", "nurse", "region"))
+        eng.approve(cid, Actor("p-2", "leader_region", "region"))
+        inbox = eng.store.awaiting
+        assert [w.case_id for w in inbox(role="leader_kommune", person="l-9")] == [cid]
+        assert inbox(role="leader_kommune", person="P-2") == []  # approved already, as p-2
+        assert inbox(role="leader_kommune", person="N-1") == []  # asked for it, as n-1
+

@@ -202,6 +202,9 @@ class CaseEngine(Protocol):
     def why_not(self, case: Case | str, trigger: str, actor: Actor) -> list[Reason]:
         """Why ``actor`` cannot fire ``trigger`` now; empty when they can."""
 
+    def why_not_set(self, case: Case | str, fact: str, actor: Actor, *, reason: str | None = None) -> list[Reason]:
+        """Why ``actor`` cannot set ``fact`` now (with ``reason``); empty when they can."""
+
     def start(
         self,
         pathway_id: str,
@@ -336,6 +339,16 @@ class Engine:
             return [t]
         return list(self._refusals(case, pathway, t, actor))
 
+    def why_not_set(self, case: Case | str, fact: str, actor: Actor, *, reason: str | None = None) -> list[Reason]:
+        """Why ``actor`` cannot set ``fact`` now (giving ``reason``); empty when they can.
+
+        The reasons :meth:`set_fact` would refuse with: an unknown fact, the actor's role or
+        sector, another citizen's case, the fact's ``set_by``/``recorded_by``, a closed case.
+        """
+        _args.check_set_fact(case, fact, True, actor, reason)
+        case = self._resolve(case)
+        return self._set_refusals(case, self.pathway_of(case), fact, actor, reason)
+
     # -- acting ------------------------------------------------------------------
 
     def start(
@@ -448,14 +461,9 @@ class Engine:
         _args.check_set_fact(case, fact, value, actor, reason)
         case = self._resolve(case)
         pathway = self.pathway_of(case)
-        if fact not in pathway.facts:
-            unknown = Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, fact))
-            raise self._refusal(unknown.message, [unknown], case, pathway, None, actor)
-        problems = self._actor_refusals(pathway, actor)
-        if not problems:
-            problems = self._own_case(case.citizen, pathway, actor) or self._fact_refusals(pathway, fact, actor, reason)
-        if pathway.state(case.state).terminal:
-            problems.append(Reason(RefusalCode.CLOSED, tr("case {case_id} is closed", case_id=repr(case.id))))
+        problems = self._set_refusals(case, pathway, fact, actor, reason)
+        if problems and problems[0].code is RefusalCode.UNKNOWN_FACT:
+            raise self._refusal(problems[0].message, problems, case, pathway, None, actor)
         if problems:
             message = tr(
                 "{actor} may not set {fact} on case {case_id}: {reasons}",
@@ -639,6 +647,17 @@ class Engine:
                 role=repr(actor.role), sector=repr(role.sector), claimed=repr(actor.sector),
             ))]
         return []
+
+    def _set_refusals(self, case: Case, pathway: Pathway, fact: str, actor: Actor, reason: str | None) -> list[Reason]:
+        """Every reason ``actor`` may not set ``fact`` on ``case``: the one check behind set_fact and why_not_set."""
+        if fact not in pathway.facts:
+            return [Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, fact))]
+        problems = self._actor_refusals(pathway, actor)
+        if not problems:
+            problems = self._own_case(case.citizen, pathway, actor) or self._fact_refusals(pathway, fact, actor, reason)
+        if pathway.state(case.state).terminal:
+            problems.append(Reason(RefusalCode.CLOSED, tr("case {case_id} is closed", case_id=repr(case.id))))
+        return problems
 
     @staticmethod
     def _own_case(citizen: str, pathway: Pathway, actor: Actor) -> list[Reason]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._arguments import person_key
 from .._converter import converter
 from ..approvals import open_slots
 from ..case import Actor, Approval, Case, Event, EventKind, Link
@@ -463,11 +464,17 @@ def wait_from_row(row: Mapping[Any, Any]) -> ApprovalWait:
 
 
 def inbox(waits: Iterable[ApprovalWait], person: str | None, limit: int) -> list[ApprovalWait]:
-    """One entry per case, leaving out what ``person`` asked for or already approved."""
+    """One entry per case, leaving out what ``person`` asked for or already approved.
+
+    People are compared by their normalised id (:func:`~pathways._arguments.person_key`),
+    as four-eyes is: ``P-2`` is not asked again after ``p-2`` approved. A back-end may
+    narrow the rows by the exact id first; this is the rule.
+    """
     out: list[ApprovalWait] = []
     seen: set[str] = set()
+    key = person_key(person) if person is not None else None
     for w in waits:
-        if w.case_id in seen or (person is not None and (w.requested_by == person or person in w.approved_by)):
+        if w.case_id in seen or (key is not None and key in {person_key(p) for p in (w.requested_by, *w.approved_by)}):
             continue
         seen.add(w.case_id)
         out.append(w)

@@ -151,6 +151,12 @@ class DurableEngine:
         loaded = self._prepare(case)
         return self._engine.why_not(loaded[_id(case)].case, trigger, actor)
 
+    def why_not_set(self, case: Case | str, fact: str, actor: Actor, *, reason: str | None = None) -> list[Reason]:
+        """Why ``actor`` cannot set ``fact`` on the stored case now; see :meth:`pathways.Engine.why_not_set`."""
+        _args.check_set_fact(case, fact, True, actor, reason)
+        loaded = self._prepare(case)
+        return self._engine.why_not_set(loaded[_id(case)].case, fact, actor, reason=reason)
+
     def snapshot(self, case: Case | str) -> dict[str, Any]:
         """The stored case (with its history) as plain JSON."""
         _args.case_ref(case)
