@@ -384,6 +384,37 @@ def test_no_actor_ever_changes_a_fact_it_may_not_set(backend: str, tmp_path: Pat
         run()
 
 
+@pytest.mark.parametrize("backend", ["engine", "sqlite"])
+def test_no_actor_starts_a_case_with_a_fact_it_may_not_set(backend: str, tmp_path: Path) -> None:
+    """The facts an actor gives at the start obey the same rule (a fact at its default
+    changes nothing); a citizen starts only their own case; without an actor the host vouches."""
+    p = _registry()["stay"]
+    ids = itertools.count()
+    facts = st.dictionaries(st.sampled_from(["consent_given", "has_contract", "has_home"]), st.booleans(), max_size=3)
+    actor = st.none() | st.builds(lambda p, r: Actor(p, r, _ROLES[r]), st.sampled_from(_PEOPLE), st.sampled_from(sorted(_ROLES)))
+
+    @settings(max_examples=60, deadline=None)
+    @given(citizen=st.sampled_from(["c-1", "C-1", "c-2"]), facts=facts, actor=actor)
+    def run(citizen: str, facts: dict[str, bool], actor: Actor | None) -> None:
+        changed = [f for f, v in facts.items() if v != p.facts[f].default]
+        lawful = actor is None or (
+            (not p.is_citizen(actor.role) or person_key(actor.person) == person_key(citizen))
+            and all(p.fact_access(f, actor.role) is FactAccess.SET for f in changed)
+        )
+        cid = f"s{next(ids)}"
+        try:
+            case = eng.start("stay", citizen, facts=facts, actor=actor, case_id=cid)
+        except NotPermitted:
+            assert not lawful, (citizen, facts, actor)
+            assert cid not in eng.cases
+        else:
+            assert lawful, (citizen, facts, actor)
+            assert {f: case.context[f] for f in facts} == facts
+
+    with _engines(backend, tmp_path) as eng:
+        run()
+
+
 @pytest.mark.parametrize("backend", ["engine", "sqlite", "postgres"])
 def test_ids_differing_only_in_case_are_one_person_for_four_eyes(backend: str, tmp_path: Path) -> None:
     """However the requester's and the approvers' ids are spelled, one person never counts

@@ -451,7 +451,9 @@ class _Replay:
             elif ev.activity == REFUSE:
                 self.echo(case, engine.refuse(case, self.actor(ev, pathway), reason="refused (from the log)"))
             elif fact is not None:
-                self.echo(case, engine.set_fact(case, fact[0], fact[1], self.actor(ev, pathway)))
+                # A log carries no reasons: staff recording the citizen's word are taken at the log's word,
+                # as a refusal is; who may set the fact at all is checked (a 'role' deviation).
+                self.echo(case, engine.set_fact(case, fact[0], fact[1], self.actor(ev, pathway), reason="recorded (from the log)"))
             else:
                 self.fire(ev, case, pathway)
         except ActionRefused as exc:
