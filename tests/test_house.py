@@ -180,10 +180,39 @@ class TestDeadlines:
         d = Deadline(timedelta(hours=1), "t", Counting.OPENING_HOURS)
         assert calendar.due(d, cal, utc(2026, 1, 5, 22, 30)) == utc(2026, 1, 6, 15, 30)  # Mon 23:30 → Tue 16:30
 
+    def test_until_closing_falls_at_the_closing_time_if_that_comes_first(self) -> None:
+        cal = AARHUS.calendar_for("walk_in")
+        d = Deadline(timedelta(hours=8), "t", Counting.UNTIL_CLOSING)
+        assert calendar.due(d, cal, utc(2026, 1, 5, 21, 30)) == utc(2026, 1, 5, 23)  # Mon 22:30 → 24:00
+        assert calendar.due(d, cal, utc(2026, 1, 5, 15)) == utc(2026, 1, 5, 23)  # Mon 16:00 → 24:00, not 00:00 + 8 h
+        short = Deadline(timedelta(hours=1), "t", Counting.UNTIL_CLOSING)
+        assert calendar.due(short, cal, utc(2026, 1, 5, 15)) == utc(2026, 1, 5, 16)  # an hour comes first
+
+    def test_until_closing_falls_at_once_when_the_service_is_closed(self) -> None:
+        cal = AARHUS.calendar_for("walk_in")
+        d = Deadline(timedelta(hours=8), "t", Counting.UNTIL_CLOSING)
+        assert calendar.due(d, cal, utc(2026, 1, 6, 9)) == utc(2026, 1, 6, 9)  # Tuesday 10:00: closed
+
+    def test_until_closing_across_the_autumn_change(self) -> None:
+        """The outreach team's night of 25 October 2026 is 17 real hours (16:00 CEST to 08:00 CET)."""
+        cal = AARHUS.calendar_for("outreach_team")
+        d = Deadline(timedelta(hours=20), "t", Counting.UNTIL_CLOSING)
+        assert calendar.due(d, cal, utc(2026, 10, 24, 14)) == utc(2026, 10, 25, 7)
+
     def test_a_case_gets_its_deadline_from_the_calendar(self) -> None:
         engine = Engine(REGISTRY, clock=ManualClock(utc(2026, 1, 5, 16)))
         case = engine.start("walk_in", "c-1")
-        assert case.deadline_at is None
+        assert case.deadline_at == utc(2026, 1, 5, 23)  # Socialvagten closes at 24:00 (Monday 17:00 + 8 h is later)
+
+    def test_at_closing_socialvagten_hands_the_citizen_to_the_udrykningsteam(self) -> None:
+        clock = ManualClock(utc(2026, 1, 5, 22, 30))  # Monday 23:30
+        engine = Engine(REGISTRY, clock=clock)
+        case = engine.start("walk_in", "c-1")
+        engine.fire(case, "start_conversation", pathways.Actor("sv-1", "social_duty_worker", "municipal_social"))
+        clock.advance(timedelta(minutes=30))
+        engine.fire_due()
+        assert case.state == "awaiting_night_team" and case.referral is not None
+        assert engine.case(case.referral.case_id).state == "referred"  # the outreach team's intake
 
 
 class TestClosedServices:

@@ -309,6 +309,7 @@ def test_hand_overs_connect_the_pathways_as_the_seeds_describe() -> None:
         ("user_contract", "overnight_stay"),
         ("outreach_team", "overnight_stay"),
         ("outreach_team", "acute_ward"),
+        ("outreach_team", "ambulant_team"),
         ("advice_navigation", "counselling"),
         ("advice_navigation", "recovery_school"),
         ("recovery_school", "peer_education"),
@@ -356,6 +357,7 @@ def test_walk_in_is_run_by_socialvagten_who_may_consult_the_region() -> None:
     outcomes = {s.id: s.outcome for s in p.states if s.terminal}
     assert outcomes == {
         "advice_given": Outcome.COMPLETED,
+        "closed_with_offer": Outcome.COMPLETED,
         "referred_overnight": Outcome.HANDED_OVER,
         "referred_outreach": Outcome.HANDED_OVER,
         "referred_ambulant": Outcome.HANDED_OVER,

@@ -1,7 +1,9 @@
 """The week-aware proof (pathways.week) on the Aarhus and Copenhagen houses.
 
-``pathways.check`` runs it for every house of a registry; these tests pin what it finds in
-the shipped definitions and that its counterexamples replay on the real engine with a clock.
+``pathways.check`` runs it for every house of a registry. The shipped definitions pass it
+(``tests/test_seed_check.py``); these tests pin what it finds in the houses with the walk-in
+as it was before the proof (no hand-over to the Udrykningsteam at closing), and that its
+counterexamples replay on the real engine with a clock.
 """
 
 from __future__ import annotations
@@ -11,12 +13,24 @@ from pathlib import Path
 
 import pytest
 
-from pathways import load_registry
+from pathways import Registry, load_registry, load_text
 from pathways.findings import Finding, FindingKind
 from pathways.stranding import check
 from pathways.week import Week
 
-REGISTRY = load_registry(Path(__file__).parent.parent / "definitions")
+DEFINITIONS = Path(__file__).parent.parent / "definitions"
+SHIPPED = load_registry(DEFINITIONS)
+
+
+def _walk_in_before_the_week_proof() -> Registry:
+    """The shipped houses, but Socialvagten keeps its citizens past closing (the gap the proof found)."""
+    text = (DEFINITIONS / "walk_in.yaml").read_text(encoding="utf-8")
+    text = text.replace("    deadline: {after: PT8H, counted: until_closing, trigger: night_handover}\n", "")
+    walk_in = load_text(text, "walk_in.yaml", houses=SHIPPED.houses.values())
+    return Registry([walk_in if p.id == "walk_in" else p for p in SHIPPED.values()], houses=SHIPPED.houses.values())
+
+
+REGISTRY = _walk_in_before_the_week_proof()
 FINDINGS = [f for f in check(REGISTRY).findings if f.kind.week]
 
 
@@ -42,6 +56,11 @@ def test_socialvagten_closes_at_midnight_with_a_citizen_in_conversation() -> Non
         "responsible there (Socialvagten worker (Municipal social services) [social_duty_worker]) is on duty until "
         "Monday 16:00; unstaffed: from Monday 00:00 to Monday 16:00,"
     )
+
+
+def test_only_the_walk_in_fails_without_its_hand_over_at_closing() -> None:
+    assert {(f.kind, f.pathway) for f in FINDINGS} == {(FindingKind.UNSTAFFED, "walk_in")}
+    assert [f for f in check(SHIPPED).findings if f.kind.week] == []
 
 
 def test_an_extension_asked_for_in_the_evening_waits_until_the_leaders_are_back() -> None:

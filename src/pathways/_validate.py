@@ -367,3 +367,5 @@ def deadline_counting(p: Pathway) -> Iterator[Found]:
             yield (("states", i, "deadline", "after"), "a deadline in working days must be whole days", "write e.g. 'after: P2D'")
         elif d.counted is Counting.OPENING_HOURS and not p.calendar.opening:
             yield (path, f"a deadline counted in opening hours, but {p.id!r} has no opening hours in its house", "name the pathway in a service with 'open:' hours, or count the deadline in time")
+        elif d.counted is Counting.UNTIL_CLOSING and not p.calendar.opening:
+            yield (path, f"a deadline counted until closing, but {p.id!r} has no opening hours in its house", "name the pathway in a service with 'open:' hours, or count the deadline in time")

@@ -173,6 +173,18 @@ def _add_opening_hours(calendar: Calendar, start: datetime, amount: timedelta) -
     return probe  # pragma: no cover - a service open less than a minute a year
 
 
+def _until_closing(calendar: Calendar, start: datetime, amount: timedelta) -> datetime:
+    """``start`` plus ``amount``, or the first minute the service is closed, whichever comes first."""
+    end = start + amount
+    probe = start
+    step = timedelta(minutes=1)
+    while probe < end:
+        if not is_open(calendar, probe):
+            return probe
+        probe += step
+    return end
+
+
 def due(deadline: Deadline, calendar: Calendar | None, start: datetime) -> datetime:
     """When ``deadline`` passes for a wait that began at ``start``."""
     match deadline.counted:
@@ -186,6 +198,10 @@ def due(deadline: Deadline, calendar: Calendar | None, start: datetime) -> datet
             if calendar is None:
                 return start + deadline.after
             return _add_opening_hours(calendar, start, deadline.after)
+        case Counting.UNTIL_CLOSING:
+            if calendar is None:
+                return start + deadline.after
+            return _until_closing(calendar, start, deadline.after)
         case _ as unreachable:
             assert_never(unreachable)
 

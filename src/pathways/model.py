@@ -218,6 +218,10 @@ class Counting(enum.Enum):
     end of the second working day after the day the wait began."""
     OPENING_HOURS = "opening_hours"
     """Only time while the pathway's service is open counts."""
+    UNTIL_CLOSING = "until_closing"
+    """Elapsed time, but at the latest when the pathway's service closes (at once if it
+    is closed when the wait begins): a state that is held only while the service is open,
+    e.g. Socialvagten's conversation, whose citizen the Udrykningsteam takes at 24:00."""
 
 
 @attrs.frozen

@@ -291,6 +291,16 @@ class _Explorer:
                         k += 1
                     out.append(k)
                 return out
+            case Counting.UNTIL_CLOSING:
+                opened = self.w.open(self.p)
+                need = max(1, w.slots(d.after))
+                out = []
+                for slot in range(w.n):
+                    k = 0
+                    while k < need and opened >> ((slot + k) % w.n) & 1:
+                        k += 1
+                    out.append(k)  # 0: arrived while closed, moved on at once
+                return out
             case _ as unreachable:
                 assert_never(unreachable)
 
@@ -376,7 +386,11 @@ class _Explorer:
     def occupied(self, state: str, arrivals: int) -> int:
         """Slots at which a citizen who arrived at ``arrivals`` can still be in ``state``."""
         d = self.stay.get(state)
-        return self.w.dilate(arrivals, None) if d is None else _by_stay(d, arrivals, self.w.dilate)
+        if d is None:
+            return self.w.dilate(arrivals, None)
+        if isinstance(d, list):  # a wait of no length (closed at arrival) occupies no slot
+            arrivals &= ~_mask(length == 0 for length in d)
+        return _by_stay(d, arrivals, self.w.dilate)
 
     def _timed_out(self, state: str, arrivals: int) -> int:
         """When the deadline of ``state`` fires for citizens who arrived at ``arrivals``."""
