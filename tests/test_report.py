@@ -196,8 +196,9 @@ class TestBrowser:
         need_tool("dot", "graphviz")
         html = tmp_path / "report.html"
         html.write_text(page, encoding="utf-8")
-        pixels = _decode_png(self._screenshot(html, tmp_path, "1280,2000"))
-        assert pixels.shape[:2] == (2000, 1280)
+        # Tall enough for the occupancy plot below the flows diagram, which grows with the hand-overs of the houses.
+        pixels = _decode_png(self._screenshot(html, tmp_path, "1280,2600"))
+        assert pixels.shape[:2] == (2600, 1280)
         non_white = int(np.count_nonzero(pixels[:, :, :3].min(axis=2) < 235))
         assert non_white > 50_000, f"only {non_white} non-white pixels: the page looks empty"
         assert _near(pixels, "#f0f4f8", 4) > 5_000, "the summary table's header row is not visible"
