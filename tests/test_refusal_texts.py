@@ -26,7 +26,7 @@ from pathways import (
     load_registry,
     load_text,
 )
-from pathways.i18n import use_language
+from pathways.i18n import current_language, use_language
 
 STAY = """\
 id: stay
@@ -314,9 +314,9 @@ def test_why_not_and_options_speak_the_language_of_the_call() -> None:
         assert [r.message for r in engine.why_not(case, "admit", NURSE)] == ["guard 'consent' does not hold"]
 
 
-def test_one_thread_speaking_danish_leaves_another_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_thread_speaking_danish_leaves_another_in_english() -> None:
     """The language is a context variable: a host serving two users at once keeps them apart."""
-    monkeypatch.setenv("PATHWAYS_LANG", "en")
+    assert current_language() == "en"  # nothing chosen here: the process default (tests/conftest.py)
     engine = _engine()
     case = _started(engine)
     inside, started, done = [], threading.Event(), threading.Event()

@@ -71,18 +71,32 @@ def default_language() -> Lang:
         lang = parse_language(os.environ.get(name))
         if lang is not None:
             return lang
+    return _locale_language() or "en"
+
+
+@cache
+def _locale_language() -> Lang | None:
+    """The process locale's language, asked once: every refusal and finding names its language."""
     import locale  # here, not at import: `import pathways` stays light
 
     with contextlib.suppress(ValueError):
-        lang = parse_language(locale.getlocale()[0])
-        if lang is not None:
-            return lang
-    return "en"
+        return parse_language(locale.getlocale()[0])
+    return None
 
 
 def current_language() -> Lang:
-    """The language chosen with :func:`use_language`, else :func:`default_language`."""
-    return _chosen.get() or default_language()
+    """The language chosen with :func:`use_language`, else the process's default.
+
+    The default is :func:`default_language`, read once at the first message: every
+    refusal and finding asks for the language, and reading the environment each time cost
+    a fifth of a simulation's run. A host changes the language with :func:`use_language`.
+    """
+    return _chosen.get() or _process_default()
+
+
+@cache
+def _process_default() -> Lang:
+    return default_language()
 
 
 @contextlib.contextmanager
