@@ -23,6 +23,8 @@ from pathways import (
     ManualClock,
     RefusalCode,
     Registry,
+    UnknownCase,
+    UnknownPathway,
     load_registry,
     load_text,
 )
@@ -341,3 +343,17 @@ def test_docs_errors_shows_each_refusal_in_both_languages() -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "errors.md").read_text(encoding="utf-8")
     for code, (english, danish) in WORDS.items():
         assert f"| `{code.value}` | {english} | {danish} |" in text
+
+
+def test_an_unknown_pathway_or_case_is_named_in_the_chosen_language() -> None:
+    engine = _engine()
+    with use_language("da"), pytest.raises(UnknownPathway) as pathway:
+        engine.start("stya", "citizen-1")
+    with use_language("da"), pytest.raises(UnknownCase) as case:
+        engine.case("c9")
+    assert (str(pathway.value), str(case.value)) == (
+        "intet forløb 'stya' er indlæst (indlæst: stay)", "motoren kender ingen sag 'c9'",
+    )
+    with use_language("en"), pytest.raises(UnknownPathway) as english:
+        engine.start("stya", "citizen-1")
+    assert str(english.value) == "no pathway 'stya' is loaded (loaded: stay)"

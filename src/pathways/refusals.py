@@ -64,7 +64,11 @@ class RefusalCode(enum.StrEnum):
 
 @attrs.frozen
 class Reason:
-    """Why an action is not possible: a :class:`RefusalCode` and words for people."""
+    """Why an action is not possible: a :class:`RefusalCode` and words for people.
+
+    The words are in the language chosen when the engine made the reason
+    (:func:`pathways.i18n.use_language`); the code is the same in every language.
+    """
 
     code: RefusalCode
     message: str

@@ -7,6 +7,7 @@ from typing import TypeVar, overload
 
 from .errors import UnknownPathway
 from .house import House
+from .i18n import tr
 from .model import Pathway, Resource
 
 __all__ = ["Registry"]
@@ -45,8 +46,8 @@ class Registry(Mapping[str, Pathway]):
         try:
             return self._latest[pathway_id]
         except KeyError:
-            known = ", ".join(sorted(self._latest)) or "none"
-            raise UnknownPathway(f"no pathway {pathway_id!r} is loaded (loaded: {known})") from None
+            known = ", ".join(sorted(self._latest)) or tr("none")
+            raise UnknownPathway(tr("no pathway {pathway} is loaded (loaded: {known})", pathway=repr(pathway_id), known=known)) from None
 
     @overload
     def get(self, pathway_id: str, /) -> Pathway | None: ...
@@ -70,10 +71,10 @@ class Registry(Mapping[str, Pathway]):
             return self._versions[(pathway_id, version)]
         except KeyError:
             have = sorted(v for (pid, v) in self._versions if pid == pathway_id)
-            raise UnknownPathway(
-                f"pathway {pathway_id!r} version {version} is not loaded"
-                f" (loaded versions: {have or 'none'}); load that version's definition file"
-            ) from None
+            raise UnknownPathway(tr(
+                "pathway {pathway} version {version} is not loaded (loaded versions: {have}); load that version's definition file",
+                pathway=repr(pathway_id), version=version, have=have or tr("none"),
+            )) from None
 
     def versions(self) -> tuple[Pathway, ...]:
         """Every loaded pathway version."""
