@@ -698,6 +698,19 @@ HOUSE_MISTAKES = [
         ["houses/mini.yaml:14:16: services.walk_in.pathways[0]: service 'walk_in' is outside the house (external: true) but lists the house's pathway 'visit' (move 'visit' to a service of the house, or mark the pathway 'external: true')"],
     ),
     RegistryMistake(
+        "later-phase-not-taken-into-use",
+        "A pathway of a later phase belongs to a house that lists its phase; its service does not echo it as unknown.",
+        _house([("title: {da: Mini-huset", "phases: [1]\ntitle: {da: Mini-huset")]) | {"visit.yaml": _edit(VISIT, [("version: 1\n", "version: 1\nphase: 2\n")])},
+        ["visit.yaml:3:1: phase: pathway 'visit' belongs to phase 2, which house 'mini' has not taken into use (its phases: 1) (add 2 to 'phases:' in houses/mini.yaml to offer it, or leave this file out of the house's definitions)"],
+    ),
+    RegistryMistake(
+        "phases-without-the-opening",
+        "A house's phases start with its opening phase, 1.",
+        _house([("title: {da: Mini-huset", "phases: [2, 0]\ntitle: {da: Mini-huset")]),
+        ["houses/mini.yaml:2:1: phases: the house's phases leave out 1, its opening phase (write e.g. 'phases: [1, 2]')",
+         "houses/mini.yaml:2:13: phases[1]: a phase is a whole number from 1 (the opening), got 0 (write e.g. 'phases: [1, 2]')"],
+    ),
+    RegistryMistake(
         "holiday-not-a-date",
         "Public holidays are dates.",
         _house([("[2026-12-25]", "[2026-12-25, juleaften]")]),

@@ -316,6 +316,7 @@ class TestHealthClinic:
     def test_a_later_phase_with_general_practice_as_a_party_of_its_own(self) -> None:
         p = REGISTRY["health_clinic"]
         assert p.phase == 2
+        assert (REGISTRY.houses["aarhus"].phases, REGISTRY.houses["copenhagen"].phases) == ((1, 2), (1,))
         assert p.roles["general_practitioner"].sector == "general_practice"
         assert not any(t.handover and t.handover.to == "health_clinic" for q in REGISTRY.values() for t in q.transitions)
 

@@ -328,6 +328,11 @@ def house_problems(h: House) -> Iterator[Found]:
         ZoneInfo(h.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
         yield (("time_zone",), f"unknown time zone {h.time_zone!r}", "write an IANA time zone such as 'Europe/Copenhagen'")
+    for j, phase in enumerate(h.phases):
+        if not 1 <= phase <= MAX_INT:
+            yield (("phases", j), f"a phase is a whole number from 1 (the opening), got {phase}", "write e.g. 'phases: [1, 2]'")
+    if 1 not in h.phases:
+        yield (("phases",), "the house's phases leave out 1, its opening phase", "write e.g. 'phases: [1, 2]'")
     for sec_id, _ in h.sectors.items():
         if sec_id == ANY_STATE:
             yield (("sectors", sec_id), "'*' is not a sector id", "choose another id")

@@ -69,6 +69,10 @@ class House:
     public_holidays: tuple[date, ...] = ()
     services: Mapping[str, Service] = attrs.field(factory=dict)
     staffing: Mapping[str, tuple[Shift, ...]] = attrs.field(factory=dict)
+    phases: tuple[int, ...] = (1,)
+    """The phases the house has taken into use: 1 is its opening; a pathway of a later
+    phase (``phase: 2``, the health clinic of seed 000 section 3) belongs to the house
+    only when its phase is listed here."""
 
     @property
     def id(self) -> str:

@@ -123,16 +123,20 @@ def load_registry(sources: str | Path | Iterable[str | Path] | None = None, *, m
                 problems.append(problem_at(file, hdoc, ("house",), f"house {house.id!r} is also defined in {houses[house.id][1]}", "give each house file its own id"))
             houses.setdefault(house.id, (house, file, hdoc))
     loaded: list[_Loaded] = []
+    read: set[str] = set()
+    """Every pathway id read, loaded or not: one refused with its house is no unknown pathway in a service."""
     for file, text in pathway_texts:
         doc, pathway, found = _load_positioned(text, file)
         problems.extend(found)
+        if pathway is not None:
+            read.add(pathway.id)
         if pathway is not None and doc is not None and pathway.house not in broken:
             pathway, found = _with_house(pathway, doc, file, houses)
             problems.extend(found)
             if pathway is not None:
                 loaded.append((file, doc, pathway))
     problems.extend(_between_files(loaded))
-    problems.extend(_services(houses, {p.id: p for _, _, p in loaded}))
+    problems.extend(_services(houses, {p.id: p for _, _, p in loaded}, read))
     if problems:
         raise DefinitionError(problems)
     return Registry((p for _, _, p in loaded), houses=(h for h, _, _ in houses.values()))
@@ -207,6 +211,13 @@ def _with_house(
         else:
             house, hfile, _ = found
             problems += [at(path, msg, hint) for path, msg, hint in _agrees(pathway, house, hfile)]
+            if pathway.phase not in house.phases:
+                enabled = ", ".join(map(str, house.phases))
+                problems.append(at(
+                    ("phase",) if isinstance(doc.data, dict) and "phase" in doc.data else ("house",),
+                    f"pathway {pathway.id!r} belongs to phase {pathway.phase}, which house {house.id!r} has not taken into use (its phases: {enabled})",
+                    f"add {pathway.phase} to 'phases:' in {hfile or 'the house file'} to offer it, or leave this file out of the house's definitions",
+                ))
             pathway = attrs.evolve(
                 pathway,
                 sectors={**house.sectors, **pathway.sectors},
@@ -239,8 +250,11 @@ def _by_position(problem: Problem) -> tuple[int, int]:
     return (problem.line or 0, problem.column or 0)
 
 
-def _services(houses: Mapping[str, _HouseFile], pathways: Mapping[str, Pathway]) -> Iterator[Problem]:
-    """A service that names a pathway that is not loaded, or mixes up the house's and external pathways."""
+def _services(houses: Mapping[str, _HouseFile], pathways: Mapping[str, Pathway], read: set[str]) -> Iterator[Problem]:
+    """A service that names a pathway that is not loaded, or mixes up the house's and external pathways.
+
+    A pathway that was read but refused (its own problems are reported) is no unknown pathway.
+    """
     if not pathways:
         return
     for house, file, doc in houses.values():
@@ -248,6 +262,8 @@ def _services(houses: Mapping[str, _HouseFile], pathways: Mapping[str, Pathway])
             for j, pid in enumerate(service.pathways):
                 path: DocPath = ("services", sid, "pathways", j)
                 found = pathways.get(pid)
+                if found is None and pid in read:
+                    continue
                 if found is None:
                     msg, hint = f"service {sid!r} starts unknown pathway {pid!r}", did_you_mean(pid, pathways, "pathway")
                 elif found.external and not service.external:
