@@ -57,6 +57,15 @@ class TestFormats:
         data = _json(capsys)
         assert isinstance(data, dict) and data["id"] == "overnight_stay" and data["initial"]
 
+    def test_show_says_who_may_set_each_fact(self, capsys: pytest.CaptureFixture[str]) -> None:
+        assert main(["show", "overnight_stay", "-d", str(DEFINITIONS)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        start = lines.index(next(line for line in lines if line.startswith("fact ")))
+        assert [line.split()[:5] for line in lines[start + 2 : start + 4]] == [
+            ["consent_given", "no", "citizen", "nurse,", "social_worker"],
+            ["has_user_contract", "no", "only", "transitions", "-"],
+        ]
+
     def test_show_takes_a_file_path(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["show", str(DEFINITIONS / "counselling.yaml")]) == 0
         assert capsys.readouterr().out.startswith("counselling v1 — ")

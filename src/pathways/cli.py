@@ -123,6 +123,13 @@ def _show(p: Pathway, lang: str) -> str:
         [tr("role"), tr("sector"), tr("label")],
     ))
     out.append("")
+    if p.facts:
+        out.append(_table(
+            [[f, tr("yes") if fact.default else tr("no"), _setters(fact.set_by, fact.has_rule), ", ".join(fact.recorded_by or ()) or "-",
+              label(fact.label)] for f, fact in p.facts.items()],
+            [tr("fact"), tr("default"), tr("set by"), tr("recorded with a reason by"), tr("label")],
+        ))
+        out.append("")
     out.append(_table(
         [[s.id, kind_name(s.kind), ", ".join(s.responsible) or "-",
           tr("deadline {after} → {trigger}", after=format_duration(s.deadline.after), trigger=s.deadline.trigger) if s.deadline
@@ -137,6 +144,13 @@ def _show(p: Pathway, lang: str) -> str:
         rows.append([t.trigger, ", ".join(t.source), t.dest, ", ".join(t.roles), "; ".join(extra) or "-", label(t.label) if t.label else "-"])
     out.append(_table(rows, [tr("trigger"), tr("from"), tr("to"), tr("roles"), tr("conditions"), tr("label")]))
     return "\n".join(out)
+
+
+def _setters(set_by: tuple[str, ...] | None, has_rule: bool) -> str:
+    """Who sets a fact, for ``show``: the roles, only transitions (nobody by hand), or the default (staff)."""
+    if not has_rule:
+        return tr("staff (no rule)")
+    return ", ".join(set_by or ()) or tr("only transitions")
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
