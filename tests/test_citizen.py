@@ -216,3 +216,34 @@ class TestTheWeekKnowsTheCitizensSide:
     def test_a_leaders_approval_at_night_is_counted_in_people_on_duty(self) -> None:
         [f] = (in_aarhus(network(approvers="leader_region")))
         assert f.kind is FindingKind.APPROVAL_OUT_OF_HOURS and "from Monday 16:00 to Tuesday 07:00" in f.message
+
+
+ORGANISATION_DESK = """\
+id: org_desk
+version: 1
+house: copenhagen
+subject: organisation
+title: {da: Forslag, en: Proposal}
+description: {da: En organisation foreslår, en: An organisation proposes}
+initial: idea
+states:
+  - {id: idea, kind: waiting, label: {da: Idé, en: Idea}, responsible: [house_coordinator], deadline: {after: P30D, trigger: lapse}}
+  - {id: proposal, kind: active, label: {da: Forslag, en: Proposal}, responsible: [house_coordinator]}
+  - {id: done, kind: terminal, outcome: completed, label: {da: Afsluttet, en: Done}, follow_up: {da: Velkommen igen, en: Welcome back}}
+  - {id: withdrawn, kind: terminal, outcome: left_by_choice, label: {da: Trukket, en: Withdrawn}, follow_up: {da: Velkommen igen, en: Welcome back}}
+transitions:
+  - {trigger: propose, source: idea, dest: proposal, roles: [organisation]}
+  - {trigger: lapse, source: idea, dest: done, roles: [house_coordinator]}
+  - {trigger: answer, source: proposal, dest: done, roles: [house_coordinator]}
+  - {trigger: withdraw, source: "*", dest: withdrawn, roles: [organisation]}
+"""
+
+
+class TestTheWeekKnowsTheOrganisation:
+    """An organisation a pathway is about has no shifts either: it acts whenever it wants."""
+
+    def test_a_proposal_the_organisation_sends_at_night_waits_for_the_coordinator(self) -> None:
+        registry = Registry([*SHIPPED.values(), load_text(ORGANISATION_DESK, houses=SHIPPED.houses.values())], houses=SHIPPED.houses.values())
+        [f] = [f for f in week_findings(registry) if f.pathway == "org_desk"]
+        assert (f.kind, f.states) == (FindingKind.UNSTAFFED, ("proposal",))
+        assert f.message.startswith("Monday 16:00 the citizen can be in Proposal [proposal] and nobody responsible there")

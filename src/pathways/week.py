@@ -50,7 +50,7 @@ from ._story import Counterexample, Step
 from .findings import Finding, FindingKind
 from .house import House
 from .i18n import role_name, state_name, tr, weekday_time
-from .model import Counting, Pathway, RuleKind, Span, StateKind, Transition
+from .model import Counting, Pathway, RuleKind, Span, StateKind, Subject, Transition
 from .registry import Registry
 
 __all__ = ["REFERENCE_WEEKS", "Week", "check_week", "slot_time", "week_findings"]
@@ -78,7 +78,12 @@ def _is_citizen_side(p: Pathway, role: str) -> bool:
     Only the citizen's own role is one person (:meth:`Pathway.is_citizen`): a relative may
     approve the citizen's request, and another network member a relative's. Leaving by
     choice is the citizen's alone (:meth:`Pathway.is_free_exit`), and no move here.
+
+    A pathway about an organisation has no citizen; the organisation's own roles (those
+    that may withdraw its request) have no shifts either, so its moves happen at any hour.
     """
+    if p.subject is Subject.ORGANISATION:
+        return any(role in t.roles for t in p.transitions if p.is_leaving(t))
     me = p.citizen_role
     if me is None or role not in p.roles:
         return False
