@@ -563,3 +563,12 @@ def test_the_citizen_repeating_their_own_move_is_open_not_livelocked() -> None:
     writes = [sum(e.trigger == "write" for e in c.history) for c in sim.engine.cases.values()]
     assert max(writes) >= 2 * sim.scenario.livelock_repeats
     assert (result.overall.livelocked, result.overall.stranded, result.overall.open) == (0, 0, result.overall.started)
+
+
+def test_a_shift_for_the_citizens_side_is_a_mistake() -> None:
+    with pytest.raises(ScenarioError) as exc:
+        Simulation(_tiny(TINY_SCENARIO + "staff: [{role: relative, hours: [8, 20]}]\n"))
+    assert [(p.message, p.hint) for p in exc.value.problems] == [
+        ("role 'relative' is the citizen's side: it has no shifts",
+         "remove the shift; the citizen and their network are there with the case"),
+    ]

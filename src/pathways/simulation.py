@@ -743,7 +743,7 @@ class Simulation:
         """
         key = (pathway.id, pathway.version, role)
         if key not in self._pools:
-            if role in _citizen_side(pathway):
+            if role in pathway.citizen_side:
                 self._pools[key] = None
             else:
                 house = pathway.house if pathway.house in self.registry.houses else None
@@ -825,8 +825,8 @@ class Simulation:
 
     def _roles(self) -> dict[str, RoleLoad]:
         """Utilisation and queues of the roles of the houses whose pathways had cases."""
-        houses = {pool[0] for c in self.engine.cases.values() for r in self.engine.pathway_of(c).roles
-                  if (pool := self._pool(self.engine.pathway_of(c), r)) is not None}
+        used = {id(p): p for p in map(self.engine.pathway_of, self.engine.cases.values())}.values()
+        houses = {pool[0] for p in used for r in p.roles if (pool := self._pool(p, r)) is not None}
         work = self._work
         duty = work.on_duty(self.scenario.period.total_seconds())
         out: dict[str, RoleLoad] = {}
@@ -892,15 +892,6 @@ _STORY_HEAD = 20
 """A livelock's story keeps at most this many steps from before the loop."""
 
 
-def _citizen_side(pathway: Pathway) -> frozenset[str]:
-    """The citizen's role and their network's (the roles of the citizen's sector)."""
-    me = pathway.citizen_role
-    if me is None or me not in pathway.roles:
-        return frozenset()
-    sector = pathway.roles[me].sector
-    return frozenset(r for r, role in pathway.roles.items() if r == me or role.sector == sector)
-
-
 def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livelock | None:
     """The loop ``case`` ends in, if the same round of steps, all in its current state,
     repeats at least ``repeats`` times at the end of its history, and the round is the
@@ -920,7 +911,7 @@ def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livel
             rounds, end = rounds + 1, end - length
         if rounds >= repeats:
             first = len(case.history) - len(tail) + end
-            side = _citizen_side(pathway)
+            side = pathway.citizen_side
             if all(e.actor is not None and e.actor.role in side for e in case.history[first:first + length]):
                 return None  # the citizen repeating their own move (inviting relatives again) is their choice
             before = [_describe(e, zone) for e in case.history[:first]]
