@@ -36,7 +36,7 @@ def _open_all_day(tmp: Path) -> Path:
         text = house.read_text(encoding="utf-8")
         hours = '    open: [{days: every_day, hours: "16:00-24:00"}]\n'
         assert text.count(hours) == 1
-        house.write_text(text.replace(hours, ""), encoding="utf-8")
+        house.write_text(text.replace(hours, '    open: [{days: every_day, hours: "00:00-24:00"}]\n'), encoding="utf-8")
     return folder
 
 
@@ -162,6 +162,22 @@ def test_the_inbox_and_a_citizens_cases(server):
     assert cid not in {s["id"] for s in httpx.get(f"{server}/inbox", params={"limit": 1000}, headers=NURSE).json()}
     (mine,) = httpx.get(f"{server}/citizens/c-{cid}/cases", headers=WORKER).json()
     assert (mine["id"], mine["pathway_id"], mine["state"]) == (cid, "walk_in", "arrived")
+
+
+def test_a_citizen_acts_on_and_reads_only_their_own_cases(server):
+    mine, theirs = _new_walk_in(server), _new_walk_in(server)
+    me = _auth(f"C-{mine}", "citizen", "citizen")  # the citizen c-<id>, under another spelling of the same id
+    assert httpx.get(f"{server}/cases/{mine}", headers=me).status_code == 200
+    assert [c["id"] for c in httpx.get(f"{server}/citizens/c-{mine}/cases", headers=me).json()] == [mine]
+    for r in (
+        httpx.get(f"{server}/cases/{theirs}", headers=me),
+        httpx.get(f"{server}/cases/{theirs}/history", headers=me),
+        httpx.get(f"{server}/citizens/c-{theirs}/cases", headers=me),
+        httpx.post(f"{server}/cases/{theirs}/fire", json={"trigger": "leave"}, headers=me),
+    ):
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "not_own_case"), r.text
+    assert httpx.get(f"{server}/cases/{theirs}", headers=WORKER).status_code == 200  # staff are not bound to one citizen
+    assert httpx.post(f"{server}/cases/{mine}/fire", json={"trigger": "leave"}, headers=me).status_code == 200
 
 
 def test_a_leaders_inbox_holds_the_approvals_waiting_and_four_eyes_hold(server):

@@ -35,6 +35,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from ._arguments import person_key
 from ._extras import needs
 from .case import Actor, Case, Event, case_to_json
 from .errors import (
@@ -204,6 +205,16 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         wrapped.__name__ = fn.__name__
         return wrapped
 
+    def own_case(actor: Actor, case: Case) -> Case:
+        """A citizen reads only their own cases, as they act only on them (``not_own_case``)."""
+        if registry.get_version(case.pathway_id, case.version).is_citizen(actor.role):
+            own_citizen(actor, case.citizen)
+        return case
+
+    def own_citizen(actor: Actor, citizen: str) -> None:
+        if person_key(actor.person) != person_key(citizen):
+            raise _HTTPError(403, "NotPermitted", "not_own_case", f"{actor.person!r} acts as the citizen, and a citizen reads only their own cases")
+
     # -- the engine's verbs --------------------------------------------------------------
 
     @endpoint
@@ -225,8 +236,8 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         summary: A case's current state, context, pending approval and places held
         responses: {200: {description: the case}, 404: {description: no such case}}
         """
-        actor_of(request)
-        return _case_json(await run(lambda: durable.store.get(request.path_params["case_id"], history=False)))
+        actor = actor_of(request)
+        return _case_json(own_case(actor, await run(lambda: durable.store.get(request.path_params["case_id"], history=False))))
 
     @endpoint
     async def history(request: Request) -> Any:
@@ -234,7 +245,8 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         summary: Every event of a case, oldest first
         responses: {200: {description: the events}}
         """
-        actor_of(request)
+        actor = actor_of(request)
+        own_case(actor, await run(lambda: durable.store.get(request.path_params["case_id"], history=False)))
         return [_event_json(e) for e in await run(lambda: durable.store.history(request.path_params["case_id"]))]
 
     @endpoint
@@ -347,8 +359,10 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         summary: Every case of one citizen (a pseudonymous id), open and ended
         responses: {200: {description: case summaries}}
         """
-        actor_of(request)
+        actor = actor_of(request)
         citizen, limit = request.path_params["citizen"], _limit(request)
+        if any(p.is_citizen(actor.role) for p in registry.values()):
+            own_citizen(actor, citizen)
         return [_summary_json(s) for s in await run(lambda: durable.store.of_citizen(citizen, limit=limit))]
 
     # -- FHIR ---------------------------------------------------------------------------------
@@ -390,12 +404,12 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         summary: A received referral as the updated FHIR Task (its status follows the intake's answer)
         responses: {200: {description: the Task}, 404: {description: no case received that Task}}
         """
-        actor_of(request)
+        actor = actor_of(request)
         fhir = fhir_module()
         case_id = request.path_params["case_id"]
 
         def task() -> Any:
-            case = durable.case(case_id)
+            case = own_case(actor, durable.case(case_id))
             if case.referred_by is None:
                 raise _HTTPError(404, "UnknownCase", "unknown_case", f"case {case_id!r} was not started by a referral")
             sender_id = case.referred_by.case_id
@@ -410,12 +424,12 @@ def create_app(registry: Registry, store_url: str, key: bytes, *, clock: Any = N
         summary: A case as a FHIR CarePlan; ?_bundle=true gives the whole Bundle (Tasks, Consents, Provenance)
         responses: {200: {description: the CarePlan or Bundle}}
         """
-        actor_of(request)
+        actor = actor_of(request)
         fhir = fhir_module()
         case_id = request.path_params["case_id"]
 
         def bundle() -> Any:
-            case = durable.case(case_id)
+            case = own_case(actor, durable.case(case_id))
             related = {}
             for link in [e.link for e in case.history if e.link is not None]:
                 other = _maybe(lambda link=link: durable.case(link.case_id))  # type: ignore[misc]
