@@ -15,6 +15,7 @@ def test_the_python_tour_runs_and_answers_why_not() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "start_conversation True []",
+        "night_handover True []",
         "leave False [\"role 'social_duty_worker' may not fire 'leave' (allowed: citizen)\"]",
     ]
 
