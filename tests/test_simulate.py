@@ -569,6 +569,6 @@ def test_a_shift_for_the_citizens_side_is_a_mistake() -> None:
     with pytest.raises(ScenarioError) as exc:
         Simulation(_tiny(TINY_SCENARIO + "staff: [{role: relative, hours: [8, 20]}]\n"))
     assert [(p.message, p.hint) for p in exc.value.problems] == [
-        ("role 'relative' is the citizen's side: it has no shifts",
-         "remove the shift; the citizen and their network are there with the case"),
+        ("role 'relative' is there with the case (the citizen's side, or the organisation the pathway is about): "
+         "it has no shifts", "remove the shift"),
     ]

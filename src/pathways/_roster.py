@@ -23,10 +23,22 @@ from datetime import date, datetime, timedelta, tzinfo
 import attrs
 
 from .calendar import covers
-from .model import Span
+from .model import Pathway, Span, Subject
 
 Pool = tuple[str, str]
 """``(house id or "", role)``: the people who may be asked to act in that role."""
+
+
+def with_the_case(pathway: Pathway, role: str) -> bool:
+    """Whether ``role`` needs no shift: it is there with the case, not on duty in the house.
+
+    The citizen and their network (:attr:`~pathways.model.Pathway.citizen_side`); for a
+    pathway about an organisation, the organisation's own roles (those that may withdraw
+    its request). The week-aware proof counts them the same way.
+    """
+    if pathway.subject is Subject.ORGANISATION:
+        return any(role in t.roles for t in pathway.transitions if pathway.is_leaving(t))
+    return role in pathway.citizen_side
 
 
 @attrs.frozen

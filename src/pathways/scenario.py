@@ -22,6 +22,7 @@ import cattrs
 
 from ._converter import make_converter, parse_duration
 from ._documents import MAX_FILE_BYTES, DocPath, Found, Positions, did_you_mean, read_document, read_fields
+from ._roster import with_the_case
 from .errors import Problem, ScenarioError
 from .registry import Registry
 
@@ -393,14 +394,14 @@ def _against(s: Scenario, registry: Registry) -> Iterator[Found]:
     for fact in s.mix:
         if fact not in facts:
             yield (("mix", fact), f"no pathway has a fact {fact!r}", did_you_mean(fact, facts, "fact"))
-    side = {r for p in registry.values() for r in p.citizen_side}
-    side -= {r for p in registry.values() for r in p.roles if r not in p.citizen_side}
+    side = {r for p in registry.values() for r in p.roles if with_the_case(p, r)}
+    side -= {r for p in registry.values() for r in p.roles if not with_the_case(p, r)}
     for i, sh in enumerate(s.staff):
         if sh.role not in roles:
             yield (("staff", i, "role"), f"no pathway has a role {sh.role!r}", did_you_mean(sh.role, roles, "role"))
         elif sh.role in side:
-            yield (("staff", i, "role"), f"role {sh.role!r} is the citizen's side: it has no shifts",
-                   "remove the shift; the citizen and their network are there with the case")
+            yield (("staff", i, "role"), f"role {sh.role!r} is there with the case (the citizen's side, or the organisation "
+                   "the pathway is about): it has no shifts", "remove the shift")
         if sh.house is not None and sh.house not in registry.houses:
             yield (("staff", i, "house"), f"unknown house {sh.house!r}", did_you_mean(sh.house, registry.houses, "house"))
     resources = registry.resources()

@@ -40,7 +40,7 @@ import attrs
 
 from . import approvals, calendar
 from ._extras import needs
-from ._roster import Duty, Pool, Roster
+from ._roster import Duty, Pool, Roster, with_the_case
 from ._workload import HOURS_OF_WEEK, Pick, Workload
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
@@ -736,14 +736,12 @@ class Simulation:
         return out
 
     def _pool(self, pathway: Pathway, role: str) -> Pool | None:
-        """Whose people act in ``role`` for a case of ``pathway``; ``None`` for the citizen's side.
-
-        The citizen and their network (roles of the citizen's sector) are there with the
-        case, as the week-aware proof has it; everybody else comes from a pool of staff.
-        """
+        """Whose people act in ``role`` for a case of ``pathway``; ``None`` for a role that is
+        there with the case (:func:`~pathways._roster.with_the_case`): everybody else comes
+        from a pool of staff."""
         key = (pathway.id, pathway.version, role)
         if key not in self._pools:
-            if role in pathway.citizen_side:
+            if with_the_case(pathway, role):
                 self._pools[key] = None
             else:
                 house = pathway.house if pathway.house in self.registry.houses else None
