@@ -269,6 +269,15 @@ MISTAKES = [
         expected=["stay.yaml:16:75: facts.consent_given.recorded_by[0]: the citizen states 'consent_given' themself; 'recorded_by' is for staff recording the citizen's word (move 'citizen' to 'set_by')"],
     ),
     Mistake(
+        'relative-recorded',
+        "Only staff record a fact on the citizen's word; a relative does not speak for the citizen.",
+        edits=[("  citizen: {sector: borger, label: {da: Borger, en: Citizen}}\n",
+                "  citizen: {sector: borger, label: {da: Borger, en: Citizen}}\n  relative: {sector: borger, label: {da: Pårørende, en: Relative}}\n"),
+               ("consent_given: {label: {da: Samtykke, en: Consent given}}",
+                "consent_given: {label: {da: Samtykke, en: Consent given}, set_by: [citizen], recorded_by: [relative]}")],
+        expected=["stay.yaml:17:94: facts.consent_given.recorded_by[0]: role 'relative' is on the citizen's side, and only staff record the citizen's word (remove 'relative': a relative does not speak for the citizen; what a relative says is a fact of its own)"],
+    ),
+    Mistake(
         'no-role-fires',
         'A transition that no role may fire is refused.',
         edits=[(', roles: [citizen]}', '}')],

@@ -29,6 +29,7 @@ from pathways import (
     load_text,
 )
 from pathways._arguments import person_key
+from pathways._limits import MAX_ID
 from pathways.case import EventKind
 from pathways.store import DurableEngine, open_store
 from pathways.stranding import FindingKind, check
@@ -255,6 +256,16 @@ class TestFourEyesByNormalisedId:
         assert [r.code for r in exc.reasons] == [RefusalCode.DUPLICATE_APPROVAL]
         assert exc.reasons[0].message == "P-2 has already approved this request"
         assert engine.case(cid).state == "staying"
+
+    def test_an_id_with_a_space_is_refused_rather_than_taken_for_another(self, engine: Engine) -> None:
+        """The issue's example: ' p-1' approved p-1's request."""
+        cid = _staying(engine, "c-1")
+        engine.fire(cid, "plan", Actor("p-1", "nurse", "region"))
+        with pytest.raises(pathways.InvalidArgument) as info:
+            engine.approve(cid, Actor(" p-1", "leader_region", "region"))
+        assert str(info.value) == (
+            f"actor.person must be an id of 1 to {MAX_ID} characters without spaces or control characters, got text with a space or control character"
+        )
 
     def test_person_key_folds_case_and_compatibility_forms(self) -> None:
         assert person_key("P-2") == person_key("p-2") == "p-2"

@@ -138,6 +138,10 @@ def _facts(p: Pathway) -> Iterator[Found]:
                 yield ((*here, "recorded_by", j),
                        tr("the citizen states {fact} themself; 'recorded_by' is for staff recording the citizen's word", fact=repr(fact_id)),
                        tr("move {role} to 'set_by'", role=repr(r)))
+            elif r in p.citizen_side:
+                yield ((*here, "recorded_by", j),
+                       tr("role {role} is on the citizen's side, and only staff record the citizen's word", role=repr(r)),
+                       tr("remove {role}: a relative does not speak for the citizen; what a relative says is a fact of its own", role=repr(r)))
 
 
 def _states(p: Pathway) -> Iterator[Found]:
