@@ -204,3 +204,13 @@ class TestBrowser:
         assert _near(pixels, "#f0f4f8", 4) > 5_000, "the summary table's header row is not visible"
         assert _near(pixels, FLOW_FILL) > 5_000, "the flows diagram (Graphviz SVG) is not visible"
         assert _near(pixels, "#1f77b4", 40) > 300, "the occupancy plot's line (matplotlib SVG) is not visible"
+
+    def test_the_utilisation_heat_map_is_drawn_in_headless_chromium(self, page: str, tmp_path: Path) -> None:
+        """Grey where nobody is on duty, the heat colours where people were busy; no network, no script."""
+        start = page.index('<div class="plot" id="utilisation">')
+        section = page[start:page.index("</div>", start) + len("</div>")]
+        html = tmp_path / "heat.html"
+        html.write_text(f'<!DOCTYPE html><html><body style="margin:0">{section}</body></html>', encoding="utf-8")
+        pixels = _decode_png(self._screenshot(html, tmp_path, "1280,900"))
+        assert _near(pixels, "#e6e6e6", 3) > 20_000, "the hours nobody is on duty (grey) are not visible"
+        assert _near(pixels, "#fed976", 30) + _near(pixels, "#fd8d3c", 30) > 500, "no busy hour is coloured"
