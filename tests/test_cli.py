@@ -166,8 +166,9 @@ class TestPipesAndLogs:
         _store_with_one_case(db)
         assert main(["-v", "worker", "--db", str(db), "--once", "-d", str(DEFINITIONS)]) == 0
         # Socialvagten closed at 24:00 long ago: the night hand-over (and the outreach team's referral),
-        # no answer from the night team, and the call back that lapsed the next evening.
-        assert capsys.readouterr().out == "fired 4 event(s)\n"
+        # the night team's intake declining by its clock, its answer back, and the call back that lapsed
+        # the next evening.
+        assert capsys.readouterr().out == "fired 5 event(s)\n"
         assert main(["-q", "worker", "--db", str(db), "--once", "-d", str(DEFINITIONS), "--format", "json"]) == 0
         out = capsys.readouterr()
         assert (json.loads(out.out), out.err) == ({"fired": 0}, "")

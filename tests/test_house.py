@@ -214,6 +214,17 @@ class TestDeadlines:
         assert case.state == "awaiting_night_team" and case.referral is not None
         assert engine.case(case.referral.case_id).state == "referred"  # the outreach team's intake
 
+    def test_a_hand_over_fired_late_by_its_deadline_starts_the_receiver_when_the_deadline_fell(self) -> None:
+        clock = ManualClock(utc(2026, 1, 5, 22, 30))  # Monday 23:30
+        engine = Engine(REGISTRY, clock=clock)
+        case = engine.start("walk_in", "c-1")
+        clock.advance(timedelta(days=3))  # a worker that was down catches up
+        engine.fire_due()
+        night = [c for c in engine.cases.values() if c.pathway_id == "outreach_team"]
+        assert [c.history[0].at for c in night] == [utc(2026, 1, 5, 23)]  # 24:00, when Socialvagten closed
+        assert [(e.to_state, e.at) for e in night[0].history[1:]] == [("returned_to_sender", utc(2026, 1, 6, 0))]  # its clock, 01:00
+        assert case.state == "closed_with_offer"  # no call back during Tuesday's evening: closed with an offer
+
 
 class TestClosedServices:
     def test_a_closed_service_cannot_start_a_case_and_says_its_hours(self) -> None:

@@ -559,7 +559,9 @@ class Engine:
         actor: Actor | None,
         case_id: str | None,
         link: Link | None,
+        at: datetime | None = None,
     ) -> Case:
+        """Start a case; ``at`` is when (a hand-over fired by a deadline starts its receiver when the deadline fell)."""
         unknown = [f for f in facts if f not in pathway.facts]
         if unknown:
             reason = Reason(RefusalCode.UNKNOWN_FACT, _no_fact(pathway, unknown[0]))
@@ -568,7 +570,7 @@ class Engine:
         if case_id in self.cases:
             raise _case_exists(case_id, pathway.id, actor)
         context = {f: fact.default for f, fact in pathway.facts.items()} | dict(facts)
-        event = Event(case_id, 0, self.clock.now(), EventKind.STARTED, state, state, actor=actor, facts=context, link=link)
+        event = Event(case_id, 0, at or self.clock.now(), EventKind.STARTED, state, state, actor=actor, facts=context, link=link)
         case = new_case(event, citizen, pathway)
         apply(case, event, pathway)
         self.cases[case_id] = case
@@ -807,7 +809,7 @@ class Engine:
         if receiver is not None and link is not None:
             assert receiver.intake is not None
             shared = {f: v for f, v in case.context.items() if f in receiver.facts}
-            started = self._start(receiver, case.citizen, receiver.intake.state, shared, actor, link.case_id, Link(case.id, t.trigger))
+            started = self._start(receiver, case.citizen, receiver.intake.state, shared, actor, link.case_id, Link(case.id, t.trigger), at)
             events.append(started.history[0])
         if case.referred_by is not None:
             events += self._answer_referral(case, pathway, t, at)
