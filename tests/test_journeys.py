@@ -99,6 +99,22 @@ class TestRefusalsAndExpectations:
         assert not result.ok
         assert result.steps[0].failures[0].startswith("refused (role: this role may not do it) — citizen-1 (citizen, citizen) cannot fire")
 
+    def test_who_may_set_a_fact_and_the_citizens_own_case_are_expected_by_their_codes(self, registry) -> None:
+        journey = load_journey_text(
+            "pathway: walk_in\nsteps:\n"
+            "  - {by: social_duty_worker, set: {consent_to_consult_region: true}, expect: {refused: reason_required}}\n"
+            "  - {by: citizen, person: someone-else, set: {consent_to_consult_region: true}, expect: {refused: not_own_case}}\n"
+            "  - {by: social_duty_worker, set: {consent_to_consult_region: true}, reason: said yes on the phone}\n"
+            "  - {by: citizen, set: {consent_to_consult_region: false}}\n"
+        )
+        with use_language("da"):
+            result = run_journey(journey, registry)
+        assert result.ok, result.steps
+        assert [s.happened for s in result.steps[:2]] == [
+            ("afvist (reason_required: personale, der noterer borgerens ord, giver en begrundelse)",),
+            ("afvist (not_own_case: en borger handler kun i sin egen sag)",),
+        ]
+
     def test_time_passes_and_a_deadline_fires(self, registry) -> None:
         journey = load_journey_text(
             "pathway: walk_in\nfacts: {consent_to_consult_region: true}\nsteps:\n"

@@ -298,6 +298,12 @@ def reason_words(code: str) -> str:
             return tr("the pathway has no such action")
         case "release":
             return tr("it releases a place the case does not hold")
+        case "fact_permission":
+            return tr("this role may not set this fact")
+        case "reason_required":
+            return tr("staff recording the citizen's word give a reason")
+        case "not_own_case":
+            return tr("a citizen acts only on their own case")
         case _:
             return code
 
