@@ -41,7 +41,6 @@ import attrs
 from . import approvals, calendar
 from ._extras import needs
 from ._roster import Duty, Pool, Roster, with_the_case
-from ._workload import HOURS_OF_WEEK, Pick, Workload
 from .case import Actor, Case, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -55,6 +54,8 @@ from .scenario import WEEKDAYS, Arrival, Distribution, Scenario, scenario_proble
 
 with needs("simulate", "simulation (pathways.simulation)"):
     import simpy
+
+    from ._workload import HOURS_OF_WEEK, Pick, Workload  # builds on simpy
 
 __all__ = [
     "Livelock",
