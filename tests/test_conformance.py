@@ -225,3 +225,19 @@ def test_a_start_while_the_service_is_closed_is_an_hours_deviation_and_the_repla
     assert (deviation.kind, deviation.code, deviation.state) == (DeviationKind.HOURS, "service_closed", registry["counselling"].initial)
     assert deviation.message.startswith("'counselling' cannot start a case at Monday 23:47 (Europe/Copenhagen)")
     assert result.cases == 1
+
+
+def test_who_may_act_holds_for_a_log_too(week):
+    """A logged start's facts are the context the log reports; a citizen acting as another
+    citizen, and a fact set by a role that may not, are role deviations."""
+    registry, _, _ = week
+    at = datetime(2026, 1, 5, 17, 0, tzinfo=UTC)  # Monday 18:00 in Copenhagen: the walk-in is open
+    citizen = {"role": "citizen", "sector": "citizen", "pathway": "walk_in"}
+    events = [
+        LogEvent(case="w1", activity="start", at=at, person="c-9", citizen="c-1", facts={"consent_to_consult_region": True}, **citizen),
+        LogEvent(case="w2", activity="start", at=at, person="n-1", role="nurse", sector="region", pathway="walk_in", citizen="c-2",
+                 facts={"consent_to_consult_region": True}),
+    ]
+    result = conform(events, registry)
+    assert [(d.case, d.kind, d.code) for d in result.deviations] == [("w1", DeviationKind.ROLE, "not_own_case")]
+    assert result.cases == 2

@@ -35,6 +35,7 @@ from .engine import Engine, Reason
 from .errors import ActionRefused, NotPermitted, PathwaysError, ServiceClosed, UnknownPathway
 from .eventlog import APPROVE, REFUSE, START, activity, parse_fact_activity
 from .model import Pathway
+from .refusals import RefusalCode
 from .registry import Registry
 
 __all__ = [
@@ -420,9 +421,13 @@ class _Replay:
         facts = {f: v for f, v in ev.facts.items() if f in pathway.facts}
         try:
             case = self.engine.start(pathway.id, ev.citizen or ev.case, facts=facts, actor=actor, case_id=ev.case)
-        except NotPermitted:
+        except NotPermitted as refused:
             # The facts at the start are the context the log reports (as when a host starts a
             # case without an actor); who may change a fact is checked on the log's changes.
+            # A citizen starting another citizen's case is a deviation; the replay goes on.
+            for r in refused.reasons:
+                if r.code is RefusalCode.NOT_OWN_CASE:
+                    self.deviate(ev, pathway.initial, r.code.value, str(refused))
             case = self.engine._start(pathway, ev.citizen or ev.case, pathway.initial, facts, actor, ev.case, None)
         except ServiceClosed as closed:
             # As after any deviation, the replay goes on as the log says: the case starts.
