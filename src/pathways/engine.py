@@ -457,7 +457,16 @@ class Engine:
     def set_fact(
         self, case: Case | str, fact: str, value: bool, actor: Actor, *, reason: str | None = None
     ) -> list[Event]:
-        """Record a change in the case's context, e.g. the citizen withdraws consent."""
+        """Record a change in the case's context, e.g. the citizen withdraws consent.
+
+        Only the roles the fact's rule names may (:meth:`~pathways.model.Pathway.fact_access`);
+        a role that records the citizen's word gives a ``reason``, kept in the event; a
+        citizen acts only on their own case.
+
+        Raises:
+            NotPermitted: codes ``fact_permission``, ``reason_required``, ``not_own_case``,
+                ``role`` or ``sector``; CaseClosed; ActionRefused: an unknown fact.
+        """
         _args.check_set_fact(case, fact, value, actor, reason)
         case = self._resolve(case)
         pathway = self.pathway_of(case)
