@@ -228,6 +228,8 @@ def _dot_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str) ->
             "shape": {StateKind.ACTIVE: "box", StateKind.WAITING: "hexagon", StateKind.TERMINAL: "box"}[s.kind],
             "style": "filled,rounded" if s.kind is not StateKind.WAITING else "filled",
         }
+        if s.kind is StateKind.WAITING:
+            attrs["margin"] = "0,0"  # a hexagon already widens its label by its slanted sides
         if s.terminal:
             attrs["peripheries"] = "2"
         if s.id == p.initial:
@@ -258,7 +260,7 @@ def _dot_body(p: Pathway, hl: Highlight, lang: str, prefix: str, indent: str) ->
 
 _GRAPH_HEAD = [
     "  rankdir=TB;",
-    '  graph [fontname="Helvetica", fontsize=16, nodesep=0.25, ranksep=0.45];',
+    '  graph [fontname="Helvetica", fontsize=16, nodesep=0.15, ranksep=0.45];',
     '  node [fontname="Helvetica", fontsize=14, margin="0.1,0.05"];',
     '  edge [fontname="Helvetica", fontsize=12];',
 ]
