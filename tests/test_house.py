@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pathways
@@ -250,3 +250,25 @@ class TestClosedServices:
         engine.fire(case, "start_conversation", worker)
         events = engine.fire(case, "refer_counselling", worker)
         assert case.state == "awaiting_counselling_answer" and len(events) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    pathway=st.sampled_from(sorted(p.id for p in REGISTRY.values() if p.calendar is not None and p.calendar.opening)),
+    minute=st.integers(0, 366 * 24 * 60), second=st.integers(0, 59), minutes=st.integers(1, 3000),
+)
+def test_a_deadline_until_closing_is_the_first_closed_minute_counted_from_the_start(
+    pathway: str, minute: int, second: int, minutes: int,
+) -> None:
+    """Only the instants where opening hours change are looked at; the answer is the minute-by-minute one."""
+    from pathways.model import Counting, Deadline
+
+    cal = REGISTRY[pathway].calendar
+    assert cal is not None
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minute, seconds=second)
+    end, probe, expected = start + timedelta(minutes=minutes), start, None
+    while probe < end and expected is None:
+        expected = probe if not pathways.calendar.is_open(cal, probe) else None
+        probe += timedelta(minutes=1)
+    deadline = Deadline(timedelta(minutes=minutes), "closing", Counting.UNTIL_CLOSING)
+    assert pathways.calendar.due(deadline, cal, start) == (expected or end)

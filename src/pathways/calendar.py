@@ -111,11 +111,18 @@ def _entries(opening: Iterable[Opening]) -> list[tuple[frozenset[int], Span]]:
     return [(days_of(o.days), o.hours) for o in opening]
 
 
+@cache
+def _opening_entries(opening: tuple[Opening, ...]) -> list[tuple[frozenset[int], Span]]:
+    """:func:`_entries` of a calendar's opening hours, computed once per calendar (the
+    simulation asks millions of times)."""
+    return _entries(opening)
+
+
 def is_open(calendar: Calendar | None, when: datetime) -> bool:
     """Whether the pathway's service is open at ``when`` (no calendar or no hours: always)."""
     if calendar is None or not calendar.opening:
         return True
-    return bool(_in_force(_entries(calendar.opening), calendar.time_zone, calendar.public_holidays, when))
+    return bool(_in_force(_opening_entries(calendar.opening), calendar.time_zone, calendar.public_holidays, when))
 
 
 def on_duty(entries: Sequence[tuple[frozenset[int], Span, int]], zone: str, holidays: frozenset[date], when: datetime) -> int:
@@ -174,15 +181,39 @@ def _add_opening_hours(calendar: Calendar, start: datetime, amount: timedelta) -
 
 
 def _until_closing(calendar: Calendar, start: datetime, amount: timedelta) -> datetime:
-    """``start`` plus ``amount``, or the first minute the service is closed, whichever comes first."""
+    """``start`` plus ``amount``, or the first minute the service is closed, whichever comes first.
+
+    Minutes are counted from ``start`` (``start``, ``start + 1 min``, …). Whether the
+    service is open changes only where an opening span starts or ends, or at a local
+    midnight (a public holiday runs on Sunday's hours), so only those instants are
+    looked at, not every minute of the wait.
+    """
     end = start + amount
-    probe = start
+    if not is_open(calendar, start):
+        return start
     step = timedelta(minutes=1)
-    while probe < end:
-        if not is_open(calendar, probe):
-            return probe
-        probe += step
+    for change in _changes(calendar, start, end):
+        if not is_open(calendar, change):
+            probe = start + step * -((start - change) // step)  # the first whole minute from start at or after it
+            if probe >= end:
+                return end
+            if not is_open(calendar, probe):
+                return probe
     return end
+
+
+def _changes(calendar: Calendar, start: datetime, end: datetime) -> Iterator[datetime]:
+    """Every instant in ``(start, end)`` at which the service may open or close, in order."""
+    zone = _zone(calendar.time_zone)
+    marks = sorted({0, *(m % 1440 for o in calendar.opening for m in (o.hours.start, o.hours.end))})
+    day = start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    while day <= last:
+        for m in marks:
+            at = datetime(day.year, day.month, day.day, m // 60, m % 60, tzinfo=zone)
+            if start < at < end:
+                yield at
+        day += timedelta(days=1)
 
 
 def due(deadline: Deadline, calendar: Calendar | None, start: datetime) -> datetime:
