@@ -50,7 +50,7 @@ from ._story import Counterexample, Step
 from .findings import Finding, FindingKind
 from .house import House
 from .i18n import role_name, state_name, tr, weekday_time
-from .model import Counting, Pathway, RuleKind, Span, StateKind, Subject, Transition
+from .model import Counting, Opening, Pathway, RuleKind, Span, StateKind, Subject, Transition
 from .registry import Registry
 
 __all__ = ["REFERENCE_WEEKS", "Week", "check_week", "slot_time", "week_findings"]
@@ -117,6 +117,7 @@ class Week:
         self._days = [6 if d in holidays else d for d in range(7)]
         self._people: dict[tuple[str, bool], list[int]] = {}
         self._masks: dict[tuple[str, bool], int] = {}
+        self._open: dict[tuple[Opening, ...], int] = {}
 
     # -- slots and bit sets ------------------------------------------------------------
 
@@ -159,8 +160,10 @@ class Week:
         cal = p.calendar
         if cal is None or not cal.opening:
             return self.all
-        entries = [(calendar.days_of(o.days), o.hours) for o in cal.opening]
-        return _mask(bool(self._in_force(entries, s)) for s in range(self.n))
+        if cal.opening not in self._open:
+            entries = [(calendar.days_of(o.days), o.hours) for o in cal.opening]
+            self._open[cal.opening] = _mask(bool(self._in_force(entries, s)) for s in range(self.n))
+        return self._open[cal.opening]
 
     def rot(self, bits: int, k: int) -> int:
         """``bits`` moved ``k`` slots later, round the week."""
@@ -249,6 +252,8 @@ class _Explorer:
         self.registry = registry
         self.edges: dict[str, list[_Edge]] = {s.id: [] for s in p.states}
         self.stay: dict[str, int | list[int] | None] = {s.id: self._delay(s.id) for s in p.states}
+        self._instant = {k: _mask(n == 0 for n in d) for k, d in self.stay.items() if isinstance(d, list)}
+        """Per state, the arrival slots whose wait has no length (closed at arrival, until closing)."""
         for i, t in enumerate(p.transitions):
             if i in fired and _guards_settable(p, t):
                 self._add(t)
@@ -394,7 +399,7 @@ class _Explorer:
         if d is None:
             return self.w.dilate(arrivals, None)
         if isinstance(d, list):  # a wait of no length (closed at arrival) occupies no slot
-            arrivals &= ~_mask(length == 0 for length in d)
+            arrivals &= ~self._instant[state]
         return _by_stay(d, arrivals, self.w.dilate)
 
     def _timed_out(self, state: str, arrivals: int) -> int:
