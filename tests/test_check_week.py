@@ -112,8 +112,7 @@ class TestWiring:
         cx = f.counterexample
         assert cx is not None and cx.started_at is not None
         assert cx.story() == (
-            # the week is cut in 8-hour slots here (every hour that matters is a multiple of 8)
-            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 16:00; Monday 00:00 the "
+            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 23:40; Monday 00:00 the "
             "citizen is still in Conversation [in_conversation]; nobody responsible (Duty worker (Municipality) "
             "[duty_worker]) is on duty — stuck in Conversation [in_conversation]"
         )
@@ -136,6 +135,20 @@ class TestWiring:
         ) + "  - {trigger: night_over, source: in_conversation, dest: done, roles: [outreach_worker]}\n"
         assert check(load_registry(_folder(tmp_path, fixed))).findings == ()
 
+    def test_a_deadline_that_passes_after_closing_is_no_fix(self, tmp_path: Path) -> None:
+        """23:40 + PT1H is 00:40: the citizen is still there when Socialvagten has gone home."""
+        short = WALK_IN.replace(
+            "responsible: [duty_worker]}",
+            "responsible: [duty_worker],\n     deadline: {after: PT1H, trigger: time_up}}",
+        ) + "  - {trigger: time_up, source: in_conversation, dest: done, roles: [duty_worker]}\n"
+        [f] = check(load_registry(_folder(tmp_path, short))).findings
+        assert f.kind is FindingKind.UNSTAFFED
+        assert "unstaffed: from Monday 00:00 to Monday 01:00, from Tuesday 00:00 to Tuesday 01:00," in f.message
+        assert f.counterexample is not None and f.counterexample.story().startswith(
+            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 23:40; Monday 00:00 the "
+            "citizen is still in Conversation [in_conversation]"
+        )
+        assert f.counterexample.replay(load_registry(tmp_path)).state == "in_conversation"
 
     def test_a_week_finding_is_not_saved_as_a_journey(self, registry: Registry) -> None:
         """A journey's engine knows roles, not who is on duty: it would pass before the fix."""

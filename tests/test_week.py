@@ -93,7 +93,7 @@ def test_the_unstaffed_story_names_the_time_and_nobody_is_on_duty_at_its_end() -
     assert cx is not None
     arrived = "The citizen has walked in without an appointment [arrived]"
     assert cx.story() == (
-        f"the citizen arrives at {REGISTRY['walk_in'].title.en} ({arrived}) on Sunday 23:00; "
+        f"the citizen arrives at {REGISTRY['walk_in'].title.en} ({arrived}) on Sunday 23:40; "
         f"Monday 00:00 the citizen is still in {arrived}; nobody responsible (Socialvagten worker (Municipal social services) "
         f"[social_duty_worker]) is on duty — stuck in {arrived}"
     )

@@ -8,6 +8,11 @@ over a week whose Monday is a public holiday (run on Sunday's hours).
 Time is cut into slots at the greatest common divisor of every moment something changes
 (a shift, an opening hour) and every deadline and timeout: all changes fall on slot
 boundaries, so exploring slots is exploring the calendar's intervals, not every minute.
+A move may happen at any moment of a slot, so a citizen who comes into a state late in a
+slot is still there in the slot where its deadline (in time, or in opening hours) passes:
+23:40 + PT1H is 00:40, after Socialvagten has closed. Whether something can *never*
+succeed (an approval within its timeout, an answer within the sender's deadline) is judged
+for the shortest wait, a request or hand-over at the start of a slot.
 For each state the explorer computes, as a bit set over the week's slots, when a citizen
 can *arrive* there, and from that when they can *be* there (until its deadline, or all
 week without one). Actions take no time and happen only while someone holding a role
@@ -27,6 +32,10 @@ Four findings come from it:
   receiving service is closed or its staff off duty — before the sender's deadline.
 - ``no_safety_net`` (house-wide): hours at which no service takes a citizen in acute
   crisis without referral.
+
+A wait that hears a hand-over's answer is taken to be entered by that hand-over (the
+time-free check reports a wait re-entered without one as ``handover_gap``); an approval
+is answered, or times out, only while the citizen is still in the state it was asked in.
 
 Each is a :class:`~pathways.findings.Finding` (:func:`pathways.check` runs this proof for
 every house of a registry unless ``week=False``), with a counterexample that has the time of
@@ -251,7 +260,13 @@ class _Explorer:
         self.reach = reach
         self.registry = registry
         self.edges: dict[str, list[_Edge]] = {s.id: [] for s in p.states}
-        self.stay: dict[str, int | list[int] | None] = {s.id: self._delay(s.id) for s in p.states}
+        self.stay: dict[str, int | list[int] | None] = {}
+        """Slots a citizen who arrives at the start of a slot may stay (``None``: no limit)."""
+        self.linger: dict[str, int | list[int] | None] = {}
+        """The same for one who arrives later in the slot: a deadline counted in time then
+        passes inside a slot, so the citizen is still there when it begins (23:40 + PT1H)."""
+        for st in p.states:
+            self.stay[st.id], self.linger[st.id] = self._delays(st.id)
         self._instant = {k: _mask(n == 0 for n in d) for k, d in self.stay.items() if isinstance(d, list)}
         """Per state, the arrival slots whose wait has no length (closed at arrival, until closing)."""
         for i, t in enumerate(p.transitions):
@@ -267,16 +282,23 @@ class _Explorer:
         self.rounds: dict[str, list[int]] = {s.id: [] for s in p.states}
         self.arrive: dict[str, int] = dict.fromkeys(self.rounds, 0)
 
-    def _delay(self, state: str) -> int | list[int] | None:
-        """How long a citizen may stay in ``state``: slots, per arrival slot, or no limit."""
+    def _delays(self, state: str) -> tuple[int | list[int] | None, int | list[int] | None]:
+        """How long a citizen may stay in ``state``, arriving at a slot's start and later in it.
+
+        Slots, per arrival slot, or no limit. A deadline in working days passes at midnight
+        whenever the wait began, and one until closing at the latest when the service
+        closes; one in time or opening hours passes as far into its last slot as the
+        citizen came into their first.
+        """
         w = self.w
         s = self.p.state_by_id[state]
         d = s.deadline
         if d is None or s.terminal:
-            return None
+            return None, None
         match d.counted:
             case Counting.TIME:
-                return max(1, w.slots(d.after))
+                slots = max(1, w.slots(d.after))
+                return slots, slots + 1
             case Counting.WORKING_DAYS:
                 per_day = 1440 // w.unit
                 out = []
@@ -288,11 +310,11 @@ class _Explorer:
                         if k % 7 < 5 and w._days[k % 7] != 6:
                             counted += 1
                     out.append((k + 1) * per_day - slot)
-                return out
+                return out, out
             case Counting.OPENING_HOURS:
                 opened = self.w.open(self.p)
                 need = max(1, w.slots(d.after))
-                out = []
+                out, later = [], []
                 for slot in range(w.n):
                     k, counted = 0, 0
                     while counted < need and k < 4 * w.n:
@@ -300,7 +322,11 @@ class _Explorer:
                             counted += 1
                         k += 1
                     out.append(k)
-                return out
+                    j = k  # what is left of the first slot is counted in the next open one
+                    while opened >> slot & 1 and not opened >> ((slot + j) % w.n) & 1 and j < 4 * w.n:
+                        j += 1
+                    later.append(j + 1 if opened >> slot & 1 else k)
+                return out, later
             case Counting.UNTIL_CLOSING:
                 opened = self.w.open(self.p)
                 need = max(1, w.slots(d.after))
@@ -310,13 +336,11 @@ class _Explorer:
                     while k < need and opened >> ((slot + k) % w.n) & 1:
                         k += 1
                     out.append(k)  # 0: arrived while closed, moved on at once
-                return out
+                # past the deadline inside a slot that is still open; at closing, on the dot
+                later = [k + 1 if k == need and opened >> ((slot + k) % w.n) & 1 else k for slot, k in enumerate(out)]
+                return out, later
             case _ as unreachable:
                 assert_never(unreachable)
-
-    def delay_at(self, state: str, slot: int) -> int | None:
-        d = self.stay.get(state)
-        return d[slot % self.w.n] if isinstance(d, list) else d
 
     def _add(self, t: Transition) -> None:
         w, p = self.w, self.p
@@ -333,8 +357,7 @@ class _Explorer:
             for q in t.roles:
                 self.edges[src].append(_Edge("approved", src, t.dest, t, self.can_meet(t, q), window or w.n, who=q))
                 if a.on_refusal in self.edges:
-                    approvers = w.any_present(p, approvals.eligible_roles(a, p), on_call=True)
-                    self.edges[src].append(_Edge("refuse", src, a.on_refusal, t, approvers, window or w.n, who=q))
+                    self.edges[src].append(_Edge("refuse", src, a.on_refusal, t, self.can_refuse(t, q), window or w.n, who=q))
                     if window is not None:
                         self.edges[src].append(_Edge("timeout", src, a.on_refusal, t, w.present(p, q), window, who=q))
         if t.handover is not None:
@@ -357,6 +380,16 @@ class _Explorer:
             return 0
         return self.w.open(receiver) & self.w.any_present(receiver, rt.roles)
 
+    def _others(self, role: str, requester: str, slot: int) -> int:
+        """People of ``role`` on duty or on call at ``slot`` who are not the requester."""
+        p = self.p
+        if role not in p.roles:
+            return 0
+        if _is_citizen_side(p, role):
+            return 0 if role == requester and p.is_citizen(role) else 1
+        n = self.w.people(role, on_call=True)[slot]
+        return n - 1 if role == requester else n
+
     def can_meet(self, t: Transition, requester: str) -> int:
         """Slots at which the people on duty (or on call) can meet ``t``'s approval rule.
 
@@ -366,36 +399,39 @@ class _Explorer:
         w, p = self.w, self.p
         a = t.approval
         assert a is not None
-
-        def count(role: str, slot: int) -> int:
-            if role not in p.roles:
-                return 0
-            if _is_citizen_side(p, role):
-                return 0 if role == requester and p.is_citizen(role) else 1
-            n = w.people(role, on_call=True)[slot]
-            return n - 1 if role == requester else n
-
         out = 0
         for slot in range(w.n):
             match a.rule:
                 case RuleKind.ALL_OF:
-                    ok = all(count(r, slot) >= 1 for r in a.roles)
+                    ok = all(self._others(r, requester, slot) >= 1 for r in a.roles)
                 case RuleKind.ANY_OF:
-                    ok = any(count(r, slot) >= 1 for r in a.roles)
+                    ok = any(self._others(r, requester, slot) >= 1 for r in a.roles)
                 case RuleKind.N_OF:
-                    ok = sum(1 for r in set(a.roles) if count(r, slot) >= 1) >= (a.n or 0)
+                    ok = sum(1 for r in set(a.roles) if self._others(r, requester, slot) >= 1) >= (a.n or 0)
                 case RuleKind.ONE_PER_SECTOR:
                     pool = approvals.eligible_roles(a, p)
-                    ok = all(any(p.roles[r].sector == sec and count(r, slot) >= 1 for r in pool) for sec in a.sectors)
+                    ok = all(any(p.roles[r].sector == sec and self._others(r, requester, slot) >= 1 for r in pool) for sec in a.sectors)
                 case _ as unreachable:
                     assert_never(unreachable)
             if ok:
                 out |= 1 << slot
         return out
 
+    def can_refuse(self, t: Transition, requester: str) -> int:
+        """Slots at which someone on duty or on call, not the requester, may refuse ``t``'s request (as in the engine)."""
+        assert t.approval is not None
+        pool = approvals.eligible_roles(t.approval, self.p)
+        return _mask(any(self._others(r, requester, slot) >= 1 for r in pool) for slot in range(self.w.n))
+
     def occupied(self, state: str, arrivals: int) -> int:
-        """Slots at which a citizen who arrived at ``arrivals`` can still be in ``state``."""
-        d = self.stay.get(state)
+        """Slots at which a citizen who arrived at ``arrivals`` (at any moment of them) can still be in ``state``."""
+        return self._during(state, self.linger.get(state), arrivals)
+
+    def surely(self, state: str, arrivals: int) -> int:
+        """Slots at which every citizen who arrived at ``arrivals`` is still there (one who came at a slot's start leaves first)."""
+        return self._during(state, self.stay.get(state), arrivals)
+
+    def _during(self, state: str, d: int | list[int] | None, arrivals: int) -> int:
         if d is None:
             return self.w.dilate(arrivals, None)
         if isinstance(d, list):  # a wait of no length (closed at arrival) occupies no slot
@@ -403,9 +439,15 @@ class _Explorer:
         return _by_stay(d, arrivals, self.w.dilate)
 
     def _timed_out(self, state: str, arrivals: int) -> int:
-        """When the deadline of ``state`` fires for citizens who arrived at ``arrivals``."""
-        d = self.stay.get(state)
-        return 0 if d is None else _by_stay(d, arrivals, self.w.rot)
+        """When the deadline of ``state`` fires for citizens who arrived at ``arrivals`` (at any moment of them)."""
+        d, late = self.stay.get(state), self.linger.get(state)
+        if d is None or late is None:
+            return 0
+        if isinstance(d, int):
+            return _by_stay(d, arrivals, self.w.rot)
+        assert isinstance(late, list)
+        inside = [n - 1 if n != k else k for n, k in zip(late, d, strict=True)]
+        return _by_stay(d, arrivals, self.w.rot) | _by_stay(inside, arrivals, self.w.rot)
 
     def explore(self) -> None:
         w, p = self.w, self.p
@@ -438,11 +480,13 @@ class _Explorer:
                 return occ & e.when
             case "deadline":
                 return self._timed_out(e.source, bits)
+            # An answer comes while the citizen is still there (the state's deadline does not
+            # wait for it), until the timeout, which may fall inside a slot.
             case "approved" | "refuse":
                 asked = occ & w.present(self.p, e.who or "")
-                return w.dilate(asked, e.delay) & e.when
+                return w.dilate(asked, e.delay + 1 if e.delay < w.n else e.delay) & e.when & occ
             case "timeout":
-                return w.rot(occ & e.when, e.delay)
+                return w.rot(occ & e.when, e.delay) & occ
             case "accepted" | "declined":
                 wait = self.stay.get(e.source)
                 return (self.occupied(e.source, bits) if wait is not None else w.all) & e.when
@@ -457,6 +501,13 @@ def _by_stay(stay: int | list[int], arrivals: int, shift: Callable[[int, int], i
     out = 0
     for slot in _bits(arrivals):
         out |= shift(1 << slot, stay[slot])
+    return out
+
+
+def _or(sets: Iterable[int]) -> int:
+    out = 0
+    for bits in sets:
+        out |= bits
     return out
 
 
@@ -653,19 +704,26 @@ def _handovers(ex: _Explorer) -> Iterator[Finding]:
         sent = 0
         for src in p.sources_of(t):
             if src in ex.reach and ex.arrive.get(src):
-                sent |= ex.occupied(src, ex.arrive[src]) & w.any_present(p, t.roles)
+                occ = ex.occupied(src, ex.arrive[src])
+                if t.approval is None:
+                    sent |= occ & w.any_present(p, t.roles)
+                else:  # sent when the approval is given
+                    sent |= _or(ex.move(e, ex.arrive[src], occ) for e in ex.edges[src] if e.kind == "approved" and e.transition is t)
         bad = 0
         for slot in _bits(sent):
-            if not (answer & ex.occupied(t.dest, 1 << slot)):
+            if not (answer & ex.surely(t.dest, 1 << slot)):  # sent at the start of the slot: the shortest wait
                 bad |= 1 << slot
         if not bad:
             continue
         first = _first(bad)
         sources = tuple(x for x in p.sources_of(t) if x in ex.reach and ex.arrive.get(x))
-        src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
         waiting = state_name(p, t.dest)
-        cx = _counterexample(ex, src, first, tr("{receiver} cannot answer before the deadline of {state}",
-                                                receiver=repr(h.to), state=waiting), fire=t)
+        ending = tr("{receiver} cannot answer before the deadline of {state}", receiver=repr(h.to), state=waiting)
+        if t.approval is None:
+            src = next(x for x in sources if ex.occupied(x, ex.arrive[x]) >> first & 1)
+            cx = _counterexample(ex, src, first, ending, fire=t)
+        else:  # the run into the wait, its hand-over approved
+            cx = _counterexample(ex, t.dest, first, ending)
         yield _finding(
             FindingKind.HANDOVER_UNANSWERED, p.id, (*sources, t.dest), (t.trigger,),
             tr("a hand-over `{trigger}` to {receiver} sent {hours} cannot be answered before the deadline of {state} "
@@ -721,14 +779,22 @@ def _counterexample(
         return None
     start_state, start_slot, edges = path
     clock = w.minute(start_slot)
+    """The start of the slot of the last move, in minutes from the reference Monday 00:00."""
+    offset = w.unit - max(1, min(20, w.unit // 2)) if w.unit > 1 else 0
+    """How far into its slot the last move happened: the run starts late in its slot (23:40)."""
+    started = clock + offset
     steps: list[Step] = []
     prev = start_slot
     for e, source_arrival, slot in edges:
-        made = _steps(ex, e, source_arrival, slot, clock, prev)
+        came = clock + offset
+        if e.kind == "deadline":
+            offset = _deadline_offset(ex, e.source, slot, offset)
+        elif not ex.surely(e.source, 1 << source_arrival) >> (slot % w.n) & 1:
+            offset = max(0, offset - 1)  # in time for what a later arrival allows: before the deadline passes
         clock += w.minute((slot - prev) % w.n)
         prev = slot
-        steps += made
-    final = clock + w.minute((at - prev) % w.n)
+        steps += _steps(ex, e, came, clock + offset)
+    final = clock + w.minute((at - prev) % w.n) if at != prev else clock + offset
     ends_in = state
     if request is not None:
         q = next(r for r in request.roles if w.present(p, r) >> at & 1)
@@ -737,12 +803,34 @@ def _counterexample(
         q = next(r for r in fire.roles if w.present(p, r) >> at & 1)
         steps += _act(ex, "fire", state, fire.dest, fire, q, final)
         ends_in = fire.dest
-    elif final != clock:
+    elif final != clock + offset:
         steps.append(Step("wait", state, state, at=_when(w.name, final), when=_instant(w, final)))
     return Counterexample(
         p.id, start_state, p.title.en, tuple(steps), ends_in, ending,
-        handed_over=start_state != p.initial, started_at=_instant(w, w.minute(start_slot)), source=p,
+        handed_over=_handed_over(ex, start_state, start_slot), started_at=_instant(w, started), source=p,
     )
+
+
+def _deadline_offset(ex: _Explorer, state: str, slot: int, offset: int) -> int:
+    """How far into ``slot`` the deadline of ``state`` passes: where the wait began, or on the dot (midnight, closing)."""
+    d = ex.p.state(state).deadline
+    assert d is not None
+    match d.counted:
+        case Counting.TIME | Counting.OPENING_HOURS:
+            return offset
+        case Counting.WORKING_DAYS:
+            return 0
+        case Counting.UNTIL_CLOSING:
+            return offset if ex.w.open(ex.p) >> (slot % ex.w.n) & 1 else 0
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
+def _handed_over(ex: _Explorer, state: str, slot: int) -> bool:
+    """Whether a run from ``state`` at ``slot`` begins with a hand-over: in the intake, not as a case the open service started."""
+    p = ex.p
+    started = state == p.initial and ex.w.open(p) >> slot & 1
+    return p.intake is not None and state == p.intake.state and not started
 
 
 def _instant(w: Week, minute: int) -> datetime:
@@ -811,19 +899,19 @@ def _act(ex: _Explorer, kind: str, state: str, dest: str, t: Transition, role: s
     return [*facts, Step(kind, state, dest, trigger=t.trigger, at=at, when=when, person=name, role=role, sector=sector)]
 
 
-def _steps(ex: _Explorer, e: _Edge, source_arrival: int, slot: int, clock: int, prev: int) -> list[Step]:
-    """The steps of one move, from arrival in its source at ``prev`` (``clock`` minutes) to arrival at ``slot``."""
+def _steps(ex: _Explorer, e: _Edge, came: int, minute: int) -> list[Step]:
+    """The steps of one move into ``e.dest`` at ``minute``, for a citizen who came into its source at ``came``."""
     w, p = ex.w, ex.p
     t = e.transition
     assert t is not None
-    minute = clock + w.minute((slot - prev) % w.n)
+    slot = (minute // w.unit) % w.n
     at, when = _when(w.name, minute), _instant(w, minute)
     match e.kind:
         case "fire":
             role = next(r for r in t.roles if w.present(p, r) >> slot & 1)
             return _act(ex, "fire", e.source, e.dest, t, role, minute)
         case "deadline":
-            return [Step("deadline", e.source, e.dest, trigger=t.trigger, after=_duration(timedelta(minutes=minute - clock)), at=at, when=when)]
+            return [Step("deadline", e.source, e.dest, trigger=t.trigger, after=_duration(timedelta(minutes=minute - came)), at=at, when=when)]
         case "approved":
             q = e.who or t.roles[0]
             chosen = _approvers(ex, t, q, slot)
@@ -836,10 +924,10 @@ def _steps(ex: _Explorer, e: _Edge, source_arrival: int, slot: int, clock: int, 
         case "refuse":
             q = e.who or t.roles[0]
             assert t.approval is not None
-            role = next(r for r in approvals.eligible_roles(t.approval, p) if w.present(p, r, on_call=True) >> slot & 1)
+            role = next(r for r in approvals.eligible_roles(t.approval, p) if ex._others(r, q, slot) >= 1)
             return [
                 *_act(ex, "request", e.source, e.source, t, q, minute),
-                Step("refuse", e.source, e.dest, trigger=t.trigger, person=f"{role}-1", role=role,
+                Step("refuse", e.source, e.dest, trigger=t.trigger, person=f"{role}-{2 if role == q else 1}", role=role,
                      sector=p.roles[role].sector, at=at, when=when),
             ]
         case "timeout":
