@@ -210,6 +210,61 @@ def test_no_exit_by_choice_removes_leaving_somewhere_or_its_follow_up(fault: Fau
         assert p.find(state, "leave") is None
 
 
+WEEK_KINDS = ("unstaffed", "approval_out_of_hours", "handover_unanswered", "no_safety_net")
+
+
+@pytest.mark.parametrize("kind", WEEK_KINDS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_a_week_fault_is_a_matter_of_time_only_and_its_story_replays(kind: str, data: st.DataObject) -> None:
+    """Roles alone strand nobody; over the week the fault shows, and its counterexample replays with a clock."""
+    from pathways.stranding import check
+
+    fault: Fault = data.draw(seeded_faults(kind))
+    (house,) = fault.registry.houses.values()
+    assert check(fault.registry, week=False).ok
+    report = check(fault.registry)
+    assert report.week == (house.id,)
+    for f in report.errors:
+        if f.counterexample is not None:
+            assert f.counterexample.started_at is not None
+            assert f.counterexample.replay(fault.registry).state == f.counterexample.ends_in, f.to_text()
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeded_faults("unstaffed"))
+def test_unstaffed_puts_a_desk_in_the_hands_of_day_staff(fault: Fault) -> None:
+    (state,) = fault.states
+    (house,) = fault.registry.houses.values()
+    assert fault.pathway.state(state).responsible == ("day_worker",)
+    assert [(s.days, str(s.hours)) for s in house.staffing["day_worker"]] == [(("weekdays",), "08:00-16:00")]
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeded_faults("approval_out_of_hours"))
+def test_approval_out_of_hours_needs_a_day_leader_within_hours(fault: Fault) -> None:
+    (trigger,) = fault.triggers
+    t = _way(fault.pathway, fault.states[0], trigger)
+    assert t.approval is not None and t.approval.roles == ("day_leader",)
+    assert t.approval.timeout is not None and t.approval.timeout <= timedelta(hours=8)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeded_faults("handover_unanswered"))
+def test_handover_unanswered_opens_the_receiver_in_the_daytime_only(fault: Fault) -> None:
+    (house,) = fault.registry.houses.values()
+    assert [str(o.hours) for o in house.services["service_receiver"].open] == ["08:00-16:00"]
+    assert fault.states == ("referred",) and fault.triggers == ("refer",)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeded_faults("no_safety_net"))
+def test_no_safety_net_leaves_no_service_without_referral(fault: Fault) -> None:
+    (house,) = fault.registry.houses.values()
+    assert not any(s.without_referral for s in house.services.values())
+    assert fault.states == fault.triggers == ()
+
+
 def test_faulty_pathways_are_registries_and_unknown_kinds_are_named() -> None:
     with pytest.raises(ValueError, match="unknown fault kind 'dead_ends'; known kinds: dead_end, trap, "):
         faulty_pathways("dead_ends")

@@ -7,25 +7,37 @@ state (except where the fault is that they cannot): as in :mod:`pathways.check`,
 by choice is a proper end but not "being moved on", so a state the citizen can only leave
 is still a dead end. Some kinds cannot occur alone (in a dead end its responsible roles
 can fire nothing, so nobody owns the citizen there); ``Fault.also`` lists them.
+
+The week-aware kinds (``unstaffed``, ``approval_out_of_hours``, ``handover_unanswered``,
+``no_safety_net``) put the sound pathways in a generated house whose staff are on duty
+around the clock, three of each role, and whose services take citizens without referral
+(the receiver of a hand-over by referral only), then take time away at one spot: a state
+whose only staff work weekdays 08-16, an approval only such a leader may give, a receiver
+open only in the daytime, no service without referral.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from hypothesis import strategies as st
 
 from ..approvals import rule_class
+from ..house import House, Service, Shift
 from ..model import (
     ApprovalRule,
     Deadline,
     Fact,
     Guard,
     Label,
+    Opening,
     Pathway,
     Resource,
+    Role,
     RuleKind,
+    Span,
     State,
     StateKind,
     Transition,
@@ -45,8 +57,18 @@ FAULT_KINDS = (
     "capacity_starvation",
     "handover_gap",
     "no_exit_by_choice",
+    "unstaffed",
+    "approval_out_of_hours",
+    "handover_unanswered",
+    "no_safety_net",
 )
-"""The stranding kinds, named as the checker's ``FindingKind`` values."""
+"""The stranding kinds, named as the checker's ``FindingKind`` values (the last four need a house)."""
+
+HOUSE = "generated_house"
+"""The id of the house the week-aware faults' pathways belong to."""
+
+_AROUND_THE_CLOCK = (Shift(("every_day",), Span(0, 1440), 3),)
+_DAYTIME = Span(8 * 60, 16 * 60)
 
 
 @attrs.frozen(eq=False)
@@ -205,6 +227,75 @@ def _no_exit_by_choice(draw: Any, p: Pathway) -> tuple[Pathway, tuple[str, ...],
     return attrs.evolve(p, transitions=_leave_without(p, {at})), (at,), ("leave",), ()
 
 
+def _in_house(
+    r: Registry, *, roles: Mapping[str, Role] | None = None, staffing: Mapping[str, tuple[Shift, ...]] | None = None,
+    hours: Mapping[str, tuple[Opening, ...]] | None = None, safety_net: bool = True,
+) -> Registry:
+    """The registry's pathways as the pathways of one house, each the only pathway of its service.
+
+    Every staff role is on duty around the clock (three people) unless ``staffing`` says
+    otherwise; services are open around the clock unless ``hours`` says otherwise, and take
+    citizens without referral (a receiver of hand-overs by referral) when ``safety_net``.
+    """
+    first = next(iter(r.values()))
+    citizen = first.citizen_role
+    sectors = {k: v for p in r.values() for k, v in p.sectors.items()}
+    every = {**{k: v for p in r.values() for k, v in p.roles.items()}, **(roles or {})}
+    side = every[citizen].sector if citizen is not None else None
+    shifts = {**{role: _AROUND_THE_CLOCK for role, spec in every.items() if spec.sector != side}, **(staffing or {})}
+    services = {
+        f"service_{p.id}": Service(_label(f"service {p.id}"), (p.id,), (hours or {}).get(p.id, ()), safety_net and p.intake is None)
+        for p in r.values()
+    }
+    house = House(HOUSE, _label("generated house"), "Europe/Copenhagen", sectors, every, services=services, staffing=shifts)
+    pathways = [
+        attrs.evolve(p, roles={**p.roles, **(roles or {})}, house=HOUSE, calendar=house.calendar_for(p.id)) for p in r.values()
+    ]
+    return Registry(pathways, houses=[house])
+
+
+def _day_role(p: Pathway, name: str) -> dict[str, Role]:
+    """A role of the entry's sector whose people work weekdays 08-16 only."""
+    sector = next(r.sector for r in p.roles.values() if r.sector != "citizen")
+    return {name: Role(sector, _label(name.replace("_", " ")))}
+
+
+def _unstaffed(draw: Any, p: Pathway) -> tuple[Registry, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A desk only day staff are responsible for, which the citizen can reach at night."""
+    at, role = _entry(draw, p)
+    roles = _day_role(p, "day_worker")
+    desk = State("day_desk", StateKind.ACTIVE, _label("day desk"), ("day_worker",))
+    p = _with(attrs.evolve(p, roles={**p.roles, **roles}), [desk], [
+        Transition("to_day_desk", (at,), "day_desk", roles=(role,)),
+        Transition("day_done", ("day_desk",), "done", roles=("day_worker",)),
+    ])
+    staffing = {"day_worker": (Shift(("weekdays",), _DAYTIME, draw(st.integers(1, 2))),)}
+    return _in_house(Registry([p]), roles=roles, staffing=staffing), ("day_desk",), ("to_day_desk",), ()
+
+
+def _approval_out_of_hours(draw: Any, p: Pathway) -> tuple[Registry, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A step only a day leader may approve, asked for at any hour, timing out before the leader is back."""
+    at, role = _entry(draw, p)
+    roles = _day_role(p, "day_leader")
+    timeout = draw(st.sampled_from([d for d in DURATIONS if d.total_seconds() <= 8 * 3600]))
+    kind = draw(st.sampled_from([RuleKind.ALL_OF, RuleKind.ANY_OF]))
+    rule = ApprovalRule(kind, at, roles=("day_leader",), timeout=timeout)
+    p = _with(attrs.evolve(p, roles={**p.roles, **roles}), [], [Transition("ask_day_leader", (at,), "done", roles=(role,), approval=rule)])
+    staffing = {"day_leader": (Shift(("weekdays",), _DAYTIME, 1),)}
+    return _in_house(Registry([p]), roles=roles, staffing=staffing), (at,), ("ask_day_leader",), ()
+
+
+def _handover_unanswered(draw: Any, r: Registry) -> tuple[Registry, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """A receiver open only on weekdays 08-16: a referral on Friday evening outlasts the sender's wait."""
+    days = draw(st.sampled_from([("weekdays",), ("mon", "wed")]))  # closed longer than any generated wait (1 day)
+    return _in_house(r, hours={"receiver": (Opening(days, _DAYTIME),)}), ("referred",), ("refer",), ()
+
+
+def _no_safety_net(draw: Any, p: Pathway) -> tuple[Registry, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """No service of the house takes a citizen in acute crisis without referral."""
+    return _in_house(Registry([p]), safety_net=False), (), (), ()
+
+
 _SINGLE = {
     "dead_end": _dead_end,
     "trap": _trap,
@@ -214,6 +305,13 @@ _SINGLE = {
     "guard_gap": _guard_gap,
     "capacity_starvation": _capacity_starvation,
     "no_exit_by_choice": _no_exit_by_choice,
+}
+
+
+_WEEK = {
+    "unstaffed": _unstaffed,
+    "approval_out_of_hours": _approval_out_of_hours,
+    "no_safety_net": _no_safety_net,
 }
 
 
@@ -228,10 +326,15 @@ def seeded_faults(kind: str, *, max_states: int = 4) -> st.SearchStrategy[Fault]
 
     @st.composite
     def build(draw: Any) -> Fault:
-        if kind == "handover_gap":
-            reg, states, triggers, also = _handover_gap(draw, draw(registries(max_states=max_states, max_extra=1)))
+        if kind in ("handover_gap", "handover_unanswered"):
+            pair = draw(registries(max_states=max_states, max_extra=1))
+            seed = _handover_gap if kind == "handover_gap" else _handover_unanswered
+            reg, states, triggers, also = seed(draw, pair)
             return Fault(kind, reg, "sender", states, triggers, also)
         base = draw(pathways_strategy(pathway_id=f"faulty_{kind}", max_states=max_states, max_extra=2))
+        if kind in _WEEK:
+            reg, states, triggers, also = _WEEK[kind](draw, base)
+            return Fault(kind, reg, base.id, states, triggers, also)
         p, states, triggers, also = _SINGLE[kind](draw, base)
         return Fault(kind, Registry([p]), p.id, states, triggers, also)
 
