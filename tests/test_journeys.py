@@ -92,12 +92,29 @@ class TestRefusalsAndExpectations:
         assert result.ok
         assert result.steps[0].happened == ("afvist (role: denne rolle må ikke gøre det)",)
 
-    def test_an_unexpected_refusal_fails_the_step(self, registry) -> None:
+    def test_an_unexpected_refusal_fails_the_step_with_the_engines_reasons_in_danish_and_english(self, registry) -> None:
         journey = load_journey_text("pathway: walk_in\nsteps:\n  - {by: citizen, do: start_conversation}\n")
-        with use_language("en"):
+        danish, english = run_journey(journey, registry, lang="da"), run_journey(journey, registry, lang="en")
+        assert not danish.ok and not english.ok
+        assert danish.to_text() == (
+            "FEJLET: <string> (<string>)\n"
+            "  ✗ 1. Borger (Borgeren og netværket) [citizen] udfører 'start_conversation'\n"
+            "       skete:     afvist (role: denne rolle må ikke gøre det) — rollen 'citizen' må ikke udføre "
+            "'start_conversation' (tilladt: social_duty_worker, peer_worker)"
+        )
+        assert english.to_text() == (
+            "FAILED: <string> (<string>)\n"
+            "  ✗ 1. Citizen (The citizen and their network) [citizen] does 'start_conversation'\n"
+            "       happened: refused (role: this role may not do it) — role 'citizen' may not fire "
+            "'start_conversation' (allowed: social_duty_worker, peer_worker)"
+        )
+
+    def test_the_language_of_the_run_is_kept_for_the_text(self, registry) -> None:
+        journey = load_journey_text("pathway: walk_in\nsteps:\n  - {by: citizen, do: start_conversation}\n")
+        with use_language("da"):
             result = run_journey(journey, registry)
-        assert not result.ok
-        assert result.steps[0].failures[0].startswith("refused (role: this role may not do it) — citizen-1 (citizen, citizen) cannot fire")
+        with use_language("en"):
+            assert result.lang == "da" and result.to_text().startswith("FEJLET: ")
 
     def test_who_may_set_a_fact_and_the_citizens_own_case_are_expected_by_their_codes(self, registry) -> None:
         journey = load_journey_text(

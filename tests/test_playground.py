@@ -125,7 +125,7 @@ def test_a_designer_plays_an_overnight_stay_and_saves_it_as_a_journey(page: Any,
     last = _until(page, lambda b: b.execute_script(
         "const li = [...document.querySelectorAll('#history li')].pop(); return li && {cls: li.className, text: li.textContent};"))
     assert last["cls"] == "refused"
-    assert last["text"] == "Sygeplejerske (Regionspsykiatrien) [nurse] udfører 'admit' — afvist (guard: en betingelse er ikke opfyldt)"
+    assert last["text"] == "Sygeplejerske (Regionspsykiatrien) [nurse] udfører 'admit' — afvist (guard: en betingelse er ikke opfyldt) — betingelsen 'consent_given' er ikke opfyldt"
     assert "en betingelse er ikke opfyldt (guard)" in _until(page, lambda b: b.find_element("css selector", '.role[data-role="nurse"] .option[data-trigger="admit"]').text)
     _press(page, 'input[data-fact="consent_given"]')
     _until(page, lambda b: b.find_element("css selector", 'input[data-fact="consent_given"]').is_selected()

@@ -84,13 +84,18 @@ class TestLivelocks:
         english = render_report(result, sim.registry, lang="en")
         first = result.livelocks[0]
         assert f"<h2>Livelocked citizens ({len(result.livelocks)})</h2>" in english
-        assert f'<div class="stranded" id="livelock-{first.case_id}"><b>{first.case_id} in stay / staying: {first.repeats} rounds' in english
+        assert f'<div class="stranded" id="livelock-{first.case_id}"><b>{first.case_id} in stay / Staying [staying]: {first.repeats} rounds' in english
         assert "approval timed out" in english
         danish = render_report(result, sim.registry, lang="da")
         assert f"<h2>Borgere, der kører i ring ({len(result.livelocks)})</h2>" in danish
         assert "<th>kører i ring</th>" in danish
         assert "<h2>Medarbejdere: udnyttelse og køer</h2>" in danish
         assert "<th>travleste time</th>" in danish
+        told = Simulation(load_scenario_text(text, str(tiny / "s.yaml"))).run(lang="da")
+        page = render_report(told, sim.registry, lang="da")
+        assert f"<b>{first.case_id} i stay / Bor her [staying]: {first.repeats} omgange siden " in page
+        assert "kører i ring i Bor her [staying]: de samme skridt gentages uden fremskridt" in page
+        assert "(godkendelsen udløb)" in page
 
 
 class TestTerminal:

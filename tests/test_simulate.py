@@ -18,6 +18,7 @@ from pathways import EventKind, load_registry, replay
 from pathways.approvals import eligible_roles
 from pathways.case import apply, new_case
 from pathways.errors import ScenarioError
+from pathways.i18n import use_language
 from pathways.model import ANY_STATE
 from pathways.registry import Registry
 from pathways.scenario import Choices, Scenario, load_scenario, load_scenario_text
@@ -266,7 +267,7 @@ transitions:
 
 
 class TestStranded:
-    def _run(self, tmp_path: Path) -> tuple[Simulation, SimulationResult]:
+    def _run(self, tmp_path: Path, lang: str = "en") -> tuple[Simulation, SimulationResult]:
         (tmp_path / "trap.yaml").write_text(STRANDING)
         scenario = load_scenario_text(textwrap.dedent("""\
             name: trap
@@ -279,18 +280,38 @@ class TestStranded:
             """), str(tmp_path / "s.yaml"))
         scenario = attrs.evolve(scenario, definitions=".")
         sim = Simulation(scenario)
-        return sim, sim.run()
+        return sim, sim.run(lang="da" if lang == "da" else "en")
 
     def test_a_case_nobody_can_move_on_is_stranded_with_its_story(self, tmp_path: Path) -> None:
+        from pathways.report import summary_text
+
         sim, result = self._run(tmp_path)
         without_consent = [c for c in sim.engine.cases.values() if not c.context["consent_given"]]
         assert result.overall.stranded == len(without_consent) == len(result.stranded_cases) > 0
-        story = result.stranded_cases[0].story
-        assert story[0].endswith("started in 'waiting'")
-        assert story[1:] == (
+        first = result.stranded_cases[0]
+        assert first.story == (
+            f"{first.since:%Y-%m-%d %H:%M} started in Waiting [waiting]",
             "  'proceed' is not possible: guard 'consent_given' does not hold",
-            "stranded in 'waiting': no deadline, no pending answer, and nobody can move the case on",
+            "stranded in Waiting [waiting]: no deadline, no pending answer, and nobody can move the case on",
         )
+        with use_language("en"):
+            assert f"STRANDED {first.case_id} in trap / Waiting [waiting]:" in summary_text(result, sim.registry)
+
+    def test_the_stranded_story_is_told_in_danish(self, tmp_path: Path) -> None:
+        from pathways.report import summary_text
+
+        sim, result = self._run(tmp_path, "da")
+        first = result.stranded_cases[0]
+        assert first.story == (
+            f"{first.since:%Y-%m-%d %H:%M} startet i v [waiting]",
+            "  'proceed' er ikke mulig: betingelsen 'consent_given' er ikke opfyldt",
+            "fastlåst i v [waiting]: ingen frist, intet ventende svar, og ingen kan føre sagen videre",
+        )
+        with use_language("da"):
+            text = summary_text(result, sim.registry)
+        assert text.splitlines()[2].split() == ["forløb", "startet", "afsluttet", "overdraget", "gået", "åbne", "fastlåste",
+                                                "kører", "i", "ring", "frister"]
+        assert f"FASTLÅST {first.case_id} i trap / v [waiting]:\n  {first.story[0]}" in text
 
     def test_the_counts_still_add_up(self, tmp_path: Path) -> None:
         sim, result = self._run(tmp_path)
@@ -443,16 +464,26 @@ class TestLivelock:
         first = result.livelocks[0]
         assert (first.case_id, first.pathway, first.state, first.repeats) == ("case-000001", "stay", "staying", 10)
         assert first.cycle == (
-            "2026-01-05 17:10 requested 'request_extension' by nurse-1 (nurse, region): stays in 'staying'",
-            "2026-01-05 21:10 refused 'request_extension': stays in 'staying' (approval timed out)",
+            "2026-01-05 17:10 requested 'request_extension' by Nurse (Region) [nurse] (nurse-1): stays in Staying [staying]",
+            "2026-01-05 21:10 refused 'request_extension': stays in Staying [staying] (approval timed out)",
         )
         assert first.story == (
-            "2026-01-05 16:32 started in 'staying'",
+            "2026-01-05 16:32 started in Staying [staying]",
             "then 10 times the same 2 step(s), from 2026-01-05 17:10 to 2026-01-11 03:14; the first round:",
             *(f"  {line}" for line in first.cycle),
-            "livelock in 'staying': the same steps repeat without progress (still at the end of the period)",
+            "livelock in Staying [staying]: the same steps repeat without progress (still at the end of the period)",
         )
         _check_run(sim, result)
+
+    def test_the_livelock_story_is_told_in_danish(self) -> None:
+        first = simulate(_tiny(), lang="da").livelocks[0]
+        assert first.story == (
+            "2026-01-05 16:32 startet i Bor her [staying]",
+            "derefter 10 gange de samme 2 skridt, fra 2026-01-05 17:10 til 2026-01-11 03:14; første runde:",
+            "  2026-01-05 17:10 anmodet om 'request_extension' af Sygeplejerske (Region) [nurse] (nurse-1): bliver i Bor her [staying]",
+            "  2026-01-05 21:10 afvist 'request_extension': bliver i Bor her [staying] (godkendelsen udløb)",
+            "kører i ring i Bor her [staying]: de samme skridt gentages uden fremskridt (stadig ved periodens slutning)",
+        )
 
     def test_livelocks_are_in_the_json_and_the_summary(self) -> None:
         from pathways.report import summary_text
@@ -461,7 +492,8 @@ class TestLivelock:
         data = result.to_json()
         assert data["overall"]["livelocked"] == len(data["livelocks"]) == len(result.livelocks)
         assert data["livelocks"][0]["cycle"] == list(result.livelocks[0].cycle)
-        assert "LIVELOCK case-000001 in stay/staying, 10 rounds:" in summary_text(result)
+        with use_language("en"):
+            assert "LIVELOCK case-000001 in stay / staying, 10 rounds:" in summary_text(result)
 
     def test_with_the_leader_there_in_the_evening_nothing_is_livelocked(self) -> None:
         evening = _tiny(TINY_SCENARIO + "staff: [{role: leader, hours: [16, 24]}]\n")

@@ -343,10 +343,10 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     sim = Simulation(scenario, load_registry(args.definitions) if args.definitions else None, seed=args.seed)
     quiet = args.format == "json" or not sys.stderr.isatty()
     result = sim.run(None if quiet else ProgressBar(sys.stderr))
-    _emit(args, lambda: summary_text(result), result.to_json)
+    _emit(args, lambda: summary_text(result, sim.registry), result.to_json)
     if args.report:
         write_report(result, sim.registry, args.report)
-        print(f"report written to {args.report}", file=sys.stderr)
+        print(tr("report written to {path}", path=args.report), file=sys.stderr)
     return EXIT_FINDINGS if result.stranded_cases or result.livelocks else EXIT_OK
 
 

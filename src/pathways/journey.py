@@ -29,7 +29,7 @@ from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, JourneyError, Problem
 from .graph import co_reachable, pathway_graph
-from .i18n import current_language, role_name, state_name, tr
+from .i18n import Lang, role_name, state_name, tr, use_language
 from .model import Pathway
 from .registry import Registry
 
@@ -219,6 +219,8 @@ class JourneyResult:
     steps: tuple[StepResult, ...]
     not_run: int = 0
     problems: tuple[Problem, ...] = ()
+    lang: Lang | None = None
+    """The language the steps were told in (:meth:`to_text` speaks it too); ``None``: the current one."""
 
     @property
     def ok(self) -> bool:
@@ -226,6 +228,10 @@ class JourneyResult:
 
     def to_text(self) -> str:
         """Per step: a mark, what happened, and for a failure what was expected instead."""
+        with use_language(self.lang):
+            return self._text()
+
+    def _text(self) -> str:
         title = self.journey.name or Path(self.journey.source).stem
         verdict = tr("passed") if self.ok else tr("FAILED")
         lines = [f"{verdict}: {title} ({self.journey.source})"]
@@ -250,8 +256,17 @@ class JourneyResult:
         }
 
 
-def run_journey(journey: Journey, registry: Registry | None = None) -> JourneyResult:
-    """Run the journey's steps on a fresh engine; stops at the first step that fails."""
+def run_journey(journey: Journey, registry: Registry | None = None, *, lang: Lang | None = None) -> JourneyResult:
+    """Run the journey's steps on a fresh engine; stops at the first step that fails.
+
+    What each step did, expected and saw (the engine's refusal reasons too) is told in
+    ``lang`` (default: the current language, :func:`~pathways.i18n.use_language`).
+    """
+    with use_language(lang) as chosen:
+        return attrs.evolve(_run_journey(journey, registry), lang=chosen)
+
+
+def _run_journey(journey: Journey, registry: Registry | None) -> JourneyResult:
     if registry is None:
         from .loader import load_registry
 
@@ -308,10 +323,15 @@ def reason_words(code: str) -> str:
             return code
 
 
-def _refused_text(code: str, message: str) -> str:
-    """``refused (guard: a condition does not hold)``; in English with the engine's detail."""
-    text = tr("refused ({code}: {words})", code=code, words=reason_words(code))
-    return f"{text} — {message}" if current_language() == "en" else text
+def _refused_text(code: str, detail: str) -> str:
+    """``refused (guard: a condition does not hold) — guard 'consent' does not hold``: an unexpected refusal
+    with its code, its words and the engine's reasons (an expected one reads as it was expected)."""
+    return tr("refused ({code}: {words}) — {detail}", code=code, words=reason_words(code), detail=detail)
+
+
+def _refusal_detail(exc: ActionRefused) -> str:
+    """The engine's reasons for a refusal, in the language the engine spoke (who and where the step already says)."""
+    return "; ".join(dict.fromkeys(r.message for r in exc.reasons))
 
 
 def _refusal_code(exc: ActionRefused) -> str:
@@ -360,7 +380,7 @@ class Runner:
         try:
             events = self._act(step, case, pathway)
         except ActionRefused as exc:
-            refused = (_refusal_code(exc), str(exc))
+            refused = (_refusal_code(exc), _refusal_detail(exc))
         expected, happened, failures = [], [], []
         for want, saw, ok in self._compare(step, case, pathway, events, refused):
             if want is not None:
@@ -415,7 +435,7 @@ class Runner:
         from .errors import NoPendingApproval
 
         if case.pending is not None and trigger is not None and case.pending.trigger != trigger:
-            raise NoPendingApproval(f"the pending request is for {case.pending.trigger!r}, not {trigger!r}")
+            raise NoPendingApproval(tr("the pending request is for '{pending}', not '{trigger}'", pending=case.pending.trigger, trigger=trigger))
 
     def _describe(self, step: Step, pathway: Pathway | None) -> str:
         who = role_name(pathway, step.by) if pathway is not None and step.by else (step.by or "")
@@ -452,7 +472,7 @@ class Runner:
             if refused is None:
                 yield want, tr("carried out"), False
             else:
-                yield want, _refused_text(*refused), refused[0] == x.refused
+                yield want, want if refused[0] == x.refused else _refused_text(*refused), refused[0] == x.refused
         elif refused is not None:
             yield None, _refused_text(*refused), False
         if x.state is not None:

@@ -17,7 +17,7 @@ from typing import TextIO
 from . import diagram
 from ._extras import needs
 from .errors import RenderError
-from .i18n import Lang, label, tr, use_language
+from .i18n import Lang, label, state_name, tr, use_language
 from .registry import Registry
 from .simulation import PathwayResult, RoleLoad, SimulationResult, WaitStats
 
@@ -244,8 +244,8 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
     try:
         parts.append(f'<div class="diagram" id="flows">{_diagram_svg(_flows_dot(result, registry))}</div>')
     except RenderError as exc:
-        parts.append(f'<p class="note">Diagrams are missing: {_esc(exc)}</p>')
-        parts.append(_table([[k, n] for k, n in result.flows.items()], ["flow", "count"]))
+        parts.append(f'<p class="note">{_esc(tr("Diagrams are missing: {error}", error=exc))}</p>')
+        parts.append(_table([[k, n] for k, n in result.flows.items()], [tr("flow"), tr("count")]))
     if result.defects:
         parts.append(_h2(tr("Defects in the definitions")))
         parts += [f'<div class="stranded">{_esc(d)}</div>' for d in result.defects]
@@ -253,15 +253,17 @@ def _render(result: SimulationResult, registry: Registry, title: str | None, lan
     if result.stranded_cases:
         parts.append(_h2(tr("Stranded citizens ({count})", count=len(result.stranded_cases))))
         for s in result.stranded_cases[:50]:
-            parts.append(f'<div class="stranded"><b>{_esc(s.case_id)}</b> in {_esc(s.pathway)} / {_esc(s.state)} '
-                         f"since {_esc(s.since.isoformat())}<pre>{_esc(chr(10).join(s.story))}</pre></div>")
+            where = tr("in {pathway} / {state} since {since}", pathway=s.pathway, state=_state(registry, s.pathway, s.state),
+                       since=s.since.isoformat())
+            parts.append(f'<div class="stranded"><b>{_esc(s.case_id)}</b> {_esc(where)}'
+                         f"<pre>{_esc(chr(10).join(s.story))}</pre></div>")
     if result.livelocks:
         parts.append(_h2(tr("Livelocked citizens ({count})", count=len(result.livelocks))))
         parts.append(_p(tr("The same steps repeat in one state without progress until the end of the period: "
                            "someone moves the case, but never on.")))
         for x in result.livelocks[:50]:
             head = tr("{case} in {pathway} / {state}: {repeats} rounds since {since}", case=x.case_id, pathway=x.pathway,
-                      state=x.state, repeats=x.repeats, since=x.since.isoformat())
+                      state=_state(registry, x.pathway, x.state), repeats=x.repeats, since=x.since.isoformat())
             parts.append(f'<div class="stranded" id="livelock-{_esc(x.case_id)}"><b>{_esc(head)}</b>'
                          f"<pre>{_esc(chr(10).join(x.story))}</pre></div>")
     parts.append(_h2(tr("Occupancy of shared places")))
@@ -347,43 +349,57 @@ def _p(text: str) -> str:
     return f"<p>{_esc(text)}</p>"
 
 
-def summary_text(result: SimulationResult) -> str:
-    """The terminal summary: citizens per pathway, places, approvals, stranded cases."""
-    header = ["pathway", "started", "completed", "handed over", "left", "open", "stranded", "livelocked", "deadlines"]
+def summary_text(result: SimulationResult, registry: Registry | None = None) -> str:
+    """The terminal summary: citizens per pathway, places, approvals, stranded cases.
+
+    In the current language; with ``registry`` the states of stranded and livelocked
+    cases are named by their labels (the stories are in the language of the run).
+    """
+    header = [tr("pathway"), tr("started"), tr("completed"), tr("handed over"), tr("left"), tr("open"), tr("stranded"),
+              tr("livelocked"), tr("deadlines")]
     rows = [[pid, *(str(getattr(r, f)) for f in _FIELDS[:8])] for pid, r in result.pathways.items()]
-    rows.append(["whole house", *(str(getattr(result.overall, f)) for f in _FIELDS[:8])])
-    out = [f"{result.scenario} (seed {result.seed}): {result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}, "
-           f"{result.steps} engine events", "", _text_table(rows, header)]
+    rows.append([tr("whole house"), *(str(getattr(result.overall, f)) for f in _FIELDS[:8])])
+    out = [tr("{scenario} (seed {seed}): {start} to {end}, {steps} engine events", scenario=result.scenario, seed=result.seed,
+              start=result.start.strftime("%Y-%m-%d"), end=result.end.strftime("%Y-%m-%d"), steps=result.steps),
+           "", _text_table(rows, header)]
     for house, goals in result.goals.items():
         out += ["", tr("House {house}: {cases} cases, {citizens} citizens", house=house, cases=goals.cases,
                        citizens=goals.citizens), _text_table([list(r) for r in goals.rows()], [tr("goal"), tr("measured")])]
     if result.occupancy:
         out += ["", _text_table(
             [[r, str(result.capacity[r]), str(result.peak[r]), str(sum(result.turned_away[r]))] for r in result.occupancy],
-            ["resource", "capacity", "peak", "found full"],
+            [tr("resource"), tr("capacity"), tr("peak"), tr("found full")],
         )]
     if result.approvals:
         out += ["", _text_table(
             [[k, str(w.count), _hours(w.median), _hours(w.p90), _hours(w.max)] for k, w in result.approvals.items()],
-            ["approval", "answered", "median", "p90", "max"],
+            [tr("approval"), tr("answered"), tr("median"), "p90", tr("max")],
         )]
     if result.roles:
         rows = [[str(c) for i, c in enumerate(row) if i != 6] for row in _role_rows(result.roles)]
         out += ["", _text_table(rows, [tr("role"), tr("on duty h"), tr("busy h"), tr("utilisation"), tr("busiest hour"),
                                        tr("acts"), tr("wait p90"), tr("wait max"), tr("overtime h")])]
     for d in result.defects:
-        out += ["", f"DEFECT {d}"]
+        out += ["", tr("DEFECT {defect}", defect=d)]
     for pathway_id, n in result.closed_arrivals.items():
-        out += ["", f"CLOSED {_closed_text(pathway_id, n)}"]
+        out += ["", tr("CLOSED {text}", text=_closed_text(pathway_id, n))]
     for s in result.stranded_cases[:5]:
-        out += ["", f"STRANDED {s.case_id} in {s.pathway}/{s.state}:", *(f"  {line}" for line in s.story)]
+        out += ["", tr("STRANDED {case} in {pathway} / {state}:", case=s.case_id, pathway=s.pathway,
+                       state=_state(registry, s.pathway, s.state)), *(f"  {line}" for line in s.story)]
     if len(result.stranded_cases) > 5:
-        out.append(f"... and {len(result.stranded_cases) - 5} more stranded cases (see --json or --report)")
+        out.append(tr("... and {count} more stranded cases (see --format json or --report)", count=len(result.stranded_cases) - 5))
     for x in result.livelocks[:5]:
-        out += ["", f"LIVELOCK {x.case_id} in {x.pathway}/{x.state}, {x.repeats} rounds:", *(f"  {line}" for line in x.story)]
+        out += ["", tr("LIVELOCK {case} in {pathway} / {state}, {repeats} rounds:", case=x.case_id, pathway=x.pathway,
+                       state=_state(registry, x.pathway, x.state), repeats=x.repeats), *(f"  {line}" for line in x.story)]
     if len(result.livelocks) > 5:
-        out.append(f"... and {len(result.livelocks) - 5} more livelocked cases (see --json or --report)")
+        out.append(tr("... and {count} more livelocked cases (see --format json or --report)", count=len(result.livelocks) - 5))
     return "\n".join(out)
+
+
+def _state(registry: Registry | None, pathway_id: str, state: str) -> str:
+    """``Bor her [staying]`` where the pathway is known, else the state's id."""
+    pathway = registry.get(pathway_id) if registry is not None else None
+    return state_name(pathway, state) if pathway is not None else state
 
 
 def _closed_text(pathway_id: str, count: int) -> str:

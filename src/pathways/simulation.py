@@ -33,7 +33,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Generator, Iterable, Mapping
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -46,6 +46,7 @@ from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, CapacityError, ScenarioError, ServiceClosed
 from .goals import GoalCounts, measure_by_house
+from .i18n import Lang, role_name, state_name, tr, use_language
 from .loader import load_registry
 from .model import Outcome, Pathway, Span, Transition
 from .refusals import RefusalCode
@@ -262,10 +263,14 @@ def simulate(
     *,
     seed: int | None = None,
     progress: Progress | None = None,
+    lang: Lang | None = None,
 ) -> SimulationResult:
-    """Run ``scenario`` (on ``registry``, else its ``definitions`` folder) and return the result."""
+    """Run ``scenario`` (on ``registry``, else its ``definitions`` folder) and return the result.
+
+    ``lang`` (default: the current language) is the language of the stories and defects.
+    """
     sim = Simulation(scenario, registry, seed=seed)
-    return sim.run(progress)
+    return sim.run(progress, lang=lang)
 
 
 def _with_capacities(registry: Registry, capacities: Mapping[str, int]) -> Registry:
@@ -347,8 +352,16 @@ class Simulation:
 
     # -- running -----------------------------------------------------------------
 
-    def run(self, progress: Progress | None = None) -> SimulationResult:
-        """Simulate the whole period and count the outcome."""
+    def run(self, progress: Progress | None = None, *, lang: Lang | None = None) -> SimulationResult:
+        """Simulate the whole period and count the outcome.
+
+        The stories of stranded and livelocked cases and the defects are told while the
+        engine runs, in ``lang`` (default: the current language, :func:`~pathways.i18n.use_language`).
+        """
+        with use_language(lang):
+            return self._run(progress)
+
+    def _run(self, progress: Progress | None) -> SimulationResult:
         total = self.scenario.period.total_seconds()
         for arrival_index in range(len(self.scenario.arrivals)):
             self.env.process(self._arrivals(arrival_index, total))
@@ -690,19 +703,21 @@ class Simulation:
 
     def _story(self, case: Case, pathway: Pathway, now: datetime) -> Stranded:
         """The case's history in words, and why nobody can move it on."""
-        lines = [_describe(e, self.zone) for e in case.history]
+        lines = [_describe(e, pathway, self.zone) for e in case.history]
         for t in pathway.transitions_from.get(case.state, ()):
             if pathway.is_leaving(t):
                 continue
             why = []
             for role in t.roles:
                 if role in pathway.roles and not self._staffed(pathway, role):
-                    why.append(f"nobody in role {role!r} is on any shift")
+                    why.append(tr("nobody in the role {role} is on any shift", role=role_name(pathway, role)))
                 elif role in pathway.roles:
                     actor = self._actor(pathway, f"anyone-{role}", role)
                     why += [r.message for r in self.engine.why_not(case, t.trigger, actor)]
-            lines.append(f"  {t.trigger!r} is not possible: {'; '.join(dict.fromkeys(why)) or 'no role may fire it'}")
-        lines.append(f"stranded in {case.state!r}: no deadline, no pending answer, and nobody can move the case on")
+            lines.append("  " + tr("'{trigger}' is not possible: {why}", trigger=t.trigger,
+                                   why="; ".join(dict.fromkeys(why)) or tr("no role may fire it")))
+        lines.append(tr("stranded in {state}: no deadline, no pending answer, and nobody can move the case on",
+                        state=state_name(pathway, case.state)))
         return Stranded(case.id, pathway.id, case.state, now, tuple(lines))
 
     # -- staff ---------------------------------------------------------------------
@@ -814,7 +829,7 @@ class Simulation:
             flows=dict(sorted(self._flows.items())),
             steps=self._steps,
             stranded_cases=tuple(s for cid, s in sorted(self._stranded.items()) if not self._closed(cid)),
-            defects=tuple(f"{text} (first: {cid})" for text, cid in self._defects.items()),
+            defects=tuple(tr("{defect} (first: {case})", defect=text, case=cid) for text, cid in self._defects.items()),
             closed_arrivals=dict(sorted(self._closed_arrivals.items())),
             goals=measure_by_house(self.engine.cases.values(), self.registry, start=self.scenario.start, end=self.scenario.end),
             livelocks=tuple(x for _, x in sorted(self._livelocks.items())),
@@ -913,17 +928,19 @@ def _livelock(case: Case, pathway: Pathway, repeats: int, zone: tzinfo) -> Livel
             side = pathway.citizen_side
             if all(e.actor is not None and e.actor.role in side for e in case.history[first:first + length]):
                 return None  # the citizen repeating their own move (inviting relatives again) is their choice
-            before = [_describe(e, zone) for e in case.history[:first]]
+            before = [_describe(e, pathway, zone) for e in case.history[:first]]
             if len(before) > _STORY_HEAD:
-                before = [*before[:_STORY_HEAD // 2], f"… {len(before) - _STORY_HEAD} more steps …", *before[-_STORY_HEAD // 2:]]
-            cycle = tuple(_describe(e, zone) for e in case.history[first:first + length])
+                skipped = tr("… {count} more steps …", count=len(before) - _STORY_HEAD)
+                before = [*before[:_STORY_HEAD // 2], skipped, *before[-_STORY_HEAD // 2:]]
+            cycle = tuple(_describe(e, pathway, zone) for e in case.history[first:first + length])
             start, last = case.history[first].at.astimezone(zone), case.history[-1].at.astimezone(zone)
             story = (
                 *before,
-                f"then {rounds} times the same {length} step(s), from {start:%Y-%m-%d %H:%M} "
-                f"to {last:%Y-%m-%d %H:%M}; the first round:",
+                tr("then {rounds} times the same {length} step(s), from {start} to {end}; the first round:",
+                   rounds=rounds, length=length, start=start.strftime("%Y-%m-%d %H:%M"), end=last.strftime("%Y-%m-%d %H:%M")),
                 *(f"  {line}" for line in cycle),
-                f"livelock in {case.state!r}: the same steps repeat without progress (still at the end of the period)",
+                tr("livelock in {state}: the same steps repeat without progress (still at the end of the period)",
+                   state=state_name(pathway, case.state)),
             )
             return Livelock(case.id, pathway.id, case.state, case.history[first].at, rounds, cycle, story)
     return None
@@ -950,13 +967,60 @@ def _window_length(hours: tuple[int, ...]) -> int:
     return end - start if start < end else 24 - start + end
 
 
-def _describe(e: Event, zone: tzinfo | None = None) -> str:
+def _describe(e: Event, pathway: Pathway, zone: tzinfo | None = None) -> str:
+    """One step of a case's history in words: when, what, by whom (role by its label), where to."""
     when = e.at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if zone is not None else e.at.strftime("%Y-%m-%d %H:%M")
-    who = f" by {e.actor}" if e.actor else ""
+    who = f"{role_name(pathway, e.actor.role)} ({e.actor.person})" if e.actor else None
     if e.kind is EventKind.STARTED:
-        return f"{when} started in {e.to_state!r}{who}"
+        state = state_name(pathway, e.to_state)
+        return tr("{when} started in {state} by {who}", when=when, state=state, who=who) if who else \
+            tr("{when} started in {state}", when=when, state=state)
     if e.kind is EventKind.FACT_SET:
-        return f"{when} facts set{who}: {', '.join(f'{k}={v}' for k, v in e.facts.items())}"
-    move = f"{e.from_state!r} → {e.to_state!r}" if e.from_state != e.to_state else f"stays in {e.to_state!r}"
-    reason = f" ({e.reason})" if e.reason else ""
-    return f"{when} {e.kind.value} {e.trigger!r}{who}: {move}{reason}"
+        yes, no = tr("yes"), tr("no")
+        facts = ", ".join(f"{k} = {yes if v else no}" for k, v in e.facts.items())
+        return tr("{when} {who} records {facts}", when=when, who=who, facts=facts) if who else \
+            tr("{when} facts set: {facts}", when=when, facts=facts)
+    if e.from_state != e.to_state:
+        move = f"{state_name(pathway, e.from_state or '')} → {state_name(pathway, e.to_state)}"
+    else:
+        move = tr("stays in {state}", state=state_name(pathway, e.to_state))
+    kind, trigger = _kind_words(e.kind), e.trigger or ""
+    text = tr("{when} {kind} '{trigger}' by {who}: {move}", when=when, kind=kind, trigger=trigger, who=who, move=move) if who \
+        else tr("{when} {kind} '{trigger}': {move}", when=when, kind=kind, trigger=trigger, move=move)
+    return f"{text} ({_reason_words(e.reason)})" if e.reason else text
+
+
+def _kind_words(kind: EventKind) -> str:
+    """What an event records, in words (the story's verb)."""
+    match kind:
+        case EventKind.STARTED:
+            return tr("started")
+        case EventKind.FIRED:
+            return tr("fired")
+        case EventKind.ESCALATED:
+            return tr("escalated")
+        case EventKind.REQUESTED:
+            return tr("requested")
+        case EventKind.APPROVED:
+            return tr("approved")
+        case EventKind.REFUSED:
+            return tr("refused")
+        case EventKind.FACT_SET:
+            return tr("facts set")
+        case EventKind.HANDOVER_ACCEPTED:
+            return tr("hand-over accepted")
+        case EventKind.HANDOVER_DECLINED:
+            return tr("hand-over declined")
+        case other:  # pragma: no cover - mypy names a new kind here
+            assert_never(other)
+
+
+def _reason_words(reason: str) -> str:
+    """The engine's own reasons in the current language; a person's words stay as they wrote them."""
+    match reason:
+        case "approval timed out":
+            return tr("approval timed out")
+        case "deadline passed":
+            return tr("deadline passed")
+        case _:
+            return reason
