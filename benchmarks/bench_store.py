@@ -39,7 +39,7 @@ import sqlalchemy as sa
 import pathways
 from pathways.store import DurableEngine, open_store
 from pathways.store import schema as store_schema
-from pathways.store.base import event_row, snapshot, to_micros
+from pathways.store.base import citizen_key, event_row, snapshot, to_micros
 
 RING = 10
 _LEADERS = [("leader_region", "region"), ("leader_social", "social"), ("leader_job", "employment"), ("psychiatrist", "region")]
@@ -225,8 +225,9 @@ def bulk_load(url: str, cases: int) -> None:
             due = base + timedelta(seconds=i)
             ev = event_row(pathways.Event(case_id, 0, first.at, first.kind, state, state, facts=first.facts), "ring", 1, "0" * 64)
             event_rows.append(ev)
+            who = f"cit-{i % citizens}"
             case_rows.append({
-                "id": case_id, "citizen": f"cit-{i % citizens}", "pathway_id": "ring", "version": 1, "state": state,
+                "id": case_id, "citizen": who, "citizen_key": citizen_key(who), "pathway_id": "ring", "version": 1, "state": state,
                 "seq": 1, "terminal": False, "due_at": to_micros(due), "head_hash": ev["hash"],
                 "snapshot": snapshot(template),
             })

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import pathways
 from pathways.cli import main as cli
 from pathways.store import DurableEngine, SQLStore, open_store, verify
-from pathways.store.base import GENESIS, event_hash
+from pathways.store.base import GENESIS, citizen_key, event_hash
 from pathways.store.checkpoint import (
     export_checkpoints,
     generate_signing_key,
@@ -239,12 +239,14 @@ class TestRowsEqualReplay:
              "case 'k3': the stored state does not equal the replay of its events (row altered)"),
             ("UPDATE cases SET citizen = 'cit-9' WHERE id = 'k3'",
              "case 'k3': the stored citizen does not equal the replay of its events (row altered)"),
+            (f"UPDATE cases SET citizen_key = '{citizen_key('cit-9')}' WHERE id = 'k3'",  # found as another citizen's
+             "case 'k3': the stored citizen_key does not equal the replay of its events (row altered)"),
             ("DELETE FROM case_owners WHERE case_id = 'k3' AND role = 'social_worker'",
              "case 'k3': the stored owner rows does not equal the replay of its events (row altered)"),
             ("UPDATE resources SET in_use = 16 WHERE id = 'beds'",
              "resource 'beds': 16 places are counted in use, but the cases' events hold 0 (counter altered)"),
         ],
-        ids=["snapshot-consent", "state", "citizen", "owners", "places"],
+        ids=["snapshot-consent", "state", "citizen", "citizen-key", "owners", "places"],
     )
     def test_a_forged_row_is_detected(self, url: str, statement: str, finding: str) -> None:
         store = open_store(url, audit_keys=KEYS)

@@ -232,6 +232,8 @@ class TestCases:
     def test_a_citizens_cases(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["cases", "citizen", "cit-1", "--db", str(db), "--format", "json"]) == 0
         assert [c["id"] for c in _json(capsys)["cases"]] == ["k1", "k2"]  # type: ignore[index]
+        assert main(["cases", "citizen", "CIT-1", "--db", str(db), "--format", "json"]) == 0  # the same citizen
+        assert [(c["id"], c["citizen"]) for c in _json(capsys)["cases"]] == [("k1", "cit-1"), ("k2", "cit-1")]  # type: ignore[index]
 
     def test_overdue_cases_exit_1_and_the_lag(self, db: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["cases", "overdue", "--db", str(db), "--at", "2000-01-01T00:00+00:00"]) == 0

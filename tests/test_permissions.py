@@ -456,7 +456,7 @@ def test_ids_differing_only_in_case_are_one_person_for_four_eyes(backend: str, t
         run()
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "postgres"])
 def test_a_leaders_inbox_leaves_out_what_they_asked_for_or_approved_under_any_spelling(backend: str, tmp_path: Path) -> None:
     with _engines(backend, tmp_path) as eng:
         assert isinstance(eng, DurableEngine)

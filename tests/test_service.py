@@ -169,6 +169,7 @@ def test_a_citizen_acts_on_and_reads_only_their_own_cases(server):
     me = _auth(f"C-{mine}", "citizen", "citizen")  # the citizen c-<id>, under another spelling of the same id
     assert httpx.get(f"{server}/cases/{mine}", headers=me).status_code == 200
     assert [c["id"] for c in httpx.get(f"{server}/citizens/c-{mine}/cases", headers=me).json()] == [mine]
+    assert [c["id"] for c in httpx.get(f"{server}/citizens/C-{mine}/cases", headers=me).json()] == [mine]  # found by key
     for r in (
         httpx.get(f"{server}/cases/{theirs}", headers=me),
         httpx.get(f"{server}/cases/{theirs}/history", headers=me),

@@ -511,6 +511,13 @@ class TestBadInput:
         assert "s3cret-pw" not in str(info.value)
 
 
+def _back_to_v4(conn: sa.Connection) -> None:
+    """Rewrite a current store's cases as schema 4 had them: no citizen key, an index by citizen."""
+    conn.exec_driver_sql("DROP INDEX ix_cases_citizen_key")
+    conn.exec_driver_sql("ALTER TABLE cases DROP COLUMN citizen_key")
+    conn.exec_driver_sql("CREATE INDEX ix_cases_citizen ON cases (citizen, id)")
+
+
 def _back_to_v3_events(conn: sa.Connection) -> None:
     """Rewrite a current store's events as schema 3 wrote them: no key id, no citizen, and
     hashes over the remaining columns (so this also proves the upgrade keeps old chains)."""
@@ -545,6 +552,7 @@ class TestSchemaUpgrade:
             conn.exec_driver_sql("DROP TABLE case_owners")
             conn.exec_driver_sql("DROP TABLE migrations")
             conn.exec_driver_sql("DROP TABLE approval_waits")
+            _back_to_v4(conn)
             conn.exec_driver_sql("DROP INDEX ix_cases_citizen")
             _back_to_v3_events(conn)
             conn.exec_driver_sql("ALTER TABLE cases ADD COLUMN owners TEXT NOT NULL DEFAULT '[]'")
@@ -567,6 +575,7 @@ class TestSchemaUpgrade:
         store.close()
         engine = sa.create_engine(_sa(sql_url))
         with engine.begin() as conn:
+            _back_to_v4(conn)
             _back_to_v3_events(conn)
             conn.exec_driver_sql("UPDATE schema_version SET version = 3")
         engine.dispose()
@@ -577,6 +586,31 @@ class TestSchemaUpgrade:
         assert verify(store, registry()).ok
         store.close()
 
+    def test_a_version_3_store_finds_a_citizen_under_any_spelling_after_the_upgrade(self, sql_url: str) -> None:
+        """The upgrade computes every stored case's citizen key; the ids stay as given."""
+        store = open_store(sql_url)
+        durable = DurableEngine(registry(), store, clock=pathways.ManualClock())
+        for case_id, who in [("k1", "Cit-1"), ("k2", "cit-1"), ("k3", "\uff23\uff29\uff34-\uff11"), ("k4", "cit-2")]:
+            durable.start("night", who, case_id=case_id)
+        store.close()
+        engine = sa.create_engine(_sa(sql_url))
+        with engine.begin() as conn:
+            _back_to_v4(conn)
+            _back_to_v3_events(conn)
+            conn.exec_driver_sql("UPDATE schema_version SET version = 3")
+        engine.dispose()
+        store = open_store(sql_url)
+        assert [(s.id, s.citizen) for s in store.of_citizen("CIT-1")] == [("k1", "Cit-1"), ("k2", "cit-1"), ("k3", "\uff23\uff29\uff34-\uff11")]
+        assert [s.id for s in store.of_citizen("cit-2")] == ["k4"]
+        assert verify(store, registry()).ok
+        assert isinstance(store, SQLStore)
+        with store.engine().connect() as conn:
+            assert conn.exec_driver_sql("SELECT version FROM schema_version").scalar() == CURRENT_VERSION == 5
+            indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("cases")}
+        assert indexes["ix_cases_citizen_key"] == ["citizen_key", "id"]
+        assert "ix_cases_citizen" not in indexes
+        store.close()
+
     def test_a_fresh_v1_schema_upgrades_to_the_current_tables(self, sql_url: str) -> None:
         engine = sa.create_engine(_sa(sql_url))
         with engine.begin() as conn:
@@ -585,8 +619,13 @@ class TestSchemaUpgrade:
         store = open_store(sql_url)
         assert isinstance(store, SQLStore)
         with store.engine().connect() as conn:
-            tables = set(sa.inspect(conn).get_table_names())
+            inspect = sa.inspect(conn)
+            tables = set(inspect.get_table_names())
+            columns = [c["name"] for c in inspect.get_columns("cases")]
+            indexes = sorted(str(i["name"]) for i in inspect.get_indexes("cases"))
         assert tables == set(store_schema.metadata.tables)
+        assert columns == [c.name for c in store_schema.cases.columns]
+        assert indexes == sorted(str(i.name) for i in store_schema.cases.indexes)
         store.close()
 
 

@@ -3,13 +3,20 @@ cases, overdue cases and the worker's lag."""
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 import pathways
-from pathways.store import ApprovalWait, DurableEngine, run_worker
+from pathways._arguments import person_key
+from pathways._limits import id_problem
+from pathways.store import ApprovalWait, DurableEngine, SQLStore, run_worker
 from test_store_support import BACKENDS, LEAD_R, LEAD_S, SOCIAL, fresh_store, registry
 
 
@@ -85,6 +92,63 @@ def test_every_case_of_a_citizen_across_pathways(engine: DurableEngine) -> None:
     engine.start("stay", "cit-1", case_id="k3")
     assert [(s.id, s.pathway_id) for s in engine.store.of_citizen("cit-1")] == [("k2", "night"), ("k3", "stay")]
     assert engine.store.of_citizen("nobody") == []
+
+
+def _full_width(text: str) -> str:
+    """ASCII letters, digits and signs as their full-width forms (NFKC maps them back)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+SPELLINGS: list[Callable[[str], str]] = [
+    str.lower, str.upper, str.swapcase, _full_width,
+    lambda s: unicodedata.normalize("NFD", s), lambda s: unicodedata.normalize("NFKD", s),
+]
+"""Ways to write one person's id that the normalised id (NFKC, case-folded) takes as one."""
+
+
+class TestCitizenKey:
+    def test_a_citizen_is_found_under_any_spelling_and_each_case_keeps_its_own(self, engine: DurableEngine) -> None:
+        for case_id, who in [("k1", "Cit-1"), ("k2", "cit-1"), ("k3", "\uff23\uff29\uff34-\uff11"), ("k4", "cit-2"), ("k5", "cit-10")]:
+            engine.start("night", who, case_id=case_id)
+        found = [(s.id, s.citizen) for s in engine.store.of_citizen("CIT-1")]
+        assert found == [("k1", "Cit-1"), ("k2", "cit-1"), ("k3", "\uff23\uff29\uff34-\uff11")]
+        assert [s.id for s in engine.store.of_citizen("c\u0131t-2")] == []  # dotless i is another letter
+        assert [s.id for s in engine.store.of_citizen("cit-1", limit=2)] == ["k1", "k2"]
+
+    def test_a_citizen_id_with_a_space_or_of_another_type_is_refused(self, engine: DurableEngine) -> None:
+        with pytest.raises(pathways.InvalidArgument) as info:
+            engine.store.of_citizen(" cit-1")
+        assert str(info.value) == (
+            "citizen must be an id of 1 to 128 characters without spaces or control characters, "
+            "got text with a space or control character"
+        )
+        with pytest.raises(pathways.InvalidArgument, match=r"^citizen must be an id \(text of 1 to 128 characters\), got int$"):
+            engine.store.of_citizen(7)  # type: ignore[arg-type]
+        with pytest.raises(pathways.InvalidArgument, match=r"^person must be an id \(text of 1 to 128 characters\), got int$"):
+            engine.store.awaiting(role="leader_region", person=7)  # type: ignore[arg-type]
+
+    def test_ids_differing_only_in_case_or_normal_form_find_the_same_cases(self, engine: DurableEngine) -> None:
+        numbers = itertools.count()
+        postgres = isinstance(engine.store, SQLStore) and engine.store.dialect == "postgresql"
+
+        @settings(max_examples=10 if postgres else 25, deadline=None)
+        @given(
+            stem=st.text(st.characters(categories=("Lu", "Ll", "Nd")), min_size=1, max_size=6),
+            spellings=st.lists(st.sampled_from(SPELLINGS), min_size=1, max_size=3),
+            ask=st.sampled_from(SPELLINGS),
+        )
+        def run(stem: str, spellings: list[Callable[[str], str]], ask: Callable[[str], str]) -> None:
+            n = next(numbers)
+            who = f"c{n}-{stem}"  # a citizen of this example only
+            ids = [spell(who) for spell in spellings]
+            asked = ask(who)
+            assume(all(id_problem(i) is None for i in (*ids, asked)))
+            assume({person_key(i) for i in (*ids, asked)} == {person_key(who)})
+            started = [(engine.start("night", i, case_id=f"p{n}-{k}").id, i) for k, i in enumerate(ids)]
+            assert [(s.id, s.citizen) for s in engine.store.of_citizen(asked)] == started
+            assert engine.store.of_citizen(f"c{n}-other") == []
+
+        run()
 
 
 def test_overdue_cases_and_the_worker_lag(engine: DurableEngine) -> None:

@@ -7,7 +7,7 @@
    row breaks the chain there. With a key kept outside the database, nobody without the
    key can recompute the chain after a change; unkeyed, anyone with write access can;
 2. **the case rows**: ``seq`` and ``head_hash`` match the last event; with a registry,
-   the state, citizen, version, due time, snapshot and owner rows equal what replaying the
+   the state, citizen (and its key), version, due time, snapshot and owner rows equal what replaying the
    events gives, and each resource's places in use equal what the cases hold;
 3. **the last checkpoint** (see :mod:`.checkpoint`): every case it covers still exists,
    with its checkpointed event in place; with the public key, every checkpoint's signature.
@@ -27,7 +27,7 @@ import attrs
 from ..case import Case, apply, new_case
 from ..errors import PathwaysError, SnapshotError, UnknownPathway
 from ..registry import Registry
-from .base import GENESIS, CaseStore, event_hash, iso_time, row_event, snapshot, to_micros
+from .base import GENESIS, CaseStore, citizen_key, event_hash, iso_time, row_event, snapshot, to_micros
 from .checkpoint import check_records, heads_digest
 from .keys import AuditKeys
 from .migrate import apply_migration
@@ -225,7 +225,7 @@ def _rows_equal_replay(
             raise _Tampered(f"case {case_id!r}: its events cannot be replayed ({type(exc).__name__}): the events were forged", case_id) from None
         state = pathway.state(case.state)
         derived = {
-            "citizen": case.citizen, "pathway_id": case.pathway_id, "version": case.version, "state": case.state,
+            "citizen": case.citizen, "citizen_key": citizen_key(case.citizen), "pathway_id": case.pathway_id, "version": case.version, "state": case.state,
             "seq": case.seq, "terminal": state.terminal, "snapshot": snapshot(case),
             "due_at": to_micros(due) if (due := case.due_at(pathway)) is not None else None,
             "owners": sorted((r, pathway.roles[r].sector) for r in state.responsible),

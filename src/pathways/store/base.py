@@ -34,6 +34,7 @@ __all__ = [
     "Loaded",
     "MigrationRecord",
     "case_write",
+    "citizen_key",
     "fits",
     "unchanged",
 ]
@@ -367,6 +368,17 @@ def chain(write: CaseWrite, keys: AuditKeys | None = None) -> list[dict[str, Any
 # -- the rules every back-end enforces ------------------------------------------------
 
 
+def citizen_key(citizen: str) -> str:
+    """How every store finds a citizen's cases: SHA-256 (hex) of the normalised id.
+
+    The one rule for people (:func:`~pathways._arguments.person_key`: NFKC, case-folded),
+    so ``P-1``, ``p-1`` and its full-width spelling are one citizen to ``of_citizen``, as
+    to the engine. Digested because the normalised id can be far longer than the id (NFKC
+    turns the one character U+FDFA into 18): the column and its index keep 64 characters.
+    """
+    return hashlib.sha256(person_key(citizen).encode()).hexdigest()
+
+
 def unchanged(stored_seq: Any, stored_version: Any, expected_seq: Any, expected_version: Any) -> Any:
     """Optimistic concurrency: a case row is written only if nobody moved it since it was read.
 
@@ -496,6 +508,7 @@ def case_row(write: CaseWrite, head_hash: str) -> dict[str, Any]:
     return {
         "id": case.id,
         "citizen": case.citizen,
+        "citizen_key": citizen_key(case.citizen),
         "pathway_id": case.pathway_id,
         "version": case.version,
         "state": case.state,

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from .. import _arguments as _args
 from ..case import Case, Event
 from ..errors import StoreError, UnknownCase
 from . import base
@@ -137,6 +138,7 @@ class MemoryStore:
     ) -> list[ApprovalWait]:
         if role is None and sector is None:
             raise StoreError("awaiting needs role= or sector= (and may take person=)")
+        _args.ident(person, "person", optional=True)
         with self._lock:
             waits = [
                 w for ws in self._waits.values() for w in ws
@@ -145,8 +147,10 @@ class MemoryStore:
         return base.inbox(sorted(waits, key=lambda w: (w.requested_at, w.case_id, w.role)), person, limit)
 
     def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
+        _args.ident(citizen, "citizen")
+        key = base.citizen_key(citizen)
         with self._lock:
-            rows = sorted((r for r in self._cases.values() if r["citizen"] == citizen), key=lambda r: r["id"])[:limit]
+            rows = sorted((r for r in self._cases.values() if r["citizen_key"] == key), key=lambda r: r["id"])[:limit]
         return [base.summary_from_row(r) for r in rows]
 
     def lag(self, now: datetime) -> timedelta:

@@ -11,6 +11,10 @@ Version history (``schema_version.version``):
 4. events carry the ``key_id`` of the HMAC key that chained them (``NULL``: unkeyed) and,
    on a case's first event, the ``citizen``;
    ``checkpoints`` / ``checkpoint_heads`` keep signed checkpoints of every case's head.
+5. ``cases.citizen_key`` (indexed, replacing the index by ``citizen``): the citizen's
+   normalised id as :func:`~pathways.store.base.citizen_key` computes it, so a citizen's
+   cases are found however the id is spelled (``P-1`` is ``p-1``); the upgrade computes it
+   for every stored case. ``citizen`` keeps the id as given.
 
 :func:`ensure_schema` creates the current version in an empty database, upgrades an
 older one step by step in one transaction, and refuses a database that is not a
@@ -27,10 +31,11 @@ import sqlalchemy as sa
 
 from .._limits import MAX_CASE_ID, MAX_ID
 from ..errors import NotAStore, SchemaTooNew
+from .base import citizen_key
 
 __all__ = ["CURRENT_VERSION", "approval_waits", "ensure_schema", "metadata", "metadata_v1"]
 
-CURRENT_VERSION = 4
+CURRENT_VERSION = 5
 
 
 def _events(md: sa.MetaData, *, key_id: bool = True) -> sa.Table:
@@ -58,10 +63,10 @@ def _events(md: sa.MetaData, *, key_id: bool = True) -> sa.Table:
     )
 
 
-def _cases(md: sa.MetaData, *, owners_column: bool, citizen_index: bool = True) -> sa.Table:
+def _cases(md: sa.MetaData, *, owners_column: bool, citizen_key: bool = True) -> sa.Table:
     extra: list[Any] = [sa.Column("owners", sa.Text, nullable=False, server_default="[]")] if owners_column else []
-    if citizen_index:
-        extra.append(sa.Index("ix_cases_citizen", "citizen", "id"))
+    if citizen_key:
+        extra += [sa.Column("citizen_key", sa.String(64), nullable=False), sa.Index("ix_cases_citizen_key", "citizen_key", "id")]
     return sa.Table(
         "cases", md,
         sa.Column("id", sa.String(MAX_CASE_ID), primary_key=True),
@@ -163,7 +168,7 @@ def _checkpoint_heads(md: sa.MetaData) -> sa.Table:
 metadata_v1 = sa.MetaData()
 """Schema version 1 (kept to test the upgrade)."""
 _events(metadata_v1, key_id=False)
-_cases(metadata_v1, owners_column=True, citizen_index=False)
+_cases(metadata_v1, owners_column=True, citizen_key=False)
 _resources(metadata_v1)
 _version_table(metadata_v1)
 
@@ -207,7 +212,26 @@ def _upgrade_3_to_4(conn: sa.Connection) -> None:
     _checkpoint_heads(md).create(conn)
 
 
-_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4}
+def _upgrade_4_to_5(conn: sa.Connection) -> None:
+    """Every stored case gets its citizen's key, computed here (SQL has no NFKC), page by page."""
+    conn.exec_driver_sql("ALTER TABLE cases ADD COLUMN citizen_key VARCHAR(64)")
+    old = sa.table("cases", sa.column("id"), sa.column("citizen"), sa.column("citizen_key"))
+    fill = old.update().where(old.c.id == sa.bindparam("w_id")).values(citizen_key=sa.bindparam("key"))
+    after = ""
+    while page := conn.execute(
+        sa.select(old.c.id, old.c.citizen).where(old.c.id > after).order_by(old.c.id).limit(5000)
+    ).all():
+        conn.execute(fill, [{"w_id": case_id, "key": citizen_key(citizen)} for case_id, citizen in page])
+        after = page[-1][0]
+    if conn.dialect.name == "postgresql":  # SQLite cannot add NOT NULL to a column; every row has its key
+        conn.exec_driver_sql("ALTER TABLE cases ALTER COLUMN citizen_key SET NOT NULL")
+    conn.exec_driver_sql("DROP INDEX ix_cases_citizen")
+    conn.exec_driver_sql("CREATE INDEX ix_cases_citizen_key ON cases (citizen_key, id)")
+
+
+_UPGRADES: dict[int, Callable[[sa.Connection], None]] = {
+    1: _upgrade_1_to_2, 2: _upgrade_2_to_3, 3: _upgrade_3_to_4, 4: _upgrade_4_to_5,
+}
 
 
 def create(conn: sa.Connection, md: sa.MetaData, version: int) -> None:

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from .. import _arguments as _args
 from .. import logs
 from ..case import Case, Event
 from ..errors import NotAStore, PathwaysError, StoreError, StoreUnreachable, UnknownCase
@@ -41,6 +42,7 @@ from .base import (
     case_from_row,
     case_row,
     chain,
+    citizen_key,
     concurrent,
     fits,
     inbox,
@@ -66,6 +68,9 @@ _R = schema.resources
 _O = schema.case_owners
 _W = schema.approval_waits
 _M = schema.migrations
+
+_FIXED = ("id", "citizen", "citizen_key", "pathway_id")
+"""Case columns a write never moves (the migration's update sets them to what they were)."""
 
 _SUMMARY = (_C.c.id, _C.c.citizen, _C.c.pathway_id, _C.c.version, _C.c.state, _C.c.seq, _C.c.due_at, _C.c.terminal)
 
@@ -139,7 +144,7 @@ def _unchanged_since_read() -> sa.ColumnElement[bool]:
 def _pg_move_sql(n_events: int, owners: bool, dialect: sa.Dialect) -> str:
     """The single PostgreSQL statement of :meth:`SQLStore._pg_move` for ``n_events`` events."""
     guard = str(_unchanged_since_read().compile(dialect=dialect))
-    moved = [c.name for c in _C.columns if c.name not in ("id", "citizen", "pathway_id")]
+    moved = [c.name for c in _C.columns if c.name not in _FIXED]
     sets = ", ".join(f"{c} = %(c_{c})s" for c in moved)
     ecols = [c.name for c in _E.columns]
     values = ", ".join(
@@ -250,7 +255,7 @@ class SQLStore:
 
     def _prepare_statements(self, dialect: sa.Dialect) -> None:
         row_cols = [c.name for c in _C.columns]
-        moved = [c for c in row_cols if c not in ("id", "citizen", "pathway_id")]
+        moved = [c for c in row_cols if c not in _FIXED]
         self._load = _Prepared(sa.select(_C.c.snapshot, _C.c.seq, _C.c.head_hash).where(_C.c.id == sa.bindparam("id")), dialect)
         self._insert_case = _Prepared(_C.insert().values(_bind(*row_cols)), dialect)
         self._update_case = _Prepared(
@@ -616,6 +621,7 @@ class SQLStore:
     ) -> list[ApprovalWait]:
         if role is None and sector is None:
             raise StoreError("awaiting needs role= or sector= (and may take person=)")
+        _args.ident(person, "person", optional=True)
         query = sa.select(_W)
         if role is not None:
             query = query.where(_W.c.role == role)
@@ -634,7 +640,9 @@ class SQLStore:
             fetch *= 4
 
     def of_citizen(self, citizen: str, *, limit: int = 100) -> list[CaseSummary]:
-        return self._summaries(sa.select(*_SUMMARY).where(_C.c.citizen == citizen).order_by(_C.c.id).limit(limit))
+        _args.ident(citizen, "citizen")
+        key = citizen_key(citizen)
+        return self._summaries(sa.select(*_SUMMARY).where(_C.c.citizen_key == key).order_by(_C.c.id).limit(limit))
 
     def lag(self, now: datetime) -> timedelta:
         with self._read() as conn:
