@@ -188,6 +188,24 @@ def test_the_example_in_docs_journeys_runs_as_shown(tmp_path: Path, capsys: pyte
     assert capsys.readouterr().out == shown["body"]
 
 
+def test_the_failing_step_in_docs_journeys_is_shown_as_it_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Danish failing step in docs/journeys.md: the example with 'state: staying' where every place is taken."""
+    import re
+
+    text = (ROOT / "docs" / "journeys.md").read_text(encoding="utf-8")
+    example = re.search(r"<!-- file: (?P<file>\S+) -->\n```yaml\n(?P<body>.*?)^```$", text, re.S | re.M)
+    shown = re.search(r"```console\n\$ pathways test (?P<file>\S+\.yaml) --lang da\n(?P<body>.*?)^```$", text, re.S | re.M)
+    assert example and shown and shown["file"] == example["file"]
+    wrong = example["body"].replace("{by: nurse, do: admit, expect: {refused: capacity}}", "{by: nurse, do: admit, expect: {state: staying}}")
+    assert wrong != example["body"]
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / example["file"]).write_text(wrong, encoding="utf-8")
+    (tmp_path / "definitions").symlink_to(ROOT / "definitions")
+    monkeypatch.chdir(tmp_path)
+    assert main(["test", example["file"], "--lang", "da"]) == 1
+    assert capsys.readouterr().out == shown["body"]
+
+
 class TestSavedCounterexamples:
     def test_check_saves_each_counterexample_as_a_journey_that_fails_until_fixed(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         folder = tmp_path / "saved"
