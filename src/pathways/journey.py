@@ -406,7 +406,7 @@ class Runner:
                 return e.approve(case, self.actor(step, pathway))
             case "refuse":
                 self._pending_is(case, step.refuse)
-                return e.refuse(case, self.actor(step, pathway), reason=step.reason or "refused in the journey")
+                return e.refuse(case, self.actor(step, pathway), reason=step.reason or tr("refused in the journey"))
             case "set":
                 assert step.set is not None
                 out: list[Event] = []
@@ -590,7 +590,7 @@ def from_counterexample(finding: Finding, registry: Registry, definitions: str =
     steps[-1]["note"] = f"{finding.message} ({finding.kind.value})"
     steps = [{k: v for k, v in s.items() if v is not None} for s in steps]
     return {
-        "name": f"{finding.pathway}: {finding.kind.value} must not strand the citizen",
+        "name": tr("{pathway}: {kind} must not strand the citizen", pathway=finding.pathway, kind=finding.kind.value),
         "description": cx.story(),
         "pathway": start,
         "definitions": definitions,
@@ -648,7 +648,7 @@ def _journey_step(s: StoryStep, case: str | None, registry: Registry) -> dict[st
             receiver = registry.get(s.to) if s.to is not None else None
             intake = receiver.intake if receiver is not None else None
             if receiver is None or intake is None:
-                return out | {"note": f"{s.to} answers the hand-over"}
+                return out | {"note": tr("{pathway} answers the hand-over", pathway=s.to)}
             trigger = intake.accept if s.kind == "handover_accepted" else intake.decline
             t = receiver.find(intake.state, trigger)
             role = next((r for r in (t.roles if t else ()) if r in receiver.roles), None)
