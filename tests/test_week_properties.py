@@ -283,6 +283,11 @@ def _during(a: int | None, stay: int | None) -> range:
     return range(TICKS) if a is None or stay is None else range(a, a + stay + a % 2)
 
 
+def _still(tick: int, during: range) -> bool:
+    """Whether the citizen is still there at ``tick`` (a citizen with no deadline is there, week after week)."""
+    return len(during) >= TICKS or tick in during
+
+
 Found = dict[tuple[str, str, str], set[int]]
 """(kind, pathway or house, state or trigger) → the ticks at which it happens."""
 
@@ -317,11 +322,13 @@ def _walk(w: _BruteWeek, p: Pathway, todo: list[tuple[str, int | None]], arrive:
                     window = TICKS if timeout is None else _minutes(timeout) // TICK
                     # the answer or the timeout comes while the citizen is still there
                     for later in _during(tick, window):
-                        if later in during and w.can_meet(t.approval, q, later):
+                        if _still(later, during) and w.can_meet(t.approval, q, later):
                             arrive(t.dest, later)
-                        if later in during and w.can_refuse(t.approval, q, later):
+                        if _still(later, during) and w.can_refuse(t.approval, q, later):
                             arrive(t.approval.on_refusal, later)
-                    if timeout is not None and tick + window in during:
+                    # a request made the moment the citizen came times out the moment their deadline passes
+                    tie = a is not None and stay is not None and tick == a and window == stay
+                    if timeout is not None and _still(tick + window, during) and not tie:
                         arrive(t.approval.on_refusal, tick + window)
         d = p.state(s).deadline
         if d is not None and a is not None and stay is not None:
@@ -399,7 +406,7 @@ def _one(w: _BruteWeek, p: Pathway) -> Found:
                 if t.approval is not None:  # the hand-over goes when the approval is given
                     window = TICKS if t.approval.timeout is None else _minutes(t.approval.timeout) // TICK
                     moments = [later for q in askers for later in _during(tick, window)
-                               if later in _during(a, _stay(p, s)) and w.can_meet(t.approval, q, later)]
+                               if _still(later, _during(a, _stay(p, s))) and w.can_meet(t.approval, q, later)]
                 for moment in moments:
                     if not any(w.answers(t, later) for later in _during(moment, _stay(p, t.dest))):
                         add(("handover_unanswered", p.id, t.trigger), moment)

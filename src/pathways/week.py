@@ -449,6 +449,17 @@ class _Explorer:
         inside = [n - 1 if n != k else k for n, k in zip(late, d, strict=True)]
         return _by_stay(d, arrivals, self.w.rot) | _by_stay(inside, arrivals, self.w.rot)
 
+    def _later(self, a: int, bits: int, length: int, *, exactly: bool = False) -> int:
+        """Slots within ``length`` after a slot of ``bits`` (with ``exactly``: just ``length`` after), counted from arrival ``a``.
+
+        Counted forward from the arrival, never round the week back to before it: an answer
+        or a timeout cannot come before the citizen who asked was there.
+        """
+        w = self.w
+        rel = w.rot(bits, -a)
+        moved = (rel << length) & w.all if exactly else _forward(rel, length, w.n)
+        return w.rot(moved, a)
+
     def explore(self) -> None:
         w, p = self.w, self.p
         frontier: dict[str, int] = {}
@@ -483,15 +494,39 @@ class _Explorer:
             # An answer comes while the citizen is still there (the state's deadline does not
             # wait for it), until the timeout, which may fall inside a slot.
             case "approved" | "refuse":
-                asked = occ & w.present(self.p, e.who or "")
-                return w.dilate(asked, e.delay + 1 if e.delay < w.n else e.delay) & e.when & occ
-            case "timeout":
-                return w.rot(occ & e.when, e.delay) & occ
+                window = e.delay + 1 if e.delay < w.n else e.delay
+                present = w.present(self.p, e.who or "")
+                if self.stay.get(e.source) is None:  # no deadline: there all week, whenever they came
+                    return w.dilate(occ & present, window) & e.when
+                out = 0
+                for a in _bits(bits):  # the answer to a request comes while that citizen is still there
+                    occ_a = self.occupied(e.source, 1 << a)
+                    out |= self._later(a, occ_a & present, window) & e.when & occ_a
+                return out
+            case "timeout":  # at the request's moment after the timeout: before the deadline passes
+                out = 0
+                for a in _bits(bits):
+                    asked = self.occupied(e.source, 1 << a) & e.when
+                    out |= self._later(a, asked, e.delay, exactly=True) & self.surely(e.source, 1 << a)
+                    # a request made in a later slot than the arrival may be made earlier in its slot
+                    out |= self._later(a, asked & ~(1 << a), e.delay, exactly=True) & self.occupied(e.source, 1 << a)
+                return out
             case "accepted" | "declined":
                 wait = self.stay.get(e.source)
                 return (self.occupied(e.source, bits) if wait is not None else w.all) & e.when
             case _:  # pragma: no cover - every edge kind is listed above
                 return 0
+
+
+def _forward(bits: int, length: int, n: int) -> int:
+    """Every slot within ``length`` slots after a slot of ``bits``, without going round the week."""
+    out, span = bits, 1
+    while span * 2 <= length:
+        out |= out << span
+        span *= 2
+    if span < length:
+        out |= out << (length - span)
+    return out & ((1 << n) - 1)
 
 
 def _by_stay(stay: int | list[int], arrivals: int, shift: Callable[[int, int], int]) -> int:
