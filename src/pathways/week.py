@@ -133,20 +133,29 @@ class Week:
     def minute(self, slot: int) -> int:
         return slot * self.unit
 
-    def _in_force(self, entries: Sequence[tuple[frozenset[int], Span]], slot: int) -> list[int]:
-        m = self.minute(slot)
-        day, minute = divmod(m, 1440)
-        return calendar.covers(entries, self._days[day], minute, self._days[(day - 1) % 7])
+    def _covered(self, days: frozenset[int], span: Span) -> Iterator[int]:
+        """The slots ``span`` covers on ``days``: a span over midnight belongs to the day it starts."""
+        for day in range(7):
+            if self._days[day] in days:
+                start = day * 1440 + span.start
+                end = day * 1440 + span.end + (1440 if span.overnight else 0)
+                for slot in range(start // self.unit, end // self.unit):
+                    yield slot % self.n
+
+    def in_force(self, entries: Iterable[tuple[frozenset[int], Span]]) -> int:
+        """Slots at which some of the (days, span) ``entries`` is in force."""
+        return _mask_of(slot for days, span in entries for slot in self._covered(days, span))
 
     def people(self, role: str, *, on_call: bool = False) -> list[int]:
         """People holding ``role`` on duty per slot (with ``on_call``: also by phone)."""
         key = (role, on_call)
         if key not in self._people:
-            shifts = [s for s in self.house.staffing.get(role, ()) if on_call or not s.on_call]
-            entries = [(calendar.days_of(s.days), s.hours) for s in shifts]
-            self._people[key] = [
-                sum(shifts[i].people for i in self._in_force(entries, slot)) for slot in range(self.n)
-            ]
+            counts = [0] * self.n
+            for s in self.house.staffing.get(role, ()):
+                if on_call or not s.on_call:
+                    for slot in self._covered(calendar.days_of(s.days), s.hours):
+                        counts[slot] += s.people
+            self._people[key] = counts
         return self._people[key]
 
     def present(self, p: Pathway, role: str, *, on_call: bool = False) -> int:
@@ -170,8 +179,7 @@ class Week:
         if cal is None or not cal.opening:
             return self.all
         if cal.opening not in self._open:
-            entries = [(calendar.days_of(o.days), o.hours) for o in cal.opening]
-            self._open[cal.opening] = _mask(bool(self._in_force(entries, s)) for s in range(self.n))
+            self._open[cal.opening] = self.in_force((calendar.days_of(o.days), o.hours) for o in cal.opening)
         return self._open[cal.opening]
 
     def rot(self, bits: int, k: int) -> int:
@@ -215,6 +223,13 @@ def _mask(flags: Iterable[bool]) -> int:
     for i, f in enumerate(flags):
         if f:
             out |= 1 << i
+    return out
+
+
+def _mask_of(slots: Iterable[int]) -> int:
+    out = 0
+    for slot in slots:
+        out |= 1 << slot
     return out
 
 
@@ -269,6 +284,9 @@ class _Explorer:
             self.stay[st.id], self.linger[st.id] = self._delays(st.id)
         self._instant = {k: _mask(n == 0 for n in d) for k, d in self.stay.items() if isinstance(d, list)}
         """Per state, the arrival slots whose wait has no length (closed at arrival, until closing)."""
+        self._free_slots: dict[tuple[str, str], int] = {}
+        self._meets: dict[tuple[str, tuple[str, ...], str], int] = {}
+        self._stays: dict[tuple[str, int, bool], int] = {}
         for i, t in enumerate(p.transitions):
             if i in fired and _guards_settable(p, t):
                 self._add(t)
@@ -390,46 +408,66 @@ class _Explorer:
         n = self.w.people(role, on_call=True)[slot]
         return n - 1 if role == requester else n
 
+    def _free(self, role: str, requester: str) -> int:
+        """Slots at which someone of ``role``, not the requester, is on duty or on call (cached)."""
+        key = (role, requester)
+        if key not in self._free_slots:
+            self._free_slots[key] = _mask(self._others(role, requester, slot) >= 1 for slot in range(self.w.n))
+        return self._free_slots[key]
+
     def can_meet(self, t: Transition, requester: str) -> int:
         """Slots at which the people on duty (or on call) can meet ``t``'s approval rule.
 
         The requester never approves: where the rule needs the requester's own role, it
         needs one more person of that role.
         """
+        key = (t.trigger, tuple(t.source), requester)
+        if key in self._meets:
+            return self._meets[key]
         w, p = self.w, self.p
         a = t.approval
         assert a is not None
-        out = 0
-        for slot in range(w.n):
-            match a.rule:
-                case RuleKind.ALL_OF:
-                    ok = all(self._others(r, requester, slot) >= 1 for r in a.roles)
-                case RuleKind.ANY_OF:
-                    ok = any(self._others(r, requester, slot) >= 1 for r in a.roles)
-                case RuleKind.N_OF:
-                    ok = sum(1 for r in set(a.roles) if self._others(r, requester, slot) >= 1) >= (a.n or 0)
-                case RuleKind.ONE_PER_SECTOR:
-                    pool = approvals.eligible_roles(a, p)
-                    ok = all(any(p.roles[r].sector == sec and self._others(r, requester, slot) >= 1 for r in pool) for sec in a.sectors)
-                case _ as unreachable:
-                    assert_never(unreachable)
-            if ok:
-                out |= 1 << slot
+        match a.rule:
+            case RuleKind.ALL_OF:
+                out = w.all
+                for r in a.roles:
+                    out &= self._free(r, requester)
+            case RuleKind.ANY_OF:
+                out = _or(self._free(r, requester) for r in a.roles)
+            case RuleKind.N_OF:
+                masks = [self._free(r, requester) for r in set(a.roles)]
+                out = _mask(sum(m >> slot & 1 for m in masks) >= (a.n or 0) for slot in range(w.n))
+            case RuleKind.ONE_PER_SECTOR:
+                pool = approvals.eligible_roles(a, p)
+                out = w.all
+                for sec in a.sectors:
+                    out &= _or(self._free(r, requester) for r in pool if p.roles[r].sector == sec)
+            case _ as unreachable:
+                assert_never(unreachable)
+        self._meets[key] = out
         return out
 
     def can_refuse(self, t: Transition, requester: str) -> int:
         """Slots at which someone on duty or on call, not the requester, may refuse ``t``'s request (as in the engine)."""
         assert t.approval is not None
-        pool = approvals.eligible_roles(t.approval, self.p)
-        return _mask(any(self._others(r, requester, slot) >= 1 for r in pool) for slot in range(self.w.n))
+        return _or(self._free(r, requester) for r in approvals.eligible_roles(t.approval, self.p))
 
     def occupied(self, state: str, arrivals: int) -> int:
         """Slots at which a citizen who arrived at ``arrivals`` (at any moment of them) can still be in ``state``."""
-        return self._during(state, self.linger.get(state), arrivals)
+        return self._stay_of(state, arrivals, late=True)
 
     def surely(self, state: str, arrivals: int) -> int:
         """Slots at which every citizen who arrived at ``arrivals`` is still there (one who came at a slot's start leaves first)."""
-        return self._during(state, self.stay.get(state), arrivals)
+        return self._stay_of(state, arrivals, late=False)
+
+    def _stay_of(self, state: str, arrivals: int, *, late: bool) -> int:
+        d = (self.linger if late else self.stay).get(state)
+        if arrivals & (arrivals - 1):  # several arrivals: no cache
+            return self._during(state, d, arrivals)
+        key = (state, arrivals, late)  # one arrival: asked again and again while the runs are built
+        if key not in self._stays:
+            self._stays[key] = self._during(state, d, arrivals)
+        return self._stays[key]
 
     def _during(self, state: str, d: int | list[int] | None, arrivals: int) -> int:
         if d is None:
@@ -467,6 +505,7 @@ class _Explorer:
             frontier[p.initial] = w.open(p)
         if p.intake is not None and p.intake.state in self.edges:
             frontier[p.intake.state] = frontier.get(p.intake.state, 0) | w.all
+        heard: set[str] = set()
         while frontier:
             for s in self.rounds:
                 bits = frontier.get(s, 0)
@@ -482,6 +521,15 @@ class _Explorer:
                     if new:
                         nxt[e.dest] = nxt.get(e.dest, 0) | new
             frontier = nxt
+            if not frontier:  # a hand-over sent only now: its wait hears answers for every citizen there
+                now = {e.source for edges in self.edges.values() for e in edges if e.kind in _ANSWERS and self._sent(e)}
+                frontier = {s: self.arrive[s] for s in now - heard if self.arrive[s]}
+                heard |= now
+
+    def _sent(self, e: _Edge) -> bool:
+        """Whether a citizen can be in a source of the hand-over whose answer ``e`` is."""
+        assert e.transition is not None
+        return any(self.arrive.get(src) for src in self.p.sources_of(e.transition))
 
     def move(self, e: _Edge, bits: int, occ: int) -> int:
         """Arrival slots in ``e.dest`` for citizens who arrived in ``e.source`` at ``bits``."""
@@ -512,10 +560,16 @@ class _Explorer:
                     out |= self._later(a, asked & ~(1 << a), e.delay, exactly=True) & self.occupied(e.source, 1 << a)
                 return out
             case "accepted" | "declined":
+                if not self._sent(e):  # nobody has sent the hand-over this answers
+                    return 0
                 wait = self.stay.get(e.source)
                 return (self.occupied(e.source, bits) if wait is not None else w.all) & e.when
             case _:  # pragma: no cover - every edge kind is listed above
                 return 0
+
+
+_ANSWERS = ("accepted", "declined")
+"""The edges by which a hand-over's answer moves the citizen on from its wait."""
 
 
 def _forward(bits: int, length: int, n: int) -> int:
@@ -583,7 +637,7 @@ def safety_net(house: House, registry: Registry, week: Week) -> int:
         if not service.without_referral:
             continue
         entries = [(calendar.days_of(o.days), o.hours) for o in service.open]
-        bits = week.all if not entries else _mask(bool(week._in_force(entries, s)) for s in range(week.n))
+        bits = week.in_force(entries) if entries else week.all
         if service.pathways:
             staffed = 0
             for pid in service.pathways:
@@ -910,7 +964,8 @@ def _path(ex: _Explorer, state: str, slot: int) -> tuple[str, int, list[tuple[_E
             return None
         e, src, a = found
         out.append((e, a, cur_slot))
-        cur, cur_slot, r = src, a, r - 1
+        cur, cur_slot = src, a
+        r = next(i for i, bits in enumerate(ex.rounds[cur]) if bits >> cur_slot & 1)  # when it first arrived there
     out.reverse()
     return cur, cur_slot, out
 
