@@ -121,8 +121,8 @@ def test_unstaffed_names_the_state_the_roles_and_the_hours(mini: Registry, lang:
             "make a role that is on duty at those hours responsible in Conversation [in_conversation] (and able to act "
             "there), or give Conversation [in_conversation] a deadline or hand-over that moves the citizen to a staffed "
             "state before the gap begins",
-            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 23:00; Sunday 23:00: Duty "
-            "worker (Municipality) [duty_worker] fires `refer` → Referred [sent]; Monday 00:00: PT1H pass; the deadline "
+            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Sunday 23:40; Sunday 23:40: Duty "
+            "worker (Municipality) [duty_worker] fires `refer` → Referred [sent]; Monday 00:40: PT1H pass; the deadline "
             "fires `no_answer` → Conversation [in_conversation]; nobody responsible (Duty worker (Municipality) "
             "[duty_worker]) is on duty — stuck in Conversation [in_conversation]",
         ),
@@ -132,8 +132,8 @@ def test_unstaffed_names_the_state_the_roles_and_the_hours(mini: Registry, lang:
             "giv en rolle, der er på vagt på de tidspunkter, ansvaret i Samtale [in_conversation] (og mulighed for at "
             "handle der), eller giv Samtale [in_conversation] en frist eller overdragelse, der flytter borgeren til en "
             "bemandet tilstand, før hullet begynder",
-            "borgeren kommer til Socialvagten (Samtale [in_conversation]) søndag 23:00; søndag 23:00: Socialvagten "
-            "(Kommunen) [duty_worker] udfører `refer` → Henvist [sent]; mandag 00:00: PT1H går; fristen udløser "
+            "borgeren kommer til Socialvagten (Samtale [in_conversation]) søndag 23:40; søndag 23:40: Socialvagten "
+            "(Kommunen) [duty_worker] udfører `refer` → Henvist [sent]; mandag 00:40: PT1H går; fristen udløser "
             "`no_answer` → Samtale [in_conversation]; ingen ansvarlig (Socialvagten (Kommunen) [duty_worker]) er på "
             "vagt — fast i Samtale [in_conversation]",
         ),
@@ -153,7 +153,7 @@ def test_handover_unanswered_names_the_hours_the_receiver_cannot_answer(mini: Re
             "before the deadline of Referred [sent] passes: 'ambulant' is closed or its staff are off duty until then",
             "let the wait in Referred [sent] last until the receiving service is open (e.g. a deadline in working days), "
             "or staff the receiving intake at those hours",
-            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Monday 16:00; Monday 16:00: Duty "
+            "the citizen arrives at Socialvagten (Conversation [in_conversation]) on Monday 16:40; Monday 16:40: Duty "
             "worker (Municipality) [duty_worker] fires `refer` → Referred [sent]; 'ambulant' cannot answer before the "
             "deadline of Referred [sent] — stuck in Referred [sent]",
         ),
@@ -162,7 +162,7 @@ def test_handover_unanswered_names_the_hours_the_receiver_cannot_answer(mini: Re
             "besvares, før fristen for Henvist [sent] udløber: 'ambulant' er lukket, eller dets personale har fri indtil da",
             "lad ventetiden i Henvist [sent] vare, til det modtagende tilbud er åbent (fx en frist i arbejdsdage), eller "
             "bemand modtagelsen på de tidspunkter",
-            "borgeren kommer til Socialvagten (Samtale [in_conversation]) mandag 16:00; mandag 16:00: Socialvagten "
+            "borgeren kommer til Socialvagten (Samtale [in_conversation]) mandag 16:40; mandag 16:40: Socialvagten "
             "(Kommunen) [duty_worker] udfører `refer` → Henvist [sent]; 'ambulant' kan ikke svare før fristen for "
             "Henvist [sent] — fast i Henvist [sent]",
         ),
@@ -192,7 +192,7 @@ def test_approval_out_of_hours_names_the_rule_the_hours_and_the_timeout(lang: st
             "too few approvers are on duty (people count, not roles; the requester never approves)",
             "staff the approvers at those hours (e.g. an on-call leader), let the timeout last until they are back (e.g. "
             "in working days), or let fewer people approve",
-            "the citizen arrives at Desk (t [talk]) on Monday 00:00; Monday 00:00: the citizen asks for approval of "
+            "the citizen arrives at Desk (t [talk]) on Monday 00:40; Monday 00:40: the citizen asks for approval of "
             "`network_meeting`; the request for `network_meeting` always times out after PT2H — stuck in t [talk]",
         ),
         "da": (
@@ -200,7 +200,7 @@ def test_approval_out_of_hours_names_the_rule_the_hours_and_the_timeout(lang: st
             "for få, der kan godkende, er på vagt (det er personer, der tæller, ikke roller; den, der anmoder, godkender aldrig)",
             "bemand dem, der godkender, på de tidspunkter (fx en leder med rådighedsvagt), lad tidsgrænsen vare, til de "
             "er tilbage (fx i arbejdsdage), eller lad færre godkende",
-            "borgeren kommer til Skranke (t [talk]) mandag 00:00; mandag 00:00: borgeren beder om godkendelse af "
+            "borgeren kommer til Skranke (t [talk]) mandag 00:40; mandag 00:40: borgeren beder om godkendelse af "
             "`network_meeting`; anmodningen om `network_meeting` udløber altid efter PT2H — fast i t [talk]",
         ),
     }
