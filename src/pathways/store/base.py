@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .._arguments import person_key
+from .._arguments import ident, person_key
 from .._converter import converter
 from ..approvals import open_slots
 from ..case import Actor, Approval, Case, Event, EventKind, Link
@@ -473,6 +473,13 @@ def wait_from_row(row: Mapping[Any, Any]) -> ApprovalWait:
         row["case_id"], row["pathway_id"], row["trigger"], row["role"], row["sector"], row["requested_by"],
         requested_at, tuple(p for p in row["approved_by"].split(",") if p),
     )
+
+
+def check_awaiting(role: str | None, sector: str | None, person: str | None) -> None:
+    """Refuse an inbox question that names neither a role nor a sector, or a malformed person id."""
+    if role is None and sector is None:
+        raise StoreError("awaiting needs role= or sector= (and may take person=)")
+    ident(person, "person", optional=True)
 
 
 def inbox(waits: Iterable[ApprovalWait], person: str | None, limit: int) -> list[ApprovalWait]:

@@ -136,9 +136,7 @@ class MemoryStore:
     def awaiting(
         self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
     ) -> list[ApprovalWait]:
-        if role is None and sector is None:
-            raise StoreError("awaiting needs role= or sector= (and may take person=)")
-        _args.ident(person, "person", optional=True)
+        base.check_awaiting(role, sector, person)
         with self._lock:
             waits = [
                 w for ws in self._waits.values() for w in ws

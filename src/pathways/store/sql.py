@@ -42,6 +42,7 @@ from .base import (
     case_from_row,
     case_row,
     chain,
+    check_awaiting,
     citizen_key,
     concurrent,
     fits,
@@ -619,9 +620,7 @@ class SQLStore:
     def awaiting(
         self, *, role: str | None = None, sector: str | None = None, person: str | None = None, limit: int = 100
     ) -> list[ApprovalWait]:
-        if role is None and sector is None:
-            raise StoreError("awaiting needs role= or sector= (and may take person=)")
-        _args.ident(person, "person", optional=True)
+        check_awaiting(role, sector, person)
         query = sa.select(_W)
         if role is not None:
             query = query.where(_W.c.role == role)
