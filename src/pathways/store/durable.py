@@ -175,12 +175,10 @@ class DurableEngine:
     ) -> Case:
         """Start and store a case; raises ActionRefused if ``case_id`` is taken."""
         _args.check_start(pathway_id, citizen, facts, actor, case_id)
-        if case_id is not None and self.store.exists(case_id):
-            raise _case_exists(case_id, pathway_id, actor)
-        self._reset({})
-        case = self._engine.start(pathway_id, citizen, facts=facts, actor=actor, case_id=case_id)
-        self._write({})
-        return case
+        return self._new(
+            pathway_id, actor, case_id,
+            lambda: self._engine.start(pathway_id, citizen, facts=facts, actor=actor, case_id=case_id),
+        )
 
     def receive(
         self,
@@ -195,10 +193,17 @@ class DurableEngine:
         """Store a case started at the intake for a referral from outside (see :meth:`Engine.receive`)."""
         _args.check_start(pathway_id, citizen, facts, actor, case_id)
         _args.link(sender)
+        return self._new(
+            pathway_id, actor, case_id,
+            lambda: self._engine.receive(pathway_id, citizen, sender=sender, facts=facts, actor=actor, case_id=case_id),
+        )
+
+    def _new(self, pathway_id: str, actor: Actor | None, case_id: str | None, make: Callable[[], Case]) -> Case:
+        """Store the case ``make`` starts (the engine's start or receive), refusing a taken id before it."""
         if case_id is not None and self.store.exists(case_id):
             raise _case_exists(case_id, pathway_id, actor)
         self._reset({})
-        case = self._engine.receive(pathway_id, citizen, sender=sender, facts=facts, actor=actor, case_id=case_id)
+        case = make()
         self._write({})
         return case
 
