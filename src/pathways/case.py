@@ -24,6 +24,7 @@ __all__ = [
     "Actor",
     "Approval",
     "Case",
+    "ClockReason",
     "Event",
     "EventKind",
     "Link",
@@ -72,6 +73,14 @@ class Link:
 
     case_id: str
     trigger: str
+
+
+class ClockReason(enum.Enum):
+    """The reason the engine writes on an event the clock caused (no person acted); a person's
+    reason is their own words."""
+
+    APPROVAL_TIMED_OUT = "approval timed out"
+    DEADLINE_PASSED = "deadline passed"
 
 
 class EventKind(enum.Enum):

@@ -30,6 +30,7 @@ from .case import (
     Actor,
     Approval,
     Case,
+    ClockReason,
     Event,
     EventKind,
     Link,
@@ -858,13 +859,13 @@ class Engine:
             return [
                 self._commit(
                     case, pathway, EventKind.REFUSED, t.approval.on_refusal, trigger=t.trigger,
-                    approvals=case.pending.approvals, reason="approval timed out", at=due,
+                    approvals=case.pending.approvals, reason=ClockReason.APPROVAL_TIMED_OUT.value, at=due,
                 )
             ]
         deadline = pathway.state(case.state).deadline
         assert deadline is not None
         t = self._transition(pathway, case.state, deadline.trigger)
-        return self._perform(case, pathway, t, EventKind.ESCALATED, None, (), "deadline passed", due)
+        return self._perform(case, pathway, t, EventKind.ESCALATED, None, (), ClockReason.DEADLINE_PASSED.value, due)
 
     def _reserve(self, before: Mapping[str, int], after: Mapping[str, int]) -> None:
         """Tell the ledger about places taken or freed, releases first; all or nothing."""

@@ -41,7 +41,7 @@ import attrs
 from . import approvals, calendar
 from ._extras import needs
 from ._roster import Duty, Pool, Roster, with_the_case
-from .case import Actor, Case, Event, EventKind
+from .case import Actor, Case, ClockReason, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
 from .errors import ActionRefused, CapacityError, ScenarioError, ServiceClosed
@@ -1017,10 +1017,8 @@ def _kind_words(kind: EventKind) -> str:
 
 def _reason_words(reason: str) -> str:
     """The engine's own reasons in the current language; a person's words stay as they wrote them."""
-    match reason:
-        case "approval timed out":
-            return tr("approval timed out")
-        case "deadline passed":
-            return tr("deadline passed")
-        case _:
-            return reason
+    if reason == ClockReason.APPROVAL_TIMED_OUT.value:
+        return tr("approval timed out")
+    if reason == ClockReason.DEADLINE_PASSED.value:
+        return tr("deadline passed")
+    return reason
