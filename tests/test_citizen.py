@@ -246,4 +246,4 @@ class TestTheWeekKnowsTheOrganisation:
         registry = Registry([*SHIPPED.values(), load_text(ORGANISATION_DESK, houses=SHIPPED.houses.values())], houses=SHIPPED.houses.values())
         [f] = [f for f in week_findings(registry) if f.pathway == "org_desk"]
         assert (f.kind, f.states) == (FindingKind.UNSTAFFED, ("proposal",))
-        assert f.message.startswith("Monday 16:00 the citizen can be in Proposal [proposal] and nobody responsible there")
+        assert f.message.startswith("Monday 16:00 the organisation's request can be in Proposal [proposal] and nobody responsible there")

@@ -147,6 +147,9 @@ class Finding:
     message: str
     fix: str
     counterexample: Counterexample | None = None
+    house: str | None = None
+    """For a week-aware finding in a pathway shared by houses (no ``house:``): the house whose
+    calendar and staffing it was checked with (each house that lists it is checked alone)."""
 
     def to_json(self) -> dict[str, Any]:
         """The finding as JSON: ids and kinds stay the same in every language; ``title``,
@@ -156,6 +159,7 @@ class Finding:
             "title": self.kind.title,
             "severity": self.severity.value,
             "pathway": self.pathway,
+            "house": self.house,
             "states": list(self.states),
             "transitions": list(self.transitions),
             "message": self.message,

@@ -74,8 +74,9 @@ def check(
     of a house loaded in the registry (its calendar and staffing), the week-aware proof
     (:mod:`pathways.week`) then asks whether a *person* holding it is on duty at every
     moment of the week: ``unstaffed``, ``approval_out_of_hours``, ``handover_unanswered``
-    and ``no_safety_net``. A lone pathway, or pathways without a house, are checked
-    time-free only.
+    and ``no_safety_net``. A pathway without a house that a house's service lists is
+    checked under each such house. A lone pathway, or other pathways without a house, are
+    checked time-free only.
 
     Args:
         target: a pathway, a registry, or a definition file or folder to load.

@@ -2,7 +2,8 @@
 
 The time-free check (:mod:`pathways.stranding`) proves that a *role* can act; this module
 proves that a *person* holding it is on duty. It runs for pathways of a house (their
-staffing and calendar come from the house file) over the house's reference week, and
+staffing and calendar come from the house file), and for a shared pathway without a house
+under each house whose services list it, over the house's reference week, and
 over a week whose Monday is a public holiday (run on Sunday's hours).
 
 Time is cut into slots at the greatest common divisor of every moment something changes
@@ -667,23 +668,44 @@ def check_week(registry: Registry, spaces: Mapping[str, Space]) -> list[Finding]
             reach[p.id].add(p.intake.state)
         fired[p.id] = set(space.fired)
     out: list[Finding] = []
-    seen: set[tuple[FindingKind, str, tuple[str, ...], tuple[str, ...]]] = set()
+    seen: set[tuple[FindingKind, str, tuple[str, ...], tuple[str, ...], str | None]] = set()
     for house in registry.houses.values():
         mine = [p for p in registry.values() if p.house == house.id]
+        shared = _shared(registry, house)
         for name in REFERENCE_WEEKS:
-            week = Week(house, mine, name)
+            week = Week(house, [*mine, *shared], name)
             net = safety_net(house, registry, week)
             found = list(_house_findings(house, week, net))
-            for p in mine:
+            for p in [*mine, *shared]:
                 ex = _Explorer(week, p, reach.get(p.id, set()), fired.get(p.id, set()), registry)
                 ex.explore()
-                found += _findings(ex, house, net)
+                found += _findings(ex, house, net) if p.house is not None else [_under(f, house) for f in _findings(ex, house, net)]
             for f in found:
-                key = (f.kind, f.pathway, f.states, f.transitions)
+                key = (f.kind, f.pathway, f.states, f.transitions, f.house)
                 if key not in seen:
                     seen.add(key)
                     out.append(f)
     return out
+
+
+def _shared(registry: Registry, house: House) -> list[Pathway]:
+    """The pathways without a house that a service of ``house`` lists, on its calendar.
+
+    A file shared by two houses (``room_lending``) runs under each house's hours and
+    staffing, so the proof checks it once per house. External pathways (the region's
+    acute ward) are the hospital's, not the house's, and are left out.
+    """
+    return [
+        attrs.evolve(p, roles={**house.roles, **p.roles}, sectors={**house.sectors, **p.sectors},
+                     calendar=house.calendar_for(p.id))
+        for p in registry.values()
+        if p.house is None and not p.external and house.service_of(p.id) is not None
+    ]
+
+
+def _under(f: Finding, house: House) -> Finding:
+    """``f`` found in a shared pathway, naming the house whose hours and staffing strand it."""
+    return attrs.evolve(f, house=house.id, message=tr("under house {house}: {message}", house=repr(house.id), message=f.message))
 
 
 def _finding(
@@ -735,14 +757,26 @@ def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[Finding]:
         lasting = tr("until {when}", when=_when(w.name, w.minute(until))) if until is not None else tr("at all")
         yield _finding(
             FindingKind.UNSTAFFED, p.id, (s.id,), (),
-            tr("{when} the citizen can be in {state} and nobody responsible there ({roles}) is on duty {lasting}; "
-               "unstaffed: {hours}", when=_when(w.name, w.minute(start)), state=state_name(p, s.id), roles=roles,
-               lasting=lasting, hours=w.hours(gap)),
+            _unstaffed_message(p, when=_when(w.name, w.minute(start)), state=state_name(p, s.id), roles=roles,
+                               lasting=lasting, hours=w.hours(gap)),
             tr("make a role that is on duty at those hours responsible in {state} (and able to act there), or give "
                "{state} a deadline or hand-over that moves the citizen to a staffed state before the gap begins",
                state=state_name(p, s.id)),
             cx,
         )
+
+
+def _unstaffed_message(p: Pathway, *, when: str, state: str, roles: str, lasting: str, hours: str) -> str:
+    """Who is left alone: the citizen, or (``subject: organisation``) the organisation's request."""
+    match p.subject:
+        case Subject.CITIZEN:
+            return tr("{when} the citizen can be in {state} and nobody responsible there ({roles}) is on duty {lasting}; "
+                      "unstaffed: {hours}", when=when, state=state, roles=roles, lasting=lasting, hours=hours)
+        case Subject.ORGANISATION:
+            return tr("{when} the organisation's request can be in {state} and nobody responsible there ({roles}) is on "
+                      "duty {lasting}; unstaffed: {hours}", when=when, state=state, roles=roles, lasting=lasting, hours=hours)
+        case _:
+            assert_never(p.subject)
 
 
 def _approvals(ex: _Explorer) -> Iterator[Finding]:
