@@ -20,7 +20,10 @@ What both agree to prove (the meaning of the four findings):
   receiver's staff before the sender's wait ends;
 * ``no_safety_net``: a tick when no service without referral is open (and staffed).
 
-The strategy is local on purpose, as in ``test_check_properties.py``.
+The strategy is local on purpose, as in ``test_check_properties.py``. Deadlines are counted
+in time only: after a deadline that passes on the dot (until closing, in working days) the
+checker takes the next arrival to be anywhere in its slot, on the safe side, where this
+brute force knows it is at the slot's start.
 """
 
 from __future__ import annotations

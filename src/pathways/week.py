@@ -13,7 +13,10 @@ A move may happen at any moment of a slot, so a citizen who comes into a state l
 slot is still there in the slot where its deadline (in time, or in opening hours) passes:
 23:40 + PT1H is 00:40, after Socialvagten has closed. Whether something can *never*
 succeed (an approval within its timeout, an answer within the sender's deadline) is judged
-for the shortest wait, a request or hand-over at the start of a slot.
+for the shortest wait, a request or hand-over at the start of a slot. A citizen moved on the
+dot (a deadline in working days, or until closing, passes at a slot's start) is taken to
+have come at any moment of that slot: on the safe side, the next state's stay may be
+reported one slot longer than it can be.
 For each state the explorer computes, as a bit set over the week's slots, when a citizen
 can *arrive* there, and from that when they can *be* there (until its deadline, or all
 week without one). Actions take no time and happen only while someone holding a role
