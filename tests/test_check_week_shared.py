@@ -92,6 +92,20 @@ class TestSharedPathway:
             "under huset 'west': mandag 08:00 kan organisationens anmodning være i Anmodning [request], og ingen "
             "ansvarlig der (Koordinator (Kommunen) [coordinator]) er på vagt")
 
+    def test_the_story_opens_with_the_organisations_request_not_a_citizen(self, tmp_path: Path) -> None:
+        registry = load_registry(_folder(tmp_path))
+        (finding,) = check(registry).findings
+        assert finding.counterexample is not None
+        assert finding.counterexample.story() == (
+            "the organisation's request arrives at Room lending (Request [request]) on Monday 15:40; nobody responsible "
+            "(Coordinator (Municipality) [coordinator]) is on duty — stuck in Request [request]")
+        with use_language("da"):
+            (danish,) = check(registry).findings
+            assert danish.counterexample is not None
+            assert danish.counterexample.story() == (
+                "organisationens anmodning kommer til Lokaleudlån (Anmodning [request]) mandag 15:40; ingen ansvarlig "
+                "(Koordinator (Kommunen) [coordinator]) er på vagt — fast i Anmodning [request]")
+
     def test_staffed_in_both_houses_it_passes(self, tmp_path: Path) -> None:
         assert check(load_registry(_folder(tmp_path, west=STAFFED))).ok
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -50,6 +50,7 @@ from .model import (
     Sector,
     State,
     StateKind,
+    Subject,
     Transition,
 )
 from .registry import Registry
@@ -179,8 +180,7 @@ class Counterexample:
         else:
             when = tr(" on {when}", when=_local(self.started_at)) if self.started_at else ""
             title, start = self._title(), _state(p, self.start)
-            parts = [tr("the citizen is handed over to {title} ({state}){when}", title=title, state=start, when=when)
-                     if self.handed_over else tr("the citizen arrives at {title} ({state}){when}", title=title, state=start, when=when)]
+            parts = [_opening(p, self.handed_over, title=title, state=start, when=when)]
             parts[0] += "".join(tr(" with `{fact}` {value}", fact=f, value="true" if v else "false") for f, v in self.facts)
         parts += [s.words(p) for s in self.steps]
         ends_in = _state(p, self.ends_in)
@@ -242,6 +242,23 @@ class Counterexample:
             return _run(engine, clock, first, pathway, self.steps, others)
         assert first.referral is not None
         return _run(engine, clock, engine.case(first.referral.case_id), pathway, self.steps, others)
+
+
+def _opening(p: Pathway | None, handed_over: bool, *, title: str, state: str, when: str) -> str:
+    """How the run begins: a citizen arrives, or (``subject: organisation``) an organisation's request does."""
+    subject = p.subject if p is not None else Subject.CITIZEN
+    match subject:
+        case Subject.CITIZEN:
+            if handed_over:
+                return tr("the citizen is handed over to {title} ({state}){when}", title=title, state=state, when=when)
+            return tr("the citizen arrives at {title} ({state}){when}", title=title, state=state, when=when)
+        case Subject.ORGANISATION:
+            if handed_over:
+                return tr("the organisation's request is handed over to {title} ({state}){when}",
+                          title=title, state=state, when=when)
+            return tr("the organisation's request arrives at {title} ({state}){when}", title=title, state=state, when=when)
+        case _:
+            assert_never(subject)
 
 
 def _local(when: datetime) -> str:
