@@ -22,23 +22,11 @@ from datetime import date, datetime, timedelta, tzinfo
 
 import attrs
 
-from .calendar import covers
-from .model import Pathway, Span, Subject
+from .calendar import in_force
+from .model import Span
 
 Pool = tuple[str, str]
 """``(house id or "", role)``: the people who may be asked to act in that role."""
-
-
-def with_the_case(pathway: Pathway, role: str) -> bool:
-    """Whether ``role`` needs no shift: it is there with the case, not on duty in the house.
-
-    The citizen and their network (:attr:`~pathways.model.Pathway.citizen_side`); for a
-    pathway about an organisation, the organisation's own roles (those that may withdraw
-    its request). The week-aware proof counts them the same way.
-    """
-    if pathway.subject is Subject.ORGANISATION:
-        return any(role in t.roles for t in pathway.transitions if pathway.is_leaving(t))
-    return role in pathway.citizen_side
 
 
 @attrs.frozen
@@ -112,12 +100,7 @@ class Roster:
 def _people(duties: Sequence[Duty], names: Sequence[tuple[str, ...]], at: datetime) -> tuple[str, ...]:
     out: list[str] = []
     for duty, people in zip(duties, names, strict=True):
-        local = at.astimezone(duty.zone)
-        day = local.date()
-        today = 6 if day in duty.holidays else day.weekday()
-        yesterday = day - timedelta(days=1)
-        before = 6 if yesterday in duty.holidays else yesterday.weekday()
-        if covers([(duty.days, duty.hours)], today, local.hour * 60 + local.minute, before):
+        if in_force([(duty.days, duty.hours)], duty.zone, duty.holidays, at):
             out += people
     return tuple(out)
 

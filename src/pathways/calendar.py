@@ -11,7 +11,7 @@ hours; a span over midnight belongs to the day it starts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from typing import assert_never
 from zoneinfo import ZoneInfo
@@ -27,6 +27,7 @@ __all__ = [
     "days_of",
     "describe",
     "due",
+    "in_force",
     "is_open",
     "next_open",
     "parse_span",
@@ -98,8 +99,12 @@ def covers(entries: Sequence[tuple[frozenset[int], Span]], day: int, minute: int
     return out
 
 
-def _in_force(entries: Sequence[tuple[frozenset[int], Span]], zone: str, holidays: frozenset[date], when: datetime) -> list[int]:
-    local = when.astimezone(_zone(zone))
+def in_force(
+    entries: Sequence[tuple[frozenset[int], Span]], zone: str | tzinfo, holidays: frozenset[date], when: datetime
+) -> list[int]:
+    """Indexes of ``entries`` (weekdays, span) in force at ``when``, read in ``zone``'s wall-clock
+    time, a public holiday running on Sunday's hours (opening hours and shifts alike)."""
+    local = when.astimezone(zone if isinstance(zone, tzinfo) else _zone(zone))
     day = local.date()
     return covers(
         entries, _weekday(day, holidays), local.hour * 60 + local.minute,
@@ -122,12 +127,12 @@ def is_open(calendar: Calendar | None, when: datetime) -> bool:
     """Whether the pathway's service is open at ``when`` (no calendar or no hours: always)."""
     if calendar is None or not calendar.opening:
         return True
-    return bool(_in_force(_opening_entries(calendar.opening), calendar.time_zone, calendar.public_holidays, when))
+    return bool(in_force(_opening_entries(calendar.opening), calendar.time_zone, calendar.public_holidays, when))
 
 
 def on_duty(entries: Sequence[tuple[frozenset[int], Span, int]], zone: str, holidays: frozenset[date], when: datetime) -> int:
     """People on duty at ``when`` from shifts given as (weekdays, span, people)."""
-    found = _in_force([(d, s) for d, s, _ in entries], zone, holidays, when)
+    found = in_force([(d, s) for d, s, _ in entries], zone, holidays, when)
     return sum(entries[i][2] for i in found)
 
 

@@ -400,6 +400,15 @@ class Pathway:
         sector = self.roles[citizen].sector
         return frozenset(r for r, role in self.roles.items() if r == citizen or role.sector == sector)
 
+    @cached_property
+    def with_the_case(self) -> frozenset[str]:
+        """The roles that come with the case and need no shift: the citizen's side, or, in a
+        pathway about an organisation, the organisation's own roles (those that may withdraw
+        its request). The week-aware proof and the simulation count them as always there."""
+        if self.subject is Subject.ORGANISATION:
+            return frozenset(r for t in self.transitions if self.is_leaving(t) for r in t.roles)
+        return self.citizen_side
+
     def fact_access(self, fact: str, role: str) -> FactAccess:
         """What holders of ``role`` may do with ``fact`` through ``set_fact``: the one rule.
 

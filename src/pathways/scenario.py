@@ -22,7 +22,6 @@ import cattrs
 
 from ._converter import make_converter, parse_duration
 from ._documents import MAX_FILE_BYTES, DocPath, Found, Positions, did_you_mean, read_document, read_fields
-from ._roster import with_the_case
 from .errors import Problem, ScenarioError
 from .registry import Registry
 
@@ -394,8 +393,8 @@ def _against(s: Scenario, registry: Registry) -> Iterator[Found]:
     for fact in s.mix:
         if fact not in facts:
             yield (("mix", fact), f"no pathway has a fact {fact!r}", did_you_mean(fact, facts, "fact"))
-    side = {r for p in registry.values() for r in p.roles if with_the_case(p, r)}
-    side -= {r for p in registry.values() for r in p.roles if not with_the_case(p, r)}
+    side = {r for p in registry.values() for r in p.roles if r in p.with_the_case}
+    side -= {r for p in registry.values() for r in p.roles if r not in p.with_the_case}
     for i, sh in enumerate(s.staff):
         if sh.role not in roles:
             yield (("staff", i, "role"), f"no pathway has a role {sh.role!r}", did_you_mean(sh.role, roles, "role"))

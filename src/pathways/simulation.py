@@ -40,7 +40,7 @@ import attrs
 
 from . import approvals, calendar
 from ._extras import needs
-from ._roster import Duty, Pool, Roster, with_the_case
+from ._roster import Duty, Pool, Roster
 from .case import Actor, Case, ClockReason, Event, EventKind
 from .clock import ManualClock
 from .engine import Engine
@@ -753,11 +753,11 @@ class Simulation:
 
     def _pool(self, pathway: Pathway, role: str) -> Pool | None:
         """Whose people act in ``role`` for a case of ``pathway``; ``None`` for a role that is
-        there with the case (:func:`~pathways._roster.with_the_case`): everybody else comes
+        there with the case (:attr:`~pathways.model.Pathway.with_the_case`): everybody else comes
         from a pool of staff."""
         key = (pathway.id, pathway.version, role)
         if key not in self._pools:
-            if with_the_case(pathway, role):
+            if role in pathway.with_the_case:
                 self._pools[key] = None
             else:
                 house = pathway.house if pathway.house in self.registry.houses else None

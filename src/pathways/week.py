@@ -85,24 +85,6 @@ def _when(week: str, minute: int) -> str:
     return weekday_time(t) + (tr(" (a public holiday)") if week == "holiday" and t.weekday() == 0 else "")
 
 
-def _is_citizen_side(p: Pathway, role: str) -> bool:
-    """The citizen and their network (roles of the citizen's sector) have no shifts: always there.
-
-    Only the citizen's own role is one person (:meth:`Pathway.is_citizen`): a relative may
-    approve the citizen's request, and another network member a relative's. Leaving by
-    choice is the citizen's alone (:meth:`Pathway.is_free_exit`), and no move here.
-
-    A pathway about an organisation has no citizen; the organisation's own roles (those
-    that may withdraw its request) have no shifts either, so its moves happen at any hour.
-    """
-    if p.subject is Subject.ORGANISATION:
-        return any(role in t.roles for t in p.transitions if p.is_leaving(t))
-    me = p.citizen_role
-    if me is None or role not in p.roles:
-        return False
-    return role == me or p.roles[role].sector == p.roles[me].sector
-
-
 class Week:
     """One reference week of a house, cut into slots, with who is on duty in each."""
 
@@ -164,7 +146,7 @@ class Week:
 
     def present(self, p: Pathway, role: str, *, on_call: bool = False) -> int:
         """Slots where someone holding ``role`` is there (the citizen's side: always)."""
-        if _is_citizen_side(p, role):
+        if role in p.with_the_case:
             return self.all
         key = (role, on_call)
         if key not in self._masks:
@@ -407,7 +389,7 @@ class _Explorer:
         p = self.p
         if role not in p.roles:
             return 0
-        if _is_citizen_side(p, role):
+        if role in p.with_the_case:
             return 0 if role == requester and p.is_citizen(role) else 1
         n = self.w.people(role, on_call=True)[slot]
         return n - 1 if role == requester else n
@@ -647,7 +629,7 @@ def safety_net(house: House, registry: Registry, week: Week) -> int:
             for pid in service.pathways:
                 p = registry.get(pid)
                 if p is not None:
-                    staffed |= week.any_present(p, [r for r in p.state(p.initial).responsible if not _is_citizen_side(p, r)])
+                    staffed |= week.any_present(p, [r for r in p.state(p.initial).responsible if r not in p.with_the_case])
             bits &= staffed
         out |= bits
     return out
@@ -746,7 +728,7 @@ def _unstaffed(ex: _Explorer, house: House, net: int) -> Iterator[Finding]:
     for s in p.states:
         if s.id not in ex.reach or not ex.arrive[s.id]:
             continue
-        staff = [r for r in s.responsible if not _is_citizen_side(p, r)]
+        staff = [r for r in s.responsible if r not in p.with_the_case]
         if not staff:
             continue
         there = w.any_present(p, staff)
@@ -1080,7 +1062,7 @@ def _approvers(ex: _Explorer, t: Transition, requester: str, slot: int) -> list[
 
     def person(role: str) -> str | None:
         k = 2 if role == requester else 1
-        if _is_citizen_side(p, role):
+        if role in p.with_the_case:
             n = 1 if p.is_citizen(role) else k  # the citizen is one person; the network has more
         else:
             n = w.people(role, on_call=True)[slot % w.n]
