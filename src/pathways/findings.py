@@ -139,7 +139,6 @@ class Finding:
     """One problem in one pathway (for ``no_safety_net``: in one house), with the run that shows it."""
 
     kind: FindingKind
-    severity: Severity
     pathway: str
     """The pathway's id; for a house-wide finding (``no_safety_net``), the house's id."""
     states: tuple[str, ...]
@@ -150,6 +149,11 @@ class Finding:
     house: str | None = None
     """For a week-aware finding in a pathway shared by houses (no ``house:``): the house whose
     calendar and staffing it was checked with (each house that lists it is checked alone)."""
+
+    @property
+    def severity(self) -> Severity:
+        """The kind's severity (:attr:`FindingKind.severity`): an error strands citizens."""
+        return self.kind.severity
 
     def to_json(self) -> dict[str, Any]:
         """The finding as JSON: ids and kinds stay the same in every language; ``title``,

@@ -219,7 +219,7 @@ class _Checker:
         states = tuple(states)
         where = at if at is not None else (states[0] if states else None)
         cx = self._cx(where, ending) if where is not None else None
-        return Finding(kind, kind.severity, self.p.id, states, tuple(transitions), message, fix, cx)
+        return Finding(kind, self.p.id, states, tuple(transitions), message, fix, cx)
 
     # -- structural ------------------------------------------------------------------
 
@@ -462,7 +462,7 @@ class _Checker:
         ids = space.state_ids
         if not space.complete:
             yield Finding(
-                FindingKind.BOUND_REACHED, FindingKind.BOUND_REACHED.severity, self.p.id, (), (),
+                FindingKind.BOUND_REACHED, self.p.id, (), (),
                 tr("the state space of {pathway} has more than {bound} configurations; guard gaps, capacity "
                    "starvation and dead transitions were not fully checked", pathway=repr(self.p.id), bound=space.bound),
                 tr("raise the bound (--bound N), or split the pathway / reduce the facts its guards read"), None,
@@ -526,7 +526,7 @@ class _Checker:
                 cause = (tr("its source states are never reached") if not set(self.p.sources_of(t)) & self.reach
                          else tr("its guards, roles or places are never all satisfied where it starts"))
                 yield Finding(
-                    FindingKind.DEAD_TRANSITION, FindingKind.DEAD_TRANSITION.severity, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
+                    FindingKind.DEAD_TRANSITION, self.p.id, tuple(self.p.sources_of(t)), (t.trigger,),
                     tr("transition `{trigger}` → {dest} can never fire: {cause}", trigger=t.trigger, dest=self._s(t.dest), cause=cause),
                     tr("fix its guards, roles or places, or remove it"), None,
                 )
@@ -541,4 +541,4 @@ class _Checker:
 
     def _at(self, kind: FindingKind, cfg: _explore.Config, triggers: list[str], message: str, fix: str, ending: str) -> Finding:
         s = self.space.state_ids[cfg[0]]
-        return Finding(kind, kind.severity, self.p.id, (s,), tuple(triggers), message, fix, build(self.space, cfg, ending))
+        return Finding(kind, self.p.id, (s,), tuple(triggers), message, fix, build(self.space, cfg, ending))

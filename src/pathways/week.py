@@ -697,7 +697,7 @@ def _finding(
     kind: FindingKind, pathway: str, states: tuple[str, ...], transitions: tuple[str, ...], message: str, fix: str,
     counterexample: Counterexample | None,
 ) -> Finding:
-    return Finding(kind, kind.severity, pathway, states, transitions, message, fix, counterexample)
+    return Finding(kind, pathway, states, transitions, message, fix, counterexample)
 
 
 def _house_findings(house: House, week: Week, net: int) -> Iterator[Finding]:
